@@ -1,0 +1,71 @@
+package tenantjwt
+
+import "errors"
+
+// ErrInvalidToken is the category of every error that rejects a token
+// because of the token itself: its shape, issuer, signature or claims.
+// Such errors map to HTTP 401 with error="invalid_token".
+//
+// Each cause below (ErrMalformed, ErrExpired, …) matches both itself and
+// ErrInvalidToken with errors.Is, so callers may test either.
+var ErrInvalidToken = errors.New("tenantjwt: invalid token")
+
+// tokenError is a cause of token rejection. It belongs to the
+// ErrInvalidToken category, so errors.Is(err, ErrInvalidToken) holds for
+// any error that wraps one.
+type tokenError struct{ msg string }
+
+func (e *tokenError) Error() string { return e.msg }
+
+// Is reports membership in the ErrInvalidToken category.
+func (e *tokenError) Is(target error) bool { return target == ErrInvalidToken }
+
+func invalid(msg string) error { return &tokenError{msg: msg} }
+
+// Causes of token rejection. All of them are in the ErrInvalidToken category.
+var (
+	// ErrMalformed: not a compact JWS of the accepted shape (size, charset,
+	// segment count, JSON), or a header that asks for something unsupported
+	// (JWE, unknown crit, b64=false, nested JWT).
+	ErrMalformed = invalid("tenantjwt: malformed token")
+	// ErrUnknownIssuer: the iss claim names no trusted issuer. Returned
+	// before any key lookup or network request.
+	ErrUnknownIssuer = invalid("tenantjwt: unknown issuer")
+	// ErrAlgorithm: the alg header is not allowed for the issuer or does not
+	// match the key.
+	ErrAlgorithm = invalid("tenantjwt: algorithm not allowed")
+	// ErrKeyNotFound: the issuer has no usable key for the token's kid,
+	// even after a (throttled) refresh of its key set.
+	ErrKeyNotFound = invalid("tenantjwt: signing key not found")
+	// ErrSignature: the signature does not verify with the issuer's key.
+	ErrSignature = invalid("tenantjwt: signature invalid")
+	// ErrExpired: exp is missing, malformed or in the past beyond leeway.
+	ErrExpired = invalid("tenantjwt: token expired")
+	// ErrNotYetValid: nbf or iat lies in the future beyond leeway.
+	ErrNotYetValid = invalid("tenantjwt: token not yet valid")
+	// ErrLifetime: exp − iat exceeds the issuer's max_lifetime.
+	ErrLifetime = invalid("tenantjwt: token lifetime too long")
+	// ErrAudience: aud does not name any audience the issuer accepts.
+	ErrAudience = invalid("tenantjwt: audience not accepted")
+	// ErrTokenType: the typ header (or an IdP's token-use claim) is not the
+	// required access-token type.
+	ErrTokenType = invalid("tenantjwt: wrong token type")
+	// ErrTenant: the tenant of the token is not allowed, not bound to its
+	// issuer, or not the one the request requires.
+	ErrTenant = invalid("tenantjwt: tenant not allowed")
+	// ErrClaims: a claim the configuration reads has the wrong JSON type or a
+	// required claim is missing.
+	ErrClaims = invalid("tenantjwt: invalid claims")
+)
+
+// ErrKeysUnavailable means the issuer is trusted but its keys cannot be had
+// right now: never fetched, or stale beyond the allowed age after failed
+// refreshes. Verification fails closed. It is not in the ErrInvalidToken
+// category: the token may well be good, so middleware answers 503 by
+// default rather than 401.
+var ErrKeysUnavailable = errors.New("tenantjwt: issuer keys unavailable")
+
+// ErrForbidden means the token is valid but does not grant what the request
+// needs (a role, permission, scope or tenant). Middleware answers 403 with
+// error="insufficient_scope".
+var ErrForbidden = errors.New("tenantjwt: insufficient privileges")

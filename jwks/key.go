@@ -1,0 +1,76 @@
+package jwks
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+)
+
+// MinRSABits is the smallest RSA modulus accepted. Smaller keys are dropped
+// when a key set is loaded.
+const MinRSABits = 2048
+
+// Key is one public signing key, filtered and converted when its key set
+// was loaded, so that verification needs no per-request conversion.
+// A Key is immutable.
+type Key struct {
+	// ID is the JWK kid ("" when the key has none).
+	ID string
+	// Algorithm is the JWK alg member ("" when absent). When set, a token
+	// must use exactly this algorithm with the key.
+	Algorithm string
+	// Public is *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey.
+	Public crypto.PublicKey
+	// Issuer is the non-standard JWK "issuer" member some IdPs publish
+	// (Entra ID), "" when absent.
+	Issuer string
+}
+
+// Allows reports whether a token signed with alg may be verified with k:
+// the algorithm's family and curve must fit the key's type, and the key's
+// own alg, if any, must be alg exactly. Symmetric and unknown algorithms are
+// never allowed.
+func (k *Key) Allows(alg string) bool {
+	if k.Algorithm != "" && k.Algorithm != alg {
+		return false
+	}
+	switch pub := k.Public.(type) {
+	case *rsa.PublicKey:
+		switch alg {
+		case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+			return true
+		}
+	case *ecdsa.PublicKey:
+		switch alg {
+		case "ES256":
+			return pub.Curve == elliptic.P256()
+		case "ES384":
+			return pub.Curve == elliptic.P384()
+		case "ES512":
+			return pub.Curve == elliptic.P521()
+		}
+	case ed25519.PublicKey:
+		return alg == "EdDSA"
+	}
+	return false
+}
+
+// Algorithms lists the JWS algorithms tenantjwt can verify, all asymmetric.
+var Algorithms = []string{
+	"RS256", "RS384", "RS512",
+	"PS256", "PS384", "PS512",
+	"ES256", "ES384", "ES512",
+	"EdDSA",
+}
+
+// KnownAlgorithm reports whether alg is in Algorithms (exact spelling).
+func KnownAlgorithm(alg string) bool {
+	for _, a := range Algorithms {
+		if a == alg {
+			return true
+		}
+	}
+	return false
+}

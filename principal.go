@@ -1,0 +1,91 @@
+package tenantjwt
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"time"
+)
+
+// Principal is who a verified token speaks for.
+//
+// A Principal returned by verification may be shared between requests (the
+// verified-token cache hands out the same value for the same token), so it
+// MUST be treated as read-only. Use Clone for a private copy.
+type Principal struct {
+	// Issuer is the name of the trusted issuer entry that verified the
+	// token (the config's name, which defaults to its issuer URL).
+	Issuer string
+	// IssuerURL is the verified iss claim, byte for byte.
+	IssuerURL string
+	// Subject is the sub claim.
+	Subject string
+	// Tenant is the tenant the request acts in: fixed by the issuer's
+	// config, bound from a templated iss, read from a verified claim, or
+	// selected by the request among the token's Tenants.
+	Tenant string
+	// Tenants lists every tenant the token authorizes its subject for (for
+	// example the keys of Descope's tenants claim), sorted. It contains
+	// Tenant when that came from the token.
+	Tenants []string
+	// Roles, Permissions and Scopes are the values mapped from the token's
+	// claims for Tenant, as configured for the issuer.
+	Roles       []string
+	Permissions []string
+	Scopes      []string
+	// Audience is the aud claim as a list.
+	Audience []string
+	// ExpiresAt is exp; IssuedAt is iat (zero when absent).
+	ExpiresAt time.Time
+	IssuedAt  time.Time
+	// TokenID is the jti claim, if any.
+	TokenID string
+	// Binding says how the token is bound to its presenter: "" for a plain
+	// bearer token, "dpop" or "mtls" for sender-constrained tokens.
+	Binding string
+	// RawClaims is the verified payload JSON. Read it with DecodeClaims or
+	// Claims; do not modify it.
+	RawClaims json.RawMessage
+}
+
+// HasRole reports whether the principal has the role, compared exactly.
+func (p *Principal) HasRole(role string) bool { return slices.Contains(p.Roles, role) }
+
+// HasPermission reports whether the principal has the permission, compared
+// exactly.
+func (p *Principal) HasPermission(perm string) bool {
+	return slices.Contains(p.Permissions, perm)
+}
+
+// HasScope reports whether the principal has the scope, compared exactly.
+func (p *Principal) HasScope(scope string) bool { return slices.Contains(p.Scopes, scope) }
+
+// DecodeClaims decodes the verified claims into v, as json.Unmarshal does.
+func (p *Principal) DecodeClaims(v any) error {
+	if len(p.RawClaims) == 0 {
+		return errors.New("tenantjwt: principal has no claims")
+	}
+	return json.Unmarshal(p.RawClaims, v)
+}
+
+// Claims decodes the verified claims into a map. Each call decodes anew;
+// prefer DecodeClaims into a struct on hot paths.
+func (p *Principal) Claims() (map[string]any, error) {
+	var m map[string]any
+	if err := p.DecodeClaims(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Clone returns a deep copy of p that the caller may modify.
+func (p *Principal) Clone() *Principal {
+	c := *p
+	c.Tenants = slices.Clone(p.Tenants)
+	c.Roles = slices.Clone(p.Roles)
+	c.Permissions = slices.Clone(p.Permissions)
+	c.Scopes = slices.Clone(p.Scopes)
+	c.Audience = slices.Clone(p.Audience)
+	c.RawClaims = slices.Clone(p.RawClaims)
+	return &c
+}
