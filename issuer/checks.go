@@ -1,0 +1,207 @@
+package issuer
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/tenantjwt/tenantjwt"
+)
+
+// maxNumericDate is 9999-12-31T23:59:59Z: later dates are not plausible
+// and would overflow time arithmetic.
+const maxNumericDate = 253402300799
+
+// numericDate is a JWT NumericDate (seconds since the epoch, possibly
+// fractional).
+type numericDate struct {
+	sec float64
+	set bool
+}
+
+func (d numericDate) nanos() int64 { return int64(d.sec * 1e9) }
+
+func (d numericDate) time() time.Time {
+	s, frac := math.Modf(d.sec)
+	return time.Unix(int64(s), int64(frac*1e9)).UTC()
+}
+
+// parseNumericDate reads a JSON number in [0, year 9999]. Strings, null,
+// NaN, negatives and huge values are errors.
+func parseNumericDate(raw json.RawMessage) (numericDate, error) {
+	c := firstByte(raw)
+	if c != '-' && (c < '0' || c > '9') {
+		return numericDate{}, fmt.Errorf("not a JSON number (%s)", kind(raw))
+	}
+	if len(raw) > 64 {
+		return numericDate{}, fmt.Errorf("number of %d bytes", len(raw))
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return numericDate{}, fmt.Errorf("bad number %.32q", raw)
+	}
+	if f < 0 || f > maxNumericDate {
+		return numericDate{}, fmt.Errorf("%.0f is out of range", f)
+	}
+	return numericDate{sec: f, set: true}, nil
+}
+
+// registered holds the registered claims read while checking.
+type registered struct {
+	exp, nbf, iat numericDate
+	aud           []string
+	jti           string
+}
+
+// checkClaims validates the claims of a token whose signature verified.
+func (e *entry) checkClaims(t *token, iss, bound string, now time.Time, leeway time.Duration, rep *Report) (registered, error) {
+	var reg registered
+	c := t.claims
+	n := float64(now.UnixNano()) / 1e9
+	lw := leeway.Seconds()
+
+	// The iss that chose the issuer entry is the iss we accept: compared
+	// byte for byte with the configuration (or its template and tenant).
+	ok := iss == e.cfg.Issuer || slices.Contains(e.cfg.Aliases, iss) ||
+		(e.tpl != nil && iss == e.tpl.prefix+bound+e.tpl.suffix)
+	if !ok {
+		err := fmt.Errorf("issuer: %s: iss %.64q does not match: %w", e.name, iss, tenantjwt.ErrUnknownIssuer)
+		return reg, rep.step("iss", err, "")
+	}
+	rep.step("iss", nil, "equals the configured issuer")
+
+	raw, ok := c.m["exp"]
+	if !ok {
+		return reg, rep.step("exp", fmt.Errorf("issuer: %s: exp missing: %w", e.name, tenantjwt.ErrExpired), "")
+	}
+	d, err := parseNumericDate(raw)
+	if err != nil {
+		return reg, rep.step("exp", fmt.Errorf("issuer: %s: exp: %v: %w", e.name, err, tenantjwt.ErrExpired), "")
+	}
+	reg.exp = d
+	if n >= d.sec+lw {
+		return reg, rep.step("exp", fmt.Errorf("issuer: %s: exp %.0f is not after now %.0f (leeway %s): %w", e.name, d.sec, n, leeway, tenantjwt.ErrExpired), "")
+	}
+	rep.step("exp", nil, d.time().Format(time.RFC3339))
+
+	for _, claim := range []struct {
+		name string
+		dst  *numericDate
+	}{{"nbf", &reg.nbf}, {"iat", &reg.iat}} {
+		raw, ok := c.m[claim.name]
+		if !ok {
+			continue
+		}
+		d, err := parseNumericDate(raw)
+		if err != nil {
+			return reg, rep.step(claim.name, fmt.Errorf("issuer: %s: %s: %v: %w", e.name, claim.name, err, tenantjwt.ErrNotYetValid), "")
+		}
+		if d.sec > n+lw {
+			return reg, rep.step(claim.name, fmt.Errorf("issuer: %s: %s %.0f is after now %.0f (leeway %s): %w", e.name, claim.name, d.sec, n, leeway, tenantjwt.ErrNotYetValid), "")
+		}
+		*claim.dst = d
+		rep.step(claim.name, nil, d.time().Format(time.RFC3339))
+	}
+
+	if max := e.cfg.MaxLifetime; max > 0 {
+		if !reg.iat.set {
+			return reg, rep.step("lifetime", fmt.Errorf("issuer: %s: iat missing with max_lifetime: %w", e.name, tenantjwt.ErrLifetime), "")
+		}
+		if life := reg.exp.sec - reg.iat.sec; life > max.Seconds() {
+			return reg, rep.step("lifetime", fmt.Errorf("issuer: %s: lifetime %.0fs exceeds %s: %w", e.name, life, max, tenantjwt.ErrLifetime), "")
+		}
+		rep.step("lifetime", nil, "within "+max.String())
+	}
+
+	if err := e.checkAudience(c, &reg); err != nil {
+		return reg, rep.step("aud", err, "")
+	}
+	if len(e.cfg.Audiences) > 0 {
+		rep.step("aud", nil, "names an accepted audience")
+	}
+
+	if e.typ != "" {
+		if normTyp(t.header.typ) != e.typ {
+			err := fmt.Errorf("issuer: %s: typ %.32q, want %q: %w", e.name, t.header.typ, e.cfg.RequireTyp, tenantjwt.ErrTokenType)
+			return reg, rep.step("typ", err, "")
+		}
+		rep.step("typ", nil, t.header.typ)
+	}
+
+	if e.tpl != nil {
+		// The tenant in iss must be confirmed by the token's tenant claim,
+		// so a token cannot be replayed under another tenant's iss form.
+		raw, ok, err := c.lookup(e.tenantClaim, "")
+		var got string
+		if err == nil && ok {
+			got, err = StringValue(raw)
+		}
+		if err != nil || !ok || got != bound {
+			err := fmt.Errorf("issuer: %s: claim %s %.64q does not equal iss tenant %.64q: %w", e.name, e.tenantClaim.src, got, bound, tenantjwt.ErrTenant)
+			return reg, rep.step("tenant", err, "")
+		}
+		rep.step("tenant", nil, fmt.Sprintf("%s bound by %s", bound, e.tenantClaim.src))
+	}
+
+	if raw, ok := c.Raw("jti"); ok {
+		s, err := StringValue(raw)
+		if err != nil {
+			return reg, rep.step("jti", fmt.Errorf("issuer: %s: jti: %w", e.name, err), "")
+		}
+		reg.jti = s
+	}
+
+	if e.preset != nil && e.preset.Check != nil {
+		h := Header{Alg: t.header.alg, Kid: t.header.kid, Typ: t.header.typ}
+		if err := e.preset.Check(h, c); err != nil {
+			err = fmt.Errorf("issuer: %s: preset %s: %w", e.name, e.preset.Name, ensureCause(err, tenantjwt.ErrClaims))
+			return reg, rep.step("preset", err, "")
+		}
+		rep.step("preset", nil, e.preset.Name)
+	}
+	return reg, nil
+}
+
+// checkAudience reads aud (a string or an array of strings; anything else
+// is rejected even when no audience is configured) and, when audiences are
+// configured, requires one of them. Without aud, a preset's audience claims
+// (client_id, azp) stand in.
+func (e *entry) checkAudience(c *Claims, reg *registered) error {
+	raw, ok := c.m["aud"]
+	if ok {
+		var err error
+		if firstByte(raw) == '"' {
+			var s string
+			s, err = StringValue(raw)
+			reg.aud = []string{s}
+		} else {
+			reg.aud, err = StringList(raw)
+		}
+		if err != nil {
+			return fmt.Errorf("issuer: %s: aud is not a string or an array of strings: %w", e.name, tenantjwt.ErrAudience)
+		}
+	}
+	if len(e.cfg.Audiences) == 0 {
+		return nil
+	}
+	candidates := reg.aud
+	if !ok && e.preset != nil {
+		for _, name := range e.preset.AudienceClaims {
+			if s, present, err := c.String(name); err == nil && present {
+				candidates = append(candidates, s)
+			}
+		}
+	}
+	for _, a := range candidates {
+		if slices.Contains(e.cfg.Audiences, a) {
+			return nil
+		}
+	}
+	if !ok && len(candidates) == 0 {
+		return fmt.Errorf("issuer: %s: aud missing: %w", e.name, tenantjwt.ErrAudience)
+	}
+	return fmt.Errorf("issuer: %s: aud %.64q names no accepted audience: %w", e.name, candidates, tenantjwt.ErrAudience)
+}

@@ -1,0 +1,103 @@
+package issuer_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/issuer"
+	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
+)
+
+// FuzzVerify feeds arbitrary strings to Verify: it must never panic, and
+// every failure must be a token rejection (the keys are in process, so
+// ErrKeysUnavailable cannot happen).
+func FuzzVerify(f *testing.F) {
+	iss, err := issuertest.NewServer(issuertest.WithPath("/f"), issuertest.WithClock(func() time.Time { return t0 }))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer iss.Close()
+	tpl, err := issuertest.NewServer(issuertest.WithPath("/{tenant}/v2"), issuertest.WithAlgorithm("ES256"), issuertest.WithClock(func() time.Time { return t0 }))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer tpl.Close()
+	c := iss.LocalConfig()
+	c.Claims = issuer.ClaimMapping{Tenant: "dct", Tenants: "tenants", Roles: "tenants.{tenant}.roles"}
+	tc := tpl.LocalConfig()
+	tc.Tenants, tc.TenantClaim = []string{"t1"}, "tid"
+	reg, err := issuer.New(issuer.Options{Now: func() time.Time { return t0 }}, c, tc)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer reg.Close()
+
+	f.Add(iss.Mint(nil))
+	f.Add(iss.Mint(map[string]any{"dct": "a", "tenants": map[string]any{"a": map[string]any{"roles": []string{"x"}}}}))
+	f.Add(tpl.Mint(map[string]any{"iss": tpl.TenantURL("t1"), "tid": "t1"}))
+	f.Add(iss.MintWith(map[string]any{"alg": "none"}, nil))
+	f.Add(iss.MintWith(map[string]any{"crit": []string{"x"}}, nil))
+	f.Add("a.b.c")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, tok string) {
+		p, err := reg.Verify(context.Background(), tok)
+		if err == nil {
+			if p == nil || p.IssuerURL == "" {
+				t.Fatalf("accepted with principal %+v", p)
+			}
+			return
+		}
+		if !errors.Is(err, tenantjwt.ErrInvalidToken) {
+			t.Fatalf("error outside ErrInvalidToken: %v", err)
+		}
+		if p != nil {
+			t.Fatalf("principal with error")
+		}
+		if _, err2 := reg.Verify(context.Background(), tok); err2 == nil {
+			t.Fatalf("second Verify accepted a rejected token")
+		}
+	})
+}
+
+// FuzzParseConfig: ParseConfig must never panic, and what it accepts must
+// build a registry (the static key source aside).
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte("issuers:\n  - issuer: https://a.example/\n    jwks_uri: https://a.example/jwks\n"))
+	f.Add([]byte(`{"issuers":[{"issuer":"https://x.example/{tenant}/v2","jwks_uri":"https://x.example/k","tenants":["a"],"tenant_claim":"tid"}]}`))
+	f.Add([]byte("leeway: 1s\nissuers: [{issuer: \"${HOME}\", discovery: true}]\n"))
+	f.Add([]byte("issuers:\n  - issuer: https://a.example/\n    jwks_uri: https://a.example/jwks\n    claims: {roles: '\"a.b\".{tenant}'}\n"))
+	f.Add([]byte("&a [*a, *a]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		type result struct {
+			file *issuer.File
+			err  error
+		}
+		done := make(chan result, 1)
+		go func() {
+			file, err := issuer.ParseConfig(data)
+			done <- result{file, err}
+		}()
+		var res result
+		select {
+		case res = <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("ParseConfig did not return within 10s on %q", data)
+		}
+		file, err := res.file, res.err
+		if err != nil {
+			if strings.Contains(err.Error(), "panic") {
+				t.Fatalf("err = %v", err)
+			}
+			return
+		}
+		for i, c := range file.Issuers {
+			if err := c.Validate(); err != nil {
+				t.Fatalf("issuer %d accepted by ParseConfig but not by Validate: %v", i, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,250 @@
+package issuer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxConfigBytes caps a config file.
+const MaxConfigBytes = 1 << 20
+
+// File is a config file: the top-level keys of the config contract.
+type File struct {
+	// Leeway is Options.Leeway ("30s"); 0 means the default.
+	Leeway time.Duration `yaml:"leeway,omitempty" json:"leeway,omitempty"`
+	// MaxTokenBytes is Options.MaxTokenBytes; 0 means the default.
+	MaxTokenBytes int `yaml:"max_token_bytes,omitempty" json:"max_token_bytes,omitempty"`
+	// TokenCache configures the verified-token cache.
+	TokenCache TokenCacheConfig `yaml:"token_cache,omitempty" json:"token_cache,omitempty"`
+	// Issuers are the trusted issuers.
+	Issuers []Config `yaml:"issuers" json:"issuers"`
+}
+
+// TokenCacheConfig is the token_cache section.
+type TokenCacheConfig struct {
+	// Size is the number of tokens kept: absent means the default
+	// (DefaultTokenCacheSize), 0 disables the cache.
+	Size *int `yaml:"size,omitempty" json:"size,omitempty"`
+}
+
+// LoadFile reads a YAML or JSON config file (see ParseConfig). A relative
+// jwks_file is resolved against the config file's directory.
+func LoadFile(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("issuer: config %s: %w", path, err)
+	}
+	if len(data) > MaxConfigBytes {
+		return nil, fmt.Errorf("issuer: config %s: larger than %d bytes", path, MaxConfigBytes)
+	}
+	file, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, path)
+	}
+	dir := filepath.Dir(path)
+	for i := range file.Issuers {
+		if p := file.Issuers[i].JWKSFile; p != "" && !filepath.IsAbs(p) {
+			file.Issuers[i].JWKSFile = filepath.Join(dir, p)
+		}
+	}
+	return file, nil
+}
+
+// ParseConfig parses a config document, YAML or JSON (JSON is parsed as
+// YAML). Unknown keys are errors, so a typo never silently drops a check.
+// ${VAR} in any value is replaced by the environment variable VAR (an
+// unset VAR is an error; $$ is a literal $); values are expanded after
+// parsing, so they cannot change the document's structure. Every issuer is
+// validated; errors name the entry and field.
+func ParseConfig(data []byte) (*File, error) {
+	return ParseConfigExtended(data, nil)
+}
+
+// ParseConfigExtended is ParseConfig for documents with extra top-level
+// sections that belong to the caller (such as the command's forward_auth
+// rules). Each key of ext is allowed at the top level and decoded,
+// strictly, into its value, which must be a pointer.
+func ParseConfigExtended(data []byte, ext map[string]any) (*File, error) {
+	if len(data) > MaxConfigBytes {
+		return nil, fmt.Errorf("issuer: config larger than %d bytes", MaxConfigBytes)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("issuer: config: %v", err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, errors.New("issuer: config: empty document")
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, errors.New("issuer: config: top level must be a mapping")
+	}
+	if err := expandEnv(root); err != nil {
+		return nil, err
+	}
+	// Pull the caller's sections out before the strict decode.
+	kept := root.Content[:0:0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if dst, ok := ext[k.Value]; ok {
+			if err := decodeStrict(v, dst); err != nil {
+				return nil, fmt.Errorf("issuer: config: %s: %v", k.Value, err)
+			}
+			continue
+		}
+		kept = append(kept, k, v)
+	}
+	root.Content = kept
+
+	var f File
+	if err := decodeStrict(root, &f); err != nil {
+		return nil, fmt.Errorf("issuer: config: %v", err)
+	}
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// decodeStrict decodes n into dst rejecting unknown keys. yaml.Node.Decode
+// has no strict mode, so the node goes through the encoder once.
+func decodeStrict(n *yaml.Node, dst any) error {
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(dst); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// validate checks the top level and every issuer.
+func (f *File) validate() error {
+	switch {
+	case f.Leeway < 0:
+		return errors.New("issuer: config: leeway: negative")
+	case f.Leeway > time.Hour:
+		return errors.New("issuer: config: leeway: more than 1h")
+	case f.MaxTokenBytes < 0:
+		return errors.New("issuer: config: max_token_bytes: negative")
+	case f.TokenCache.Size != nil && *f.TokenCache.Size < 0:
+		return errors.New("issuer: config: token_cache.size: negative")
+	case len(f.Issuers) == 0:
+		return errors.New("issuer: config: issuers: none")
+	}
+	if _, err := validateAll(f.Issuers); err != nil {
+		return fmt.Errorf("issuer: config: %w", err)
+	}
+	return nil
+}
+
+// Options returns base with the file's settings applied: leeway,
+// max_token_bytes and token_cache.size.
+func (f *File) Options(base Options) Options {
+	if f.Leeway > 0 {
+		base.Leeway = f.Leeway
+	}
+	if f.MaxTokenBytes > 0 {
+		base.MaxTokenBytes = f.MaxTokenBytes
+	}
+	if s := f.TokenCache.Size; s != nil {
+		base.TokenCacheSize = *s
+		if *s == 0 {
+			base.TokenCacheSize = -1
+		}
+	}
+	return base
+}
+
+// NewFromFile builds a registry from a loaded file; base supplies what a
+// file cannot (clock, logger, key cache, hooks).
+func NewFromFile(f *File, base Options) (*Registry, error) {
+	return New(f.Options(base), f.Issuers...)
+}
+
+// expandEnv replaces ${VAR} in every scalar value under n.
+func expandEnv(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "$") {
+		v, err := expand(n.Value)
+		if err != nil {
+			return fmt.Errorf("issuer: config: line %d: %v", n.Line, err)
+		}
+		if v != n.Value {
+			n.Value = v
+			if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+				// A plain ${VAR} takes the type its value spells
+				// (prefetch: ${PREFETCH} → bool).
+				n.Tag = ""
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if err := expandEnv(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// expand substitutes ${VAR} from the environment; $$ is a literal $ and a
+// $ followed by anything else is kept.
+func expand(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '{':
+			end := strings.IndexByte(s[i+2:], '}')
+			if end < 0 {
+				return "", fmt.Errorf("unterminated ${ in %.64q", s)
+			}
+			name := s[i+2 : i+2+end]
+			if !validEnvName(name) {
+				return "", fmt.Errorf("bad variable name %.64q", name)
+			}
+			v, ok := os.LookupEnv(name)
+			if !ok {
+				return "", fmt.Errorf("environment variable %s is not set", name)
+			}
+			b.WriteString(v)
+			i += 2 + end
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String(), nil
+}
+
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if c != '_' && !('A' <= c && c <= 'Z') && !('a' <= c && c <= 'z') && !(i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,167 @@
+package issuer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/tenantjwt/tenantjwt"
+)
+
+// mapping is a ClaimMapping with its paths parsed.
+type mapping struct {
+	subject, tenant, tenants, roles, permissions, scopes claimPath
+}
+
+// compileMapping parses every path of m; errors name the field.
+func compileMapping(m ClaimMapping) (mapping, error) {
+	var out mapping
+	for _, f := range []struct {
+		name string
+		src  string
+		dst  *claimPath
+	}{
+		{"subject", m.Subject, &out.subject},
+		{"tenant", m.Tenant, &out.tenant},
+		{"tenants", m.Tenants, &out.tenants},
+		{"roles", m.Roles, &out.roles},
+		{"permissions", m.Permissions, &out.permissions},
+		{"scopes", m.Scopes, &out.scopes},
+	} {
+		p, err := parsePath(f.src)
+		if err != nil {
+			return out, fmt.Errorf("claims.%s: %v", f.name, err)
+		}
+		if p.usesTenant() && (f.name == "subject" || f.name == "tenant" || f.name == "tenants") {
+			return out, fmt.Errorf("claims.%s: %s is only allowed in roles, permissions and scopes", f.name, tenantPlaceholder)
+		}
+		*f.dst = p
+	}
+	return out, nil
+}
+
+// principal maps verified claims to a Principal. bound is the tenant taken
+// from a templated iss ("" for exact issuers). The registered claims
+// (exp, iat, aud, jti) are filled by the caller.
+func (e *entry) principal(c *Claims, iss, bound string) (*tenantjwt.Principal, error) {
+	p := &tenantjwt.Principal{
+		Issuer:    e.name,
+		IssuerURL: iss,
+		RawClaims: c.payload,
+	}
+	if raw, ok := c.m["sub"]; ok && e.mapping.subject.src == "sub" && isNull(raw) {
+		return nil, e.claimErr("sub", errors.New("sub is null"))
+	}
+	sub, err := e.readString(c, e.mapping.subject)
+	if err != nil {
+		return nil, err
+	}
+	p.Subject = sub
+
+	switch {
+	case e.cfg.Tenant != "":
+		p.Tenant = e.cfg.Tenant
+		p.Tenants = []string{p.Tenant}
+	case e.tpl != nil:
+		p.Tenant = bound
+		p.Tenants = []string{p.Tenant}
+	default:
+		if p.Tenant, err = e.readString(c, e.mapping.tenant); err != nil {
+			return nil, err
+		}
+		if raw, ok, err := c.lookup(e.mapping.tenants, ""); err != nil {
+			return nil, e.claimErr(e.mapping.tenants.src, err)
+		} else if ok {
+			if p.Tenants, err = TenantList(raw); err != nil {
+				return nil, e.claimErr(e.mapping.tenants.src, err)
+			}
+		}
+		if p.Tenant != "" && !slices.Contains(p.Tenants, p.Tenant) {
+			p.Tenants = append(p.Tenants, p.Tenant)
+			slices.Sort(p.Tenants)
+		}
+	}
+	if err := e.mapTenant(c, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// mapTenant fills Roles, Permissions and Scopes of p for p.Tenant, from
+// the paths and then the preset's Map function.
+func (e *entry) mapTenant(c *Claims, p *tenantjwt.Principal) error {
+	var err error
+	if p.Roles, err = e.readList(c, e.mapping.roles, p.Tenant, StringList); err != nil {
+		return err
+	}
+	if p.Permissions, err = e.readList(c, e.mapping.permissions, p.Tenant, StringList); err != nil {
+		return err
+	}
+	if p.Scopes, err = e.readList(c, e.mapping.scopes, p.Tenant, ScopeList); err != nil {
+		return err
+	}
+	if e.preset != nil && e.preset.Map != nil {
+		if err := e.preset.Map(MapInput{Claims: c, Tenant: p.Tenant, Config: &e.cfg}, p); err != nil {
+			return fmt.Errorf("issuer: %s: preset %s: %w", e.name, e.preset.Name, ensureCause(err, tenantjwt.ErrClaims))
+		}
+	}
+	return nil
+}
+
+// readString reads a string claim at path; absent gives "".
+func (e *entry) readString(c *Claims, path claimPath) (string, error) {
+	raw, ok, err := c.lookup(path, "")
+	if err != nil {
+		return "", e.claimErr(path.src, err)
+	}
+	if !ok {
+		return "", nil
+	}
+	s, err := StringValue(raw)
+	if err != nil {
+		return "", e.claimErr(path.src, err)
+	}
+	return s, nil
+}
+
+// readList reads a list claim at path for tenant; absent gives nil.
+func (e *entry) readList(c *Claims, path claimPath, tenant string, decode func(json.RawMessage) ([]string, error)) ([]string, error) {
+	raw, ok, err := c.lookup(path, tenant)
+	if err != nil {
+		return nil, e.claimErr(path.src, err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	list, err := decode(raw)
+	if err != nil {
+		return nil, e.claimErr(path.src, err)
+	}
+	return list, nil
+}
+
+// claimErr wraps a mapping failure as ErrClaims, naming issuer and path.
+func (e *entry) claimErr(path string, err error) error {
+	return fmt.Errorf("issuer: %s: claim %.64q: %w", e.name, path, ensureCause(err, tenantjwt.ErrClaims))
+}
+
+// ensureCause returns err if it already wraps a token-rejection cause, and
+// otherwise err wrapped with cause, so every rejection matches both
+// ErrInvalidToken and a specific cause.
+func ensureCause(err, cause error) error {
+	for _, c := range causes {
+		if errors.Is(err, c) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %w", cause, err)
+}
+
+// causes are the specific rejection causes of the root package.
+var causes = []error{
+	tenantjwt.ErrMalformed, tenantjwt.ErrUnknownIssuer, tenantjwt.ErrAlgorithm,
+	tenantjwt.ErrKeyNotFound, tenantjwt.ErrSignature, tenantjwt.ErrExpired,
+	tenantjwt.ErrNotYetValid, tenantjwt.ErrLifetime, tenantjwt.ErrAudience,
+	tenantjwt.ErrTokenType, tenantjwt.ErrTenant, tenantjwt.ErrClaims,
+}

@@ -1,0 +1,84 @@
+package issuer
+
+import (
+	"log/slog"
+	"time"
+)
+
+// DefaultLeeway is the default clock-skew allowance for exp, nbf and iat.
+const DefaultLeeway = 30 * time.Second
+
+// DefaultTokenCacheSize is the default number of verified tokens kept.
+const DefaultTokenCacheSize = 10000
+
+// Options tune a Registry. The zero value gives the defaults.
+type Options struct {
+	// Leeway is the clock skew allowed when checking exp, nbf and iat.
+	// Default DefaultLeeway (30s); a negative value means no leeway.
+	Leeway time.Duration
+	// MaxTokenBytes caps the token length, checked before any decoding.
+	// Default DefaultMaxTokenBytes (16 KiB).
+	MaxTokenBytes int
+	// TokenCacheSize is the number of verified tokens remembered, so a
+	// token presented again costs a map lookup instead of a signature
+	// check. 0 means DefaultTokenCacheSize; a negative value disables the
+	// cache. Cached results are re-checked on every hit against the clock,
+	// the issuer's presence and the key's presence in its key set.
+	TokenCacheSize int
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives registry events (issuers added and removed, key
+	// source failures). Default: discard. Tokens are never logged.
+	Logger *slog.Logger
+	// Keys builds remote key sources (jwks_uri, discovery). Share one
+	// between registries (for example across config reloads) so that key
+	// sets survive the swap; the registry does not close it. When nil,
+	// issuers with jwks_uri or discovery are refused by New and Add with an
+	// error naming the field; jwks_file and Config.Keys need no KeySources.
+	Keys KeySources
+	// Hooks observe verifications.
+	Hooks Hooks
+}
+
+// Hooks are callbacks for metrics and tracing. Nil fields are skipped.
+// They are called synchronously on the verifying goroutine, outside any
+// lock, and must be fast and safe for concurrent use.
+type Hooks struct {
+	// Verified is called after every Verify.
+	Verified func(VerifyEvent)
+}
+
+// VerifyEvent describes one Verify call.
+type VerifyEvent struct {
+	// Issuer is the name of the matched issuer, "" when none matched.
+	Issuer string
+	// Err is nil for an accepted token.
+	Err error
+	// CacheHit reports that the verified-token cache answered.
+	CacheHit bool
+	// Duration is the time Verify took, by Options.Now.
+	Duration time.Duration
+}
+
+// withDefaults fills the zero fields of o.
+func (o Options) withDefaults() Options {
+	switch {
+	case o.Leeway == 0:
+		o.Leeway = DefaultLeeway
+	case o.Leeway < 0:
+		o.Leeway = 0
+	}
+	if o.MaxTokenBytes <= 0 {
+		o.MaxTokenBytes = DefaultMaxTokenBytes
+	}
+	if o.TokenCacheSize == 0 {
+		o.TokenCacheSize = DefaultTokenCacheSize
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}

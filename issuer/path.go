@@ -1,0 +1,177 @@
+package issuer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// claimPath is a parsed claim path (see ClaimMapping for the syntax).
+type claimPath struct {
+	src  string
+	segs []segment
+}
+
+// segment is one object key, or the {tenant} placeholder.
+type segment struct {
+	key    string
+	tenant bool
+}
+
+// tenantPlaceholder is the segment replaced by the Principal's tenant.
+const tenantPlaceholder = "{tenant}"
+
+// maxPathLen bounds a configured path; claim paths are short.
+const maxPathLen = 1024
+
+// empty reports whether the path reads nothing.
+func (p claimPath) empty() bool { return len(p.segs) == 0 }
+
+// usesTenant reports whether the path has a {tenant} segment.
+func (p claimPath) usesTenant() bool {
+	for _, s := range p.segs {
+		if s.tenant {
+			return true
+		}
+	}
+	return false
+}
+
+// parsePath parses a claim path. The empty string is the empty path.
+func parsePath(s string) (claimPath, error) {
+	p := claimPath{src: s}
+	if s == "" {
+		return p, nil
+	}
+	if len(s) > maxPathLen {
+		return p, fmt.Errorf("path longer than %d bytes", maxPathLen)
+	}
+	// A URL-like claim name is one key: Auth0's namespaced claims are
+	// written as they appear in the token.
+	if strings.Contains(s, "://") && !strings.Contains(s, `"`) {
+		p.segs = []segment{{key: s}}
+		return p, nil
+	}
+	for i := 0; i < len(s); {
+		var seg segment
+		if s[i] == '"' {
+			key, n, err := readQuoted(s[i:])
+			if err != nil {
+				return p, err
+			}
+			seg.key = key
+			i += n
+		} else {
+			j := strings.IndexByte(s[i:], '.')
+			if j < 0 {
+				j = len(s) - i
+			}
+			raw := s[i : i+j]
+			switch {
+			case raw == "":
+				return p, fmt.Errorf("path %q has an empty segment", s)
+			case raw == tenantPlaceholder:
+				seg.tenant = true
+			case strings.HasPrefix(raw, "{") && strings.HasSuffix(raw, "}"):
+				return p, fmt.Errorf("path %q: unknown placeholder %q (only %s)", s, raw, tenantPlaceholder)
+			case strings.Contains(raw, `"`):
+				return p, fmt.Errorf("path %q: quote inside an unquoted segment", s)
+			}
+			seg.key = raw
+			i += j
+		}
+		p.segs = append(p.segs, seg)
+		if i == len(s) {
+			break
+		}
+		if s[i] != '.' {
+			return p, fmt.Errorf("path %q: expected '.' after a quoted segment", s)
+		}
+		i++
+		if i == len(s) {
+			return p, fmt.Errorf("path %q ends with '.'", s)
+		}
+	}
+	return p, nil
+}
+
+// readQuoted reads a double-quoted segment at the start of s and returns
+// the key and the bytes consumed. \" and \\ are the only escapes.
+func readQuoted(s string) (string, int, error) {
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			if i+1 >= len(s) || (s[i+1] != '"' && s[i+1] != '\\') {
+				return "", 0, fmt.Errorf("path %q: bad escape in quoted segment", s)
+			}
+			b.WriteByte(s[i+1])
+			i++
+		case '"':
+			if b.Len() == 0 {
+				return "", 0, fmt.Errorf("path %q: empty quoted segment", s)
+			}
+			return b.String(), i + 1, nil
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", 0, fmt.Errorf("path %q: unterminated quote", s)
+}
+
+// String returns the path as written.
+func (p claimPath) String() string { return p.src }
+
+// errNotObject reports a path that runs through a non-object value.
+var errNotObject = errors.New("not a JSON object")
+
+// lookup reads the value at p. found is false when a key is missing, a
+// value on the way is null, or the path needs a tenant and there is none.
+// It fails when the path runs through a value that is not an object.
+func (c *Claims) lookup(p claimPath, tenant string) (raw json.RawMessage, found bool, err error) {
+	if p.empty() {
+		return nil, false, nil
+	}
+	cur := c.m
+	for i, s := range p.segs {
+		key := s.key
+		if s.tenant {
+			if tenant == "" {
+				return nil, false, nil
+			}
+			key = tenant
+		}
+		v, ok := cur[key]
+		if !ok || isNull(v) {
+			return nil, false, nil
+		}
+		if i == len(p.segs)-1 {
+			return v, true, nil
+		}
+		if firstByte(v) != '{' {
+			return nil, false, fmt.Errorf("claim path %q: %q is %w", p.src, key, errNotObject)
+		}
+		var next map[string]json.RawMessage
+		if err := json.Unmarshal(v, &next); err != nil {
+			return nil, false, fmt.Errorf("claim path %q: %q: %w", p.src, key, err)
+		}
+		cur = next
+	}
+	return nil, false, nil
+}
+
+// firstByte returns the first non-space byte of a JSON value.
+func firstByte(b []byte) byte {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return c
+	}
+	return 0
+}
+
+// isNull reports whether the JSON value is null.
+func isNull(b []byte) bool { return firstByte(b) == 'n' }

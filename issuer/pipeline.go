@@ -1,0 +1,228 @@
+package issuer
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/jwks"
+)
+
+// Verify checks a compact JWS access token and returns who it speaks for.
+//
+// The steps, in order: size cap and strict shape; one decode of header and
+// payload; issuer lookup by the unverified iss (an unknown issuer is
+// rejected with no key lookup and no network request); the issuer's key for
+// kid; algorithm allowed for the issuer and fitting the key; signature;
+// claims (iss, exp, nbf, iat, lifetime, aud, typ, tenant binding, preset
+// checks); claim mapping.
+//
+// Every rejection of the token matches tenantjwt.ErrInvalidToken and a
+// specific cause (ErrMalformed, ErrExpired, …) with errors.Is. When the
+// issuer is trusted but its keys cannot be had, the error matches
+// tenantjwt.ErrKeysUnavailable instead (answer 503, not 401). Error texts
+// are for logs; they quote at most short, truncated token values.
+//
+// The returned Principal may be shared with other callers presenting the
+// same token (see Options.TokenCacheSize): treat it as read-only.
+func (r *Registry) Verify(ctx context.Context, token string) (*tenantjwt.Principal, error) {
+	hook := r.opts.Hooks.Verified
+	var start time.Time
+	if hook != nil {
+		start = r.opts.Now()
+	}
+	p, e, hit, err := r.verify(ctx, token, nil)
+	if hook != nil {
+		ev := VerifyEvent{Err: err, CacheHit: hit, Duration: r.opts.Now().Sub(start)}
+		if e != nil {
+			ev.Issuer = e.name
+		}
+		hook(ev)
+	}
+	return p, err
+}
+
+// verify runs the pipeline; rep, when not nil, records each step and
+// bypasses the cache.
+func (r *Registry) verify(ctx context.Context, raw string, rep *Report) (*tenantjwt.Principal, *entry, bool, error) {
+	snap := r.snap.Load()
+	now := r.opts.Now()
+	if r.cache != nil && rep == nil {
+		if p, e, ok := r.cache.get(raw, now, snap); ok {
+			return p, e, true, nil
+		}
+	}
+
+	t, err := parseToken(raw, r.opts.MaxTokenBytes)
+	if rep.step("shape", err, "compact JWS, base64url, JSON objects") != nil {
+		return nil, nil, false, err
+	}
+	rep.setHeader(t)
+	if err := t.header.check(); rep.step("header", err, "no crit, b64, enc/zip, nested JWT") != nil {
+		return nil, nil, false, err
+	}
+
+	// Issuer lookup by the unverified iss: nothing below runs, and nothing
+	// is fetched, for an issuer we do not trust.
+	iss, err := t.issuer()
+	if err != nil {
+		rep.step("issuer", err, "")
+		return nil, nil, false, err
+	}
+	e, bound, ok := snap.lookup(iss)
+	if !ok {
+		err := fmt.Errorf("issuer: iss %.64q is not trusted: %w", iss, tenantjwt.ErrUnknownIssuer)
+		rep.step("issuer", err, "")
+		return nil, nil, false, err
+	}
+	rep.setIssuer(e, iss, bound)
+	if e.tpl != nil && !e.cfg.AllTenants && !e.tenants[bound] {
+		err := fmt.Errorf("issuer: %s: tenant %.64q of iss is not allowed: %w", e.name, bound, tenantjwt.ErrTenant)
+		rep.step("issuer", err, "")
+		return nil, e, false, err
+	}
+	rep.step("issuer", nil, fmt.Sprintf("trusted as %s", e.name))
+
+	h := &t.header
+	if !slices.Contains(e.algs, h.alg) {
+		err := fmt.Errorf("issuer: %s: alg %.16q not in %v: %w", e.name, h.alg, e.algs, tenantjwt.ErrAlgorithm)
+		rep.step("algorithm", err, "")
+		return nil, e, false, err
+	}
+	rep.step("algorithm", nil, fmt.Sprintf("%s allowed (%s)", h.alg, strings.Join(e.algs, ", ")))
+
+	key, err := e.src.Lookup(ctx, h.kid)
+	if err != nil {
+		err = fmt.Errorf("issuer: %s: %w", e.name, err)
+		rep.step("key", err, "")
+		return nil, e, false, err
+	}
+	if !key.Allows(h.alg) {
+		err := fmt.Errorf("issuer: %s: key %.64q does not allow alg %s: %w", e.name, key.ID, h.alg, tenantjwt.ErrAlgorithm)
+		rep.step("key", err, "")
+		return nil, e, false, err
+	}
+	if !keyIssuerMatches(key.Issuer, iss) {
+		err := fmt.Errorf("issuer: %s: key %.64q is bound to issuer %.64q: %w", e.name, key.ID, key.Issuer, tenantjwt.ErrKeyNotFound)
+		rep.step("key", err, "")
+		return nil, e, false, err
+	}
+	rep.setKey(key)
+	rep.step("key", nil, describeKey(key))
+
+	if err := verifySignature(h.alg, key, t.signingInput, t.sig); err != nil {
+		err = fmt.Errorf("issuer: %s: %w", e.name, err)
+		rep.step("signature", err, "")
+		return nil, e, false, err
+	}
+	rep.step("signature", nil, h.alg)
+
+	reg, err := e.checkClaims(t, iss, bound, now, r.opts.Leeway, rep)
+	if err != nil {
+		return nil, e, false, err
+	}
+	p, err := e.principal(t.claims, iss, bound)
+	if rep.step("mapping", err, "") != nil {
+		return nil, e, false, err
+	}
+	p.Audience, p.TokenID = reg.aud, reg.jti
+	p.ExpiresAt = reg.exp.time()
+	if reg.iat.set {
+		p.IssuedAt = reg.iat.time()
+	}
+
+	if r.cache != nil && rep == nil && now.UnixNano() < reg.exp.nanos() {
+		nb := int64(0)
+		if reg.nbf.set {
+			nb = reg.nbf.nanos() - int64(r.opts.Leeway)
+		}
+		if reg.iat.set && reg.iat.nanos()-int64(r.opts.Leeway) > nb {
+			nb = reg.iat.nanos() - int64(r.opts.Leeway)
+		}
+		r.cache.put(raw, &cached{p: p, e: e, key: key, kid: h.kid, notBefore: nb, expires: reg.exp.nanos()})
+	}
+	return p, e, false, nil
+}
+
+// issuer reads iss, which must be present and a JSON string.
+func (t *token) issuer() (string, error) {
+	raw, ok := t.claims.m["iss"]
+	if !ok {
+		return "", fmt.Errorf("issuer: token has no iss: %w", tenantjwt.ErrUnknownIssuer)
+	}
+	iss, err := StringValue(raw)
+	if err != nil {
+		return "", fmt.Errorf("issuer: iss is not a string: %w", tenantjwt.ErrUnknownIssuer)
+	}
+	return iss, nil
+}
+
+// keyIssuerMatches applies a JWK's issuer member (published by Entra ID):
+// empty binds nothing; otherwise it must equal iss, or be a template whose
+// one {…} placeholder, replaced by one path segment, gives iss.
+func keyIssuerMatches(keyIss, iss string) bool {
+	if keyIss == "" || keyIss == iss {
+		return true
+	}
+	i := strings.IndexByte(keyIss, '{')
+	j := strings.IndexByte(keyIss, '}')
+	if i < 0 || j < i {
+		return false
+	}
+	t := template{prefix: keyIss[:i], suffix: keyIss[j+1:]}
+	_, ok := t.match(iss)
+	return ok
+}
+
+// describeKey says what kind of key verified a token, for Explain.
+func describeKey(k *jwks.Key) string {
+	s := fmt.Sprintf("kid %.64q", k.ID)
+	if k.Algorithm != "" {
+		s += " alg " + k.Algorithm
+	}
+	if k.Issuer != "" {
+		s += fmt.Sprintf(" issuer %.64q", k.Issuer)
+	}
+	return s + " " + keyType(k)
+}
+
+// SelectTenant returns a copy of p acting in tenant, with roles,
+// permissions and scopes mapped anew for that tenant from p's verified
+// claims. tenant must be one of p.Tenants; an issuer with a fixed or
+// template-bound tenant allows no other tenant. p is never modified; when
+// tenant is already p.Tenant, p itself is returned.
+//
+// Errors wrap tenantjwt.ErrTenant (or tenantjwt.ErrUnknownIssuer when p's
+// issuer is no longer trusted).
+func (r *Registry) SelectTenant(ctx context.Context, p *tenantjwt.Principal, tenant string) (*tenantjwt.Principal, error) {
+	if p == nil {
+		return nil, fmt.Errorf("issuer: no principal: %w", tenantjwt.ErrTenant)
+	}
+	e, ok := r.snap.Load().byName[p.Issuer]
+	if !ok {
+		return nil, fmt.Errorf("issuer: %.64q is no longer trusted: %w", p.Issuer, tenantjwt.ErrUnknownIssuer)
+	}
+	if tenant == p.Tenant && tenant != "" {
+		return p, nil
+	}
+	if e.cfg.Tenant != "" || e.tpl != nil {
+		return nil, fmt.Errorf("issuer: %s: tenant is bound to %.64q, not %.64q: %w", e.name, p.Tenant, tenant, tenantjwt.ErrTenant)
+	}
+	if tenant == "" || !slices.Contains(p.Tenants, tenant) {
+		return nil, fmt.Errorf("issuer: %s: token does not authorize tenant %.64q: %w", e.name, tenant, tenantjwt.ErrTenant)
+	}
+	c, err := newClaims(p.RawClaims)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: %s: principal claims: %w", e.name, err)
+	}
+	np := p.Clone()
+	np.Tenant = tenant
+	np.Roles, np.Permissions, np.Scopes = nil, nil, nil
+	if err := e.mapTenant(c, np); err != nil {
+		return nil, err
+	}
+	return np, nil
+}

@@ -1,0 +1,165 @@
+package issuer
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+
+	"github.com/tenantjwt/tenantjwt"
+)
+
+// DefaultMaxTokenBytes is the default cap on a token's length, checked
+// before any decoding.
+const DefaultMaxTokenBytes = 16384
+
+// b64 decodes base64url without padding and rejects non-canonical
+// encodings (stray bits in the last character), so one token has one
+// spelling.
+var b64 = base64.RawURLEncoding.Strict()
+
+// token is a compact JWS split and decoded by our own strict parser. The
+// signature is checked over signingInput, the exact bytes that were split.
+type token struct {
+	signingInput []byte
+	sig          []byte
+	header       header
+	claims       *Claims
+}
+
+// header holds the JOSE header members we act on. It is read from an
+// exact-key map, so "ALG" or "Alg" never pass for "alg".
+type header struct {
+	alg, kid, typ, cty string
+	// Presence of members that ask for something we do not do.
+	crit, b64, enc, zip bool
+	// Presence of key-carrying members, which are ignored (never used to
+	// find or fetch keys); recorded for Explain.
+	jwk, jku, x5u, x5c bool
+}
+
+// parseToken applies the shape rules and decodes header and payload once.
+// It returns errors wrapping tenantjwt.ErrMalformed.
+func parseToken(s string, maxBytes int) (*token, error) {
+	if len(s) > maxBytes {
+		return nil, fmt.Errorf("issuer: token of %d bytes exceeds the cap of %d: %w", len(s), maxBytes, tenantjwt.ErrMalformed)
+	}
+	dot1, dot2 := -1, -1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
+		case c == '.':
+			switch {
+			case dot1 < 0:
+				dot1 = i
+			case dot2 < 0:
+				dot2 = i
+			default:
+				return nil, fmt.Errorf("issuer: more than two dots (JWE or not a JWS): %w", tenantjwt.ErrMalformed)
+			}
+		default:
+			return nil, fmt.Errorf("issuer: byte 0x%02x at %d is not base64url: %w", c, i, tenantjwt.ErrMalformed)
+		}
+	}
+	if dot2 < 0 {
+		return nil, fmt.Errorf("issuer: not three dot-separated segments: %w", tenantjwt.ErrMalformed)
+	}
+	if dot1 == 0 || dot2 == dot1+1 || dot2 == len(s)-1 {
+		return nil, fmt.Errorf("issuer: empty segment: %w", tenantjwt.ErrMalformed)
+	}
+	// One copy of the token as bytes: the segments and the signing input
+	// are slices of it.
+	raw := []byte(s)
+	h64, p64, s64 := raw[:dot1], raw[dot1+1:dot2], raw[dot2+1:]
+
+	// One buffer for the three decoded segments.
+	hn, pn, sn := b64.DecodedLen(len(h64)), b64.DecodedLen(len(p64)), b64.DecodedLen(len(s64))
+	buf := make([]byte, hn+pn+sn)
+	hb, err := decodeSeg(buf[:hn:hn], h64, "header")
+	if err != nil {
+		return nil, err
+	}
+	pb, err := decodeSeg(buf[hn:hn+pn:hn+pn], p64, "payload")
+	if err != nil {
+		return nil, err
+	}
+	sb, err := decodeSeg(buf[hn+pn:], s64, "signature")
+	if err != nil {
+		return nil, err
+	}
+
+	t := &token{signingInput: raw[:dot2:dot2], sig: sb}
+	if err := t.header.decode(hb); err != nil {
+		return nil, err
+	}
+	if t.claims, err = newClaims(pb); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func decodeSeg(dst, seg []byte, what string) ([]byte, error) {
+	n, err := b64.Decode(dst, seg)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: %s is not base64url without padding: %w", what, tenantjwt.ErrMalformed)
+	}
+	return dst[:n], nil
+}
+
+// decode reads the header JSON, which must be an object whose members we
+// use have the right types.
+func (h *header) decode(b []byte) error {
+	if firstByte(b) != '{' {
+		return fmt.Errorf("issuer: header is not a JSON object: %w", tenantjwt.ErrMalformed)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("issuer: header: %v: %w", err, tenantjwt.ErrMalformed)
+	}
+	if topLevelMembers(b) != len(m) {
+		return fmt.Errorf("issuer: header has duplicate members: %w", tenantjwt.ErrMalformed)
+	}
+	for _, f := range [...]struct {
+		name string
+		dst  *string
+	}{{"alg", &h.alg}, {"kid", &h.kid}, {"typ", &h.typ}, {"cty", &h.cty}} {
+		name, dst := f.name, f.dst
+		raw, ok := m[name]
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(raw, dst); err != nil || firstByte(raw) != '"' {
+			return fmt.Errorf("issuer: header %s is not a string: %w", name, tenantjwt.ErrMalformed)
+		}
+	}
+	_, h.crit = m["crit"]
+	_, h.b64 = m["b64"]
+	_, h.enc = m["enc"]
+	_, h.zip = m["zip"]
+	_, h.jwk = m["jwk"]
+	_, h.jku = m["jku"]
+	_, h.x5u = m["x5u"]
+	_, h.x5c = m["x5c"]
+	if _, ok := m["alg"]; !ok {
+		return fmt.Errorf("issuer: header has no alg: %w", tenantjwt.ErrMalformed)
+	}
+	return nil
+}
+
+// check rejects headers that ask for processing we do not do. We
+// understand no critical extension (RFC 7515 §4.1.11), so any crit
+// rejects; b64 (RFC 7797) changes what is signed; enc/zip mean JWE; a
+// nested JWT (cty JWT) would be a second token we do not verify.
+func (h *header) check() error {
+	switch {
+	case h.enc || h.zip:
+		return fmt.Errorf("issuer: JWE header (enc/zip): %w", tenantjwt.ErrMalformed)
+	case h.crit:
+		return fmt.Errorf("issuer: crit header: no extension is understood: %w", tenantjwt.ErrMalformed)
+	case h.b64:
+		return fmt.Errorf("issuer: b64 header (RFC 7797) not supported: %w", tenantjwt.ErrMalformed)
+	case normTyp(h.cty) == "jwt":
+		return fmt.Errorf("issuer: cty JWT (nested token) not supported: %w", tenantjwt.ErrMalformed)
+	}
+	return nil
+}

@@ -1,0 +1,352 @@
+package issuer
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/tenantjwt/tenantjwt/jwks"
+)
+
+// entry is a validated Config compiled for verification. It is immutable
+// once built; registry snapshots share entries.
+type entry struct {
+	cfg         Config // a private copy
+	name        string
+	preset      *Preset
+	algs        []string
+	tpl         *template // nil for an exact issuer
+	tenants     map[string]bool
+	mapping     mapping
+	tenantClaim claimPath // templates: the claim bound to the iss tenant
+	typ         string    // normalised require_typ, "" when not required
+	src         jwks.Source
+	// owned reports that the registry built src and must release it.
+	owned bool
+}
+
+// template is an issuer with one {tenant} placeholder.
+type template struct{ prefix, suffix string }
+
+// maxTenantLen bounds the placeholder value of a templated iss.
+const maxTenantLen = 256
+
+// match returns the tenant if iss fits the template: the value must be
+// one non-empty path segment of sane characters.
+func (t *template) match(iss string) (string, bool) {
+	if len(iss) <= len(t.prefix)+len(t.suffix) || !strings.HasPrefix(iss, t.prefix) || !strings.HasSuffix(iss, t.suffix) {
+		return "", false
+	}
+	v := iss[len(t.prefix) : len(iss)-len(t.suffix)]
+	if !validTenant(v) {
+		return "", false
+	}
+	return v, true
+}
+
+// validTenant reports whether v may be a tenant of a template: one
+// non-empty path segment of printable ASCII, at most maxTenantLen bytes.
+func validTenant(v string) bool {
+	if v == "" || len(v) > maxTenantLen {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("/?#%\\{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Validate checks c on its own, as New and Add do; conflicts between
+// entries (duplicate issuers) are checked by New, Add and Replace. Errors
+// name the entry and the field, e.g.
+// `issuer (acme): algorithms: unknown algorithm "HS256"`.
+func (c Config) Validate() error {
+	_, err := compile(c)
+	if err != nil {
+		return fmt.Errorf("issuer (%s): %w", c.label(), err)
+	}
+	return nil
+}
+
+// compile validates c and builds its entry, without a key source.
+func compile(c Config) (*entry, error) {
+	c.Audiences = slices.Clone(c.Audiences)
+	c.Algorithms = slices.Clone(c.Algorithms)
+	c.Tenants = slices.Clone(c.Tenants)
+	c.Aliases = slices.Clone(c.Aliases)
+	e := &entry{cfg: c, name: c.label()}
+
+	if c.Issuer == "" {
+		return nil, errors.New("issuer: required")
+	}
+	if c.Preset != "" {
+		p, ok := presets[c.Preset]
+		if !ok {
+			return nil, fmt.Errorf("preset: unknown preset %q (known: %s)", c.Preset, strings.Join(Presets(), ", "))
+		}
+		e.preset = p
+	}
+	tpl, err := parseTemplate(c.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: %v", err)
+	}
+	e.tpl = tpl
+	if err := checkKeySource(&c, tpl != nil); err != nil {
+		return nil, err
+	}
+
+	e.algs = c.Algorithms
+	if len(e.algs) == 0 && e.preset != nil {
+		e.algs = e.preset.Algorithms
+	}
+	if len(e.algs) == 0 {
+		e.algs = defaultAlgorithms
+	}
+	for _, a := range e.algs {
+		if !jwks.KnownAlgorithm(a) {
+			return nil, fmt.Errorf("algorithms: unknown algorithm %.32q (allowed: %s)", a, strings.Join(jwks.Algorithms, ", "))
+		}
+	}
+	for i, a := range c.Audiences {
+		if a == "" {
+			return nil, fmt.Errorf("audiences[%d]: empty", i)
+		}
+	}
+	for i, a := range c.Aliases {
+		switch {
+		case a == "":
+			return nil, fmt.Errorf("aliases[%d]: empty", i)
+		case a == c.Issuer:
+			return nil, fmt.Errorf("aliases[%d]: same as issuer", i)
+		case strings.Contains(a, "{"):
+			return nil, fmt.Errorf("aliases[%d]: %q: aliases are exact strings, not templates", i, a)
+		}
+	}
+	if c.MaxLifetime < 0 {
+		return nil, errors.New("max_lifetime: negative")
+	}
+	e.typ = normTyp(c.RequireTyp)
+
+	tenantClaim := c.TenantClaim
+	if tenantClaim == "" && e.preset != nil {
+		tenantClaim = e.preset.TenantClaim
+	}
+	if err := checkTenants(&c, tpl != nil, tenantClaim); err != nil {
+		return nil, err
+	}
+	if e.tenantClaim, err = parsePath(tenantClaim); err != nil {
+		return nil, fmt.Errorf("tenant_claim: %v", err)
+	}
+	if e.tenantClaim.usesTenant() {
+		return nil, fmt.Errorf("tenant_claim: %s not allowed", tenantPlaceholder)
+	}
+	if len(c.Tenants) > 0 {
+		e.tenants = make(map[string]bool, len(c.Tenants))
+		for i, t := range c.Tenants {
+			if !validTenant(t) {
+				return nil, fmt.Errorf("tenants[%d]: %.64q is not a valid tenant", i, t)
+			}
+			e.tenants[t] = true
+		}
+	}
+
+	m := c.Claims
+	if e.preset != nil {
+		m = m.merge(e.preset.Claims)
+	}
+	m = m.merge(defaultMapping)
+	if m.Tenant == "" && tpl == nil {
+		m.Tenant = tenantClaim
+	}
+	if e.mapping, err = compileMapping(m); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// parseTemplate returns nil for an exact issuer, or the template of an
+// issuer with one {tenant} placeholder filling a whole path segment.
+func parseTemplate(iss string) (*template, error) {
+	n := strings.Count(iss, tenantPlaceholder)
+	if n == 0 {
+		if strings.ContainsAny(iss, "{}") {
+			return nil, fmt.Errorf("%.128q: only the %s placeholder is allowed", iss, tenantPlaceholder)
+		}
+		return nil, nil
+	}
+	if n > 1 {
+		return nil, fmt.Errorf("%.128q: more than one %s placeholder", iss, tenantPlaceholder)
+	}
+	i := strings.Index(iss, tenantPlaceholder)
+	t := &template{prefix: iss[:i], suffix: iss[i+len(tenantPlaceholder):]}
+	if strings.ContainsAny(t.prefix+t.suffix, "{}") {
+		return nil, fmt.Errorf("%.128q: only the %s placeholder is allowed", iss, tenantPlaceholder)
+	}
+	// The placeholder must be a whole segment of the path, never part of
+	// the scheme or host: a tenant must not choose where keys come from.
+	u, err := url.Parse(t.prefix)
+	if err != nil || u.Scheme == "" || u.Host == "" || !strings.HasSuffix(t.prefix, "/") || u.Path == "" {
+		return nil, fmt.Errorf("%.128q: %s must be a whole path segment after the host", iss, tenantPlaceholder)
+	}
+	if t.suffix != "" && t.suffix[0] != '/' {
+		return nil, fmt.Errorf("%.128q: %s must be a whole path segment", iss, tenantPlaceholder)
+	}
+	return t, nil
+}
+
+// checkKeySource requires exactly one key source and sane URLs.
+func checkKeySource(c *Config, isTemplate bool) error {
+	var set []string
+	if c.JWKSURI != "" {
+		set = append(set, "jwks_uri")
+	}
+	if c.Discovery {
+		set = append(set, "discovery")
+	}
+	if c.JWKSFile != "" {
+		set = append(set, "jwks_file")
+	}
+	if c.Keys != nil {
+		set = append(set, "keys")
+	}
+	switch {
+	case len(set) == 0:
+		return errors.New("jwks_uri: no key source (set one of jwks_uri, discovery, jwks_file)")
+	case len(set) > 1:
+		return fmt.Errorf("%s: more than one key source (%s)", set[1], strings.Join(set, ", "))
+	}
+	if c.Discovery {
+		if isTemplate {
+			return errors.New("discovery: not possible for a {tenant} template; set jwks_uri")
+		}
+		if err := checkURL(c.Issuer, c.AllowInsecureHTTP); err != nil {
+			return fmt.Errorf("discovery: issuer %v", err)
+		}
+	}
+	if c.JWKSURI != "" {
+		if err := checkURL(c.JWKSURI, c.AllowInsecureHTTP); err != nil {
+			return fmt.Errorf("jwks_uri: %v", err)
+		}
+	}
+	return nil
+}
+
+// checkURL applies the fetch rules: https, or http for loopback hosts or
+// when insecure is allowed; no userinfo, no fragment.
+func checkURL(raw string, insecure bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%.128q is not a URL", raw)
+	}
+	switch {
+	case u.Host == "":
+		return fmt.Errorf("%.128q has no host", raw)
+	case u.User != nil:
+		return fmt.Errorf("%.128q has userinfo", raw)
+	case u.Fragment != "":
+		return fmt.Errorf("%.128q has a fragment", raw)
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http":
+		if insecure || isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%.128q: http is only allowed for loopback hosts or with allow_insecure_http", raw)
+	}
+	return fmt.Errorf("%.128q: scheme must be https", raw)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkTenants enforces the tenant rules of the config contract.
+func checkTenants(c *Config, isTemplate bool, tenantClaim string) error {
+	switch {
+	case c.Tenant != "" && len(c.Tenants) > 0:
+		return errors.New("tenants: tenant and tenants are both set")
+	case isTemplate && c.Tenant != "":
+		return errors.New("tenant: a {tenant} template takes its tenant from iss; use tenants")
+	case isTemplate && len(c.Tenants) == 0 && !c.AllTenants:
+		return errors.New("tenants: a {tenant} template needs tenants or all_tenants: true")
+	case isTemplate && len(c.Tenants) > 0 && c.AllTenants:
+		return errors.New("all_tenants: set together with tenants")
+	case isTemplate && tenantClaim == "":
+		return errors.New("tenant_claim: a {tenant} template needs the claim that names the tenant (e.g. tid)")
+	case !isTemplate && len(c.Tenants) > 0:
+		return errors.New("tenants: only for an issuer with a {tenant} template")
+	case !isTemplate && c.AllTenants:
+		return errors.New("all_tenants: only for an issuer with a {tenant} template")
+	}
+	return nil
+}
+
+// normTyp lower-cases a typ and drops an "application/" prefix (RFC 7515
+// §4.1.9 lets producers omit it).
+func normTyp(t string) string {
+	t = strings.ToLower(t)
+	return strings.TrimPrefix(t, "application/")
+}
+
+// validateAll compiles every config and checks conflicts between them.
+// Errors name the entry as issuer[i] (name).
+func validateAll(cs []Config) ([]*entry, error) {
+	entries := make([]*entry, 0, len(cs))
+	for i, c := range cs {
+		e, err := compile(c)
+		if err != nil {
+			return nil, fmt.Errorf("issuer[%d] (%s): %w", i, c.label(), err)
+		}
+		entries = append(entries, e)
+	}
+	if err := checkConflicts(entries, nil, func(i int) string { return fmt.Sprintf("issuer[%d]", i) }); err != nil {
+		return nil, err
+	}
+	return entries, nil
+}
+
+// checkConflicts reports duplicate issuer strings (exact, alias or
+// template) and duplicate names among existing and added entries.
+func checkConflicts(added, existing []*entry, where func(int) string) error {
+	seenIss := map[string]string{}
+	seenName := map[string]bool{}
+	for _, e := range existing {
+		for _, s := range e.spellings() {
+			seenIss[s] = e.name
+		}
+		seenName[e.name] = true
+	}
+	for i, e := range added {
+		prefix := fmt.Sprintf("%s (%s)", where(i), e.name)
+		if seenName[e.name] {
+			return fmt.Errorf("%s: name: duplicate name %.128q", prefix, e.name)
+		}
+		seenName[e.name] = true
+		for j, s := range e.spellings() {
+			field := "issuer"
+			if j > 0 {
+				field = fmt.Sprintf("aliases[%d]", j-1)
+			}
+			if other, dup := seenIss[s]; dup {
+				return fmt.Errorf("%s: %s: %.128q is already trusted by %s", prefix, field, s, other)
+			}
+			seenIss[s] = e.name
+		}
+	}
+	return nil
+}
+
+// spellings lists the iss strings that select e: issuer, then aliases.
+func (e *entry) spellings() []string {
+	return append([]string{e.cfg.Issuer}, e.cfg.Aliases...)
+}
