@@ -1,0 +1,144 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/tenantjwt/tenantjwt"
+)
+
+// MaxTokenSourceBytes bounds a single Authorization header, cookie or
+// parameter value before it is looked at further. The verifier applies its
+// own, usually smaller, cap to the token itself.
+const MaxTokenSourceBytes = 64 << 10
+
+// Request errors. They are returned by TokenSources.Extract and mapped by
+// Status.
+var (
+	// ErrNoToken means the request carries no token at all (no
+	// Authorization header, or a scheme other than Bearer). It is answered
+	// with 401 and a challenge without an error code (RFC 6750 §3.1).
+	ErrNoToken = errors.New("middleware: no bearer token")
+	// ErrMultipleTokens means the request carries more than one token (two
+	// Authorization headers, or a header and a cookie): 400
+	// invalid_request. RFC 6750 §2 forbids more than one method.
+	ErrMultipleTokens = errors.New("middleware: more than one token in the request")
+)
+
+// TokenSources says where a request may carry its access token. The zero
+// value reads only the Authorization header with the Bearer scheme, which is
+// what RFC 6750 recommends; every other source is an explicit opt-in.
+//
+// Whatever the sources, a request must carry exactly one token: two tokens
+// (in two places, or twice in one) are refused with ErrMultipleTokens rather
+// than one being picked, so a proxy and the API can never disagree about
+// which token was checked.
+type TokenSources struct {
+	// Cookie, if set, is the name of a cookie holding the token (Descope's
+	// session cookie is "DS"). Cookies are sent by browsers automatically:
+	// use them only with CSRF protection.
+	Cookie string
+	// Header, if set, is the name of a request header holding the bare
+	// token (no scheme), for clients that cannot set Authorization.
+	Header string
+	// Query, if set, is the name of a URL query parameter holding the token.
+	// Query strings end up in logs and browser history (RFC 6750 §5.3):
+	// enable it only where nothing else is possible.
+	Query string
+}
+
+// Extract returns the request's one access token.
+//
+// It returns ErrNoToken when there is none, ErrMultipleTokens when there are
+// several, and an error wrapping tenantjwt.ErrMalformed when a source holds
+// something that cannot be a token (an empty Bearer credential, spaces or
+// control characters, more than MaxTokenSourceBytes). The token returned
+// only contains RFC 6750 b64token characters.
+func (s TokenSources) Extract(r *http.Request) (string, error) {
+	var found []string
+	for _, v := range r.Header.Values("Authorization") {
+		tok, ok, err := bearer(v)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			found = append(found, tok)
+		}
+	}
+	if s.Header != "" {
+		for _, v := range r.Header.Values(s.Header) {
+			found = append(found, v)
+		}
+	}
+	if s.Cookie != "" {
+		for _, c := range r.Cookies() {
+			if c.Name == s.Cookie {
+				found = append(found, c.Value)
+			}
+		}
+	}
+	if s.Query != "" && r.URL != nil {
+		found = append(found, r.URL.Query()[s.Query]...)
+	}
+	switch len(found) {
+	case 0:
+		return "", ErrNoToken
+	case 1:
+	default:
+		return "", ErrMultipleTokens
+	}
+	tok := found[0]
+	if err := checkToken(tok); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// bearer reads one Authorization header value. ok is false for other
+// schemes (Basic, DPoP…), which are not ours to judge.
+func bearer(v string) (tok string, ok bool, err error) {
+	if len(v) > MaxTokenSourceBytes {
+		return "", false, fmt.Errorf("middleware: authorization header of %d bytes: %w", len(v), tenantjwt.ErrMalformed)
+	}
+	scheme, rest, _ := strings.Cut(v, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false, nil
+	}
+	// RFC 7235 allows one or more spaces after the scheme.
+	rest = strings.TrimLeft(rest, " ")
+	if rest == "" {
+		return "", false, fmt.Errorf("middleware: empty bearer credential: %w", tenantjwt.ErrMalformed)
+	}
+	return rest, true, nil
+}
+
+// checkToken enforces the b64token syntax of RFC 6750 §2.1:
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func checkToken(tok string) error {
+	if tok == "" {
+		return fmt.Errorf("middleware: empty token: %w", tenantjwt.ErrMalformed)
+	}
+	if len(tok) > MaxTokenSourceBytes {
+		return fmt.Errorf("middleware: token of %d bytes: %w", len(tok), tenantjwt.ErrMalformed)
+	}
+	i := 0
+	for ; i < len(tok); i++ {
+		c := tok[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' {
+			continue
+		}
+		break
+	}
+	if i == 0 {
+		return fmt.Errorf("middleware: token starts with a byte outside b64token: %w", tenantjwt.ErrMalformed)
+	}
+	for ; i < len(tok); i++ {
+		if tok[i] != '=' {
+			return fmt.Errorf("middleware: token has a byte outside b64token at %d: %w", i, tenantjwt.ErrMalformed)
+		}
+	}
+	return nil
+}

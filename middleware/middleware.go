@@ -1,0 +1,161 @@
+package middleware
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/tenantjwt/tenantjwt"
+)
+
+// Verifier verifies a raw access token. *issuer.Registry implements it.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (*tenantjwt.Principal, error)
+}
+
+// TenantSelector switches a verified principal to another of its tenants.
+// *issuer.Registry implements it; the middleware uses it for
+// Config.TenantHeader.
+type TenantSelector interface {
+	SelectTenant(ctx context.Context, p *tenantjwt.Principal, tenant string) (*tenantjwt.Principal, error)
+}
+
+// Config tunes the middleware. The zero value is usable: Bearer tokens
+// only, realm "api", every request must be authenticated.
+type Config struct {
+	// Realm is the realm of the WWW-Authenticate challenge. Default "api".
+	Realm string
+	// Sources says where tokens may come from besides the Authorization
+	// header (see TokenSources).
+	Sources TokenSources
+	// Optional lets requests without any token through, without a
+	// Principal, for routes that serve both anonymous and signed-in users.
+	// A token that is present but bad is still refused.
+	Optional bool
+	// KeysUnavailableStatus replaces the status used when the issuer's
+	// keys cannot be fetched (default 503 Service Unavailable, which tells
+	// clients and load balancers to retry). Set 401 to hide outages.
+	KeysUnavailableStatus int
+	// RequestTenant, if set, binds the request to a tenant, for example by
+	// its host (see HostTenants) or a path parameter. A token whose tenant
+	// differs is refused with 403, so a token of tenant A cannot be used on
+	// tenant B's host. ok false means the request is not bound.
+	RequestTenant func(r *http.Request) (tenant string, ok bool)
+	// TenantHeader, if set, names a request header (for example
+	// "X-Tenant-ID") with which a caller picks the tenant to act in among
+	// the tenants its token lists (Principal.Tenants). The verifier must
+	// implement TenantSelector; the switched principal, with that tenant's
+	// roles and permissions, goes on the context. A tenant the token does
+	// not list is refused with 403.
+	TenantHeader string
+	// ErrorHandler, if set, writes every error response instead of the
+	// default RFC 6750 writer. It sees the detailed error; what it sends is
+	// its own responsibility (use NewChallenge to keep the standard
+	// answer). Guards use it too.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger receives one record per refused request, with the detailed
+	// error (never the token). Default: no logging.
+	Logger *slog.Logger
+}
+
+// Authenticator is the framework-neutral core of the middleware: New and
+// the echo adapter are thin shells around it. It is safe for concurrent
+// use.
+type Authenticator struct {
+	v   Verifier
+	cfg Config
+}
+
+// NewAuthenticator returns an Authenticator verifying with v.
+func NewAuthenticator(v Verifier, cfg Config) *Authenticator {
+	if cfg.Realm == "" {
+		cfg.Realm = "api"
+	}
+	return &Authenticator{v: v, cfg: cfg}
+}
+
+// Config returns the configuration with defaults applied.
+func (a *Authenticator) Config() Config { return a.cfg }
+
+// Authenticate extracts, verifies and binds the token of r. It returns
+// (nil, nil) for a request without a token when Config.Optional is set.
+func (a *Authenticator) Authenticate(r *http.Request) (*tenantjwt.Principal, error) {
+	tok, err := a.cfg.Sources.Extract(r)
+	if err != nil {
+		if a.cfg.Optional && err == ErrNoToken {
+			return nil, nil
+		}
+		return nil, err
+	}
+	p, err := a.v.Verify(r.Context(), tok)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		// A Verifier breaking its contract must not let the request in.
+		return nil, tenantjwt.ErrInvalidToken
+	}
+	return a.bindTenant(r, p)
+}
+
+// Challenge renders err as this authenticator's error response.
+func (a *Authenticator) Challenge(err error) Challenge {
+	return NewChallenge(a.cfg.Realm, err, a.cfg.KeysUnavailableStatus)
+}
+
+// Fail logs err and writes the error response (through
+// Config.ErrorHandler when set).
+func (a *Authenticator) Fail(w http.ResponseWriter, r *http.Request, err error) {
+	a.log(r, err)
+	if a.cfg.ErrorHandler != nil {
+		a.cfg.ErrorHandler(w, r, err)
+		return
+	}
+	a.Challenge(err).Write(w)
+}
+
+func (a *Authenticator) log(r *http.Request, err error) {
+	if a.cfg.Logger == nil {
+		return
+	}
+	status, _ := Status(err)
+	a.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request refused",
+		slog.Int("status", status),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("error", err.Error()))
+}
+
+// New returns net/http middleware that authenticates every request with v
+// and puts the Principal on the request context (tenantjwt.FromContext).
+// Refused requests never reach the next handler.
+func New(v Verifier, cfg Config) func(http.Handler) http.Handler {
+	a := NewAuthenticator(v, cfg)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, err := a.Authenticate(r)
+			if err != nil {
+				a.Fail(w, r, err)
+				return
+			}
+			ctx := context.WithValue(r.Context(), authKey{}, a)
+			if p != nil {
+				ctx = tenantjwt.NewContext(ctx, p)
+			}
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// authKey carries the Authenticator to the guards, so they answer with the
+// same realm and error handler.
+type authKey struct{}
+
+// authenticatorFrom returns the request's Authenticator, or a default one
+// for guards used without New.
+func authenticatorFrom(ctx context.Context) *Authenticator {
+	if a, ok := ctx.Value(authKey{}).(*Authenticator); ok {
+		return a
+	}
+	return NewAuthenticator(nil, Config{})
+}
