@@ -85,8 +85,8 @@ func NewChallenge(realm string, err error, unavailableStatus int) Challenge {
 			c.Status = unavailableStatus
 		}
 		if c.Status == http.StatusUnauthorized {
-			// Answering 401 instead: say so in the challenge too.
-			c.Code = CodeInvalidToken
+			// Answering 401 instead: the standard invalid_token answer.
+			c.Code, c.Description = CodeInvalidToken, descInvalidToken
 		}
 	case code == "":
 		c.Description = descNoToken
