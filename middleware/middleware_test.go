@@ -228,9 +228,9 @@ func TestRequestBoundTenant(t *testing.T) {
 	e := newEnv(t)
 	acme := e.acme.Mint(nil)
 	cfg := middleware.Config{RequestTenant: middleware.HostTenants(map[string]string{
-		"acme.example.com": "acme",
+		"acme.example.com":   "acme",
 		"globex.example.com": "globex",
-		"*.tenants.example": "",
+		"*.tenants.example":  "",
 	})}
 	tests := []struct {
 		name, host, token string
