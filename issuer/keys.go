@@ -83,7 +83,22 @@ func loadKeyFile(path string) (*jwks.Set, error) {
 func (r *Registry) releaseSource(e *entry) {}
 
 // closeKeys closes the key cache if the registry owns it.
-func (r *Registry) closeKeys() error { return nil }
+func (r *Registry) closeKeys() error {
+	if c, ok := r.keys.(io.Closer); ok && r.owned {
+		return c.Close()
+	}
+	return nil
+}
 
-// newOwnedKeys makes the registry's own key cache.
-func newOwnedKeys(opts Options) (KeySources, bool) { return nil, false }
+// newOwnedKeys makes the registry's own key cache, from opts.KeysOptions
+// with the registry's clock and logger unless those set their own.
+func newOwnedKeys(opts Options) (KeySources, bool) {
+	ko := opts.KeysOptions
+	if ko.Now == nil {
+		ko.Now = opts.Now
+	}
+	if ko.Logger == nil {
+		ko.Logger = opts.Logger
+	}
+	return jwks.NewCache(ko), true
+}

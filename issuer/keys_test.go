@@ -31,9 +31,6 @@ func TestRemoteKeySourcesWiring(t *testing.T) {
 	remote.Name = "r"
 	disc := issuer.Config{Name: "d", Issuer: "https://d.example/", Discovery: true, AllowInsecureHTTP: true}
 
-	if _, err := issuer.New(issuer.Options{}, remote); err == nil || !strings.Contains(err.Error(), "jwks_uri") {
-		t.Errorf("New without KeySources: err = %v, want one naming jwks_uri", err)
-	}
 	fs := &fakeSources{src: idp.Source()}
 	reg := newRegistry(t, issuer.Options{Keys: fs}, remote, disc)
 	want := []string{"remote " + idp.JWKSURL() + " r secure", "discover https://d.example/ d insecure"}
@@ -42,5 +39,38 @@ func TestRemoteKeySourcesWiring(t *testing.T) {
 	}
 	if _, err := reg.Verify(t.Context(), idp.Mint(nil)); err != nil {
 		t.Errorf("Verify through the remote source: %v", err)
+	}
+}
+
+// Without Options.Keys the registry owns a jwks.Cache: jwks_uri and
+// discovery issuers verify over real HTTP, one fetch per key set, and a
+// rotated key is picked up by one refetch.
+func TestOwnedKeyCacheOverHTTP(t *testing.T) {
+	byURI := issuertest.New(t, issuertest.WithPath("/uri"))
+	byDisc := issuertest.New(t, issuertest.WithPath("/disc"), issuertest.WithAlgorithm("ES256"))
+	disc := byDisc.Config()
+	disc.JWKSURI, disc.Discovery = "", true
+	reg := newRegistry(t, issuer.Options{TokenCacheSize: -1}, byURI.Config(), disc)
+	ctx := t.Context()
+	for i := range 3 {
+		if _, err := reg.Verify(ctx, byURI.Mint(map[string]any{"n": i})); err != nil {
+			t.Fatalf("jwks_uri issuer: %v", err)
+		}
+		if _, err := reg.Verify(ctx, byDisc.Mint(map[string]any{"n": i})); err != nil {
+			t.Fatalf("discovery issuer: %v", err)
+		}
+	}
+	if got := byURI.JWKSRequests(); got != 1 {
+		t.Errorf("jwks_uri issuer: %d JWKS requests, want 1", got)
+	}
+	if d, j := byDisc.DiscoveryRequests(), byDisc.JWKSRequests(); d != 1 || j != 1 {
+		t.Errorf("discovery issuer: %d discovery and %d JWKS requests, want 1 and 1", d, j)
+	}
+	byURI.Rotate()
+	if _, err := reg.Verify(ctx, byURI.Mint(nil)); err != nil {
+		t.Fatalf("after rotation: %v", err)
+	}
+	if got := byURI.JWKSRequests(); got != 2 {
+		t.Errorf("after rotation: %d JWKS requests, want 2", got)
 	}
 }

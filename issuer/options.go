@@ -1,6 +1,8 @@
 package issuer
 
 import (
+	"github.com/tenantjwt/tenantjwt/jwks"
+
 	"log/slog"
 	"time"
 )
@@ -32,10 +34,15 @@ type Options struct {
 	Logger *slog.Logger
 	// Keys builds remote key sources (jwks_uri, discovery). Share one
 	// between registries (for example across config reloads) so that key
-	// sets survive the swap; the registry does not close it. When nil,
-	// issuers with jwks_uri or discovery are refused by New and Add with an
-	// error naming the field; jwks_file and Config.Keys need no KeySources.
+	// sets survive the swap; the registry does not close it. *jwks.Cache
+	// implements it. When nil, the registry makes its own jwks.Cache from
+	// KeysOptions.
 	Keys KeySources
+	// KeysOptions configure the key cache the registry makes for itself
+	// when Keys is nil (timeouts, size caps, TTL bounds, cooldown, max
+	// staleness, hooks); see jwks.Options for the defaults. That cache is
+	// closed by Close.
+	KeysOptions jwks.Options
 	// Hooks observe verifications.
 	Hooks Hooks
 }

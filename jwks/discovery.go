@@ -1,0 +1,181 @@
+package jwks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tenantjwt/tenantjwt"
+)
+
+// Discover returns a Source for the keys of issuer found through its
+// metadata: on first need it fetches issuer + "/.well-known/openid-configuration"
+// (OpenID Connect Discovery), falling back to the RFC 8414
+// "/.well-known/oauth-authorization-server" document on 404. The metadata's
+// issuer must equal the configured issuer byte for byte (SECURITY-CASES 33),
+// and its jwks_uri obeys the same rules as Remote's URL; then the source
+// behaves as Remote(jwks_uri). A failed discovery is retried no more often
+// than RetryInterval. No request is made until the first lookup or Refresh.
+func (c *Cache) Discover(issuer string, ro RemoteOptions) (Source, error) {
+	if _, err := checkURL(issuer, ro.AllowInsecureHTTP); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	key := issuer + "\x00" + fmt.Sprint(ro.AllowInsecureHTTP)
+	d, ok := c.discover[key]
+	if !ok {
+		d = &discovery{c: c, issuer: issuer, ro: ro}
+		c.discover[key] = d
+	}
+	return d, nil
+}
+
+// discovery resolves an issuer's jwks_uri once, then delegates.
+type discovery struct {
+	c      *Cache
+	issuer string
+	ro     RemoteOptions
+
+	mu          sync.Mutex // protects the fields below
+	inner       Source
+	flight      *flight
+	lastFailure time.Time
+}
+
+func (d *discovery) Current() *Set {
+	d.mu.Lock()
+	in := d.inner
+	d.mu.Unlock()
+	if in == nil {
+		return nil
+	}
+	return in.Current()
+}
+
+func (d *discovery) Lookup(ctx context.Context, kid string) (*Key, error) {
+	in, err := d.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return in.Lookup(ctx, kid)
+}
+
+// Refresh resolves the metadata and fetches the key set.
+func (d *discovery) Refresh(ctx context.Context) error {
+	in, err := d.resolve(ctx)
+	if err != nil {
+		return err
+	}
+	if r, ok := in.(interface{ Refresh(context.Context) error }); ok {
+		return r.Refresh(ctx)
+	}
+	return nil
+}
+
+func (d *discovery) resolve(ctx context.Context) (Source, error) {
+	d.mu.Lock()
+	if d.inner != nil {
+		in := d.inner
+		d.mu.Unlock()
+		return in, nil
+	}
+	f := d.flight
+	if f == nil {
+		if !d.lastFailure.IsZero() && d.c.opts.Now().Before(d.lastFailure.Add(d.c.opts.RetryInterval)) {
+			d.mu.Unlock()
+			return nil, fmt.Errorf("jwks: discovery of %.128q failed recently: %w", d.issuer, tenantjwt.ErrKeysUnavailable)
+		}
+		f = &flight{done: make(chan struct{})}
+		d.flight = f
+		if !d.c.goFetch(func(ctx context.Context) { d.fetch(ctx, f) }) {
+			d.flight = nil
+			d.mu.Unlock()
+			return nil, ErrClosed
+		}
+	}
+	d.mu.Unlock()
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("jwks: discovery of %.128q: %w: %w", d.issuer, ctx.Err(), tenantjwt.ErrKeysUnavailable)
+	}
+	if f.err != nil {
+		return nil, fmt.Errorf("%w: %w", f.err, tenantjwt.ErrKeysUnavailable)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.inner, nil
+}
+
+// metadata is the part of an OpenID Provider / RFC 8414 document we read.
+type metadata struct {
+	Issuer  string `json:"issuer"`
+	JWKSURI string `json:"jwks_uri"`
+}
+
+func (d *discovery) fetch(ctx context.Context, f *flight) {
+	start := d.c.opts.Now()
+	base := strings.TrimSuffix(d.issuer, "/")
+	u := base + "/.well-known/openid-configuration"
+	body, status, _, err := d.c.get(ctx, u)
+	if status == http.StatusNotFound {
+		u = rfc8414URL(d.issuer)
+		body, status, _, err = d.c.get(ctx, u)
+	}
+	var src Source
+	if err == nil {
+		src, err = d.use(body)
+	}
+	d.mu.Lock()
+	if err == nil {
+		d.inner = src
+	} else {
+		d.lastFailure = d.c.opts.Now()
+	}
+	f.err = err
+	d.flight = nil
+	d.mu.Unlock()
+	close(f.done)
+	if err != nil {
+		d.c.opts.Logger.Warn("jwks: discovery failed", "issuer", d.ro.Label, "url", u, "error", err.Error())
+	}
+	if h := d.c.opts.Hooks.FetchDone; h != nil {
+		h(FetchEvent{URL: u, Label: d.ro.Label, Discovery: true, Status: status, Duration: d.c.opts.Now().Sub(start), Err: err})
+	}
+}
+
+// use checks a metadata document and returns the source of its jwks_uri.
+func (d *discovery) use(body []byte) (Source, error) {
+	var m metadata
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("jwks: discovery of %.128q: invalid JSON: %w", d.issuer, err)
+	}
+	if m.Issuer != d.issuer {
+		return nil, fmt.Errorf("jwks: discovery metadata names issuer %.128q, configured %.128q", m.Issuer, d.issuer)
+	}
+	if m.JWKSURI == "" {
+		return nil, fmt.Errorf("jwks: discovery of %.128q: no jwks_uri", d.issuer)
+	}
+	return d.c.Remote(m.JWKSURI, d.ro)
+}
+
+// rfc8414URL inserts the well-known segment between host and path, as
+// RFC 8414 §3.1 says: https://h/p → https://h/.well-known/oauth-authorization-server/p.
+func rfc8414URL(issuer string) string {
+	scheme, rest, _ := strings.Cut(issuer, "://")
+	host, path, _ := strings.Cut(rest, "/")
+	path = strings.TrimSuffix(path, "/")
+	u := scheme + "://" + host + "/.well-known/oauth-authorization-server"
+	if path != "" {
+		u += "/" + path
+	}
+	return u
+}

@@ -1,0 +1,213 @@
+package jwks
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Defaults of Options.
+const (
+	DefaultTimeout       = 5 * time.Second
+	DefaultMaxBodyBytes  = 1 << 20
+	DefaultMinTTL        = 5 * time.Minute
+	DefaultMaxTTL        = 24 * time.Hour
+	DefaultTTL           = 15 * time.Minute
+	DefaultCooldown      = 30 * time.Second
+	DefaultRetryInterval = 5 * time.Second
+	DefaultMaxStale      = 24 * time.Hour
+	DefaultUserAgent     = "tenantjwt (+https://github.com/tenantjwt/tenantjwt)"
+)
+
+// Options tune a Cache. The zero value gives the defaults.
+type Options struct {
+	// HTTPClient fetches key sets and discovery documents. Default: a
+	// dedicated client with dial and TLS handshake timeouts, the total
+	// Timeout, no cookie jar, and redirects followed (at most 3) only to the
+	// same scheme and host. A client given here is copied; its Timeout and
+	// CheckRedirect are set when zero.
+	HTTPClient *http.Client
+	// Timeout bounds one fetch, headers and body. Default 5s. A fetch runs
+	// under this timeout, not under the context of the request that caused
+	// it, so one impatient caller cannot abort it for the others.
+	Timeout time.Duration
+	// MaxBodyBytes caps a response body, after any transparent gzip
+	// decoding. Default 1 MiB; a longer body fails the fetch.
+	MaxBodyBytes int64
+	// MaxKeys caps the keys of one set. Default DefaultMaxKeys (100).
+	MaxKeys int
+	// MinTTL and MaxTTL clamp the Cache-Control max-age of a key set
+	// response. Defaults 5m and 24h. A response without max-age lives
+	// DefaultTTL (15m), clamped the same way.
+	MinTTL, MaxTTL time.Duration
+	// RefreshAhead is how long before expiry a lookup starts a background
+	// refresh while still answering from the current set. Default a fifth
+	// of the set's TTL.
+	RefreshAhead time.Duration
+	// Cooldown is the minimum time between two refetches caused by unknown
+	// kids on one URL. Default 30s: a flood of random kids costs at most
+	// one request per Cooldown.
+	Cooldown time.Duration
+	// RetryInterval is the minimum time between a failed fetch and the next
+	// attempt on one URL. Default 5s.
+	RetryInterval time.Duration
+	// MaxStale is how long past expiry the last good set keeps serving
+	// while refreshes fail. Default 24h; afterwards lookups fail closed with
+	// tenantjwt.ErrKeysUnavailable.
+	MaxStale time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives fetch failures, dropped keys and stale serving.
+	// Response bodies are never logged. Default: discard.
+	Logger *slog.Logger
+	// Hooks observe fetches, for metrics.
+	Hooks Hooks
+	// UserAgent is sent with every request. Default DefaultUserAgent.
+	UserAgent string
+}
+
+// Hooks are callbacks for metrics. Nil fields are skipped. They run outside
+// the cache's locks, on the fetching goroutine, and must not block.
+type Hooks struct {
+	// FetchDone is called after every key set or discovery fetch.
+	FetchDone func(FetchEvent)
+	// ServedStale is called when a lookup is answered from a set past its
+	// expiry because refreshing failed.
+	ServedStale func(url, label string, age time.Duration)
+}
+
+// FetchEvent describes one fetch.
+type FetchEvent struct {
+	// URL is the fetched URL; Label the name of the issuer that first
+	// registered it.
+	URL, Label string
+	// Discovery is true for a discovery document fetch.
+	Discovery bool
+	// Status is the HTTP status, 0 when no response arrived.
+	Status int
+	// Keys is the number of usable keys loaded (key sets only).
+	Keys int
+	// Duration is the time the fetch took.
+	Duration time.Duration
+	// Err is nil on success.
+	Err error
+}
+
+func (o Options) withDefaults() Options {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxKeys <= 0 {
+		o.MaxKeys = DefaultMaxKeys
+	}
+	if o.MinTTL <= 0 {
+		o.MinTTL = DefaultMinTTL
+	}
+	if o.MaxTTL <= 0 {
+		o.MaxTTL = DefaultMaxTTL
+	}
+	if o.MaxTTL < o.MinTTL {
+		o.MaxTTL = o.MinTTL
+	}
+	if o.Cooldown <= 0 {
+		o.Cooldown = DefaultCooldown
+	}
+	if o.RetryInterval <= 0 {
+		o.RetryInterval = DefaultRetryInterval
+	}
+	if o.MaxStale <= 0 {
+		o.MaxStale = DefaultMaxStale
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = DefaultUserAgent
+	}
+	o.HTTPClient = httpClient(o.HTTPClient, o.Timeout)
+	return o
+}
+
+// httpClient returns the client to fetch with: a copy of c, or a dedicated
+// one, with a timeout and the same-host redirect policy.
+func httpClient(c *http.Client, timeout time.Duration) *http.Client {
+	var hc http.Client
+	if c != nil {
+		hc = *c
+	} else {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
+		t.TLSHandshakeTimeout = timeout
+		t.ResponseHeaderTimeout = timeout
+		t.MaxResponseHeaderBytes = 64 << 10
+		hc.Transport = t
+	}
+	if hc.Timeout == 0 {
+		hc.Timeout = timeout
+	}
+	if hc.CheckRedirect == nil {
+		hc.CheckRedirect = sameHostRedirect
+	}
+	return &hc
+}
+
+// sameHostRedirect follows at most 3 redirects, each to the scheme and
+// host of the original request: a key set must not be served from a host
+// the configuration did not name (SECURITY-CASES 32).
+func sameHostRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 3 {
+		return fmt.Errorf("jwks: more than 3 redirects")
+	}
+	first := via[0].URL
+	if req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
+		return fmt.Errorf("jwks: redirect from %s to another host or scheme %s refused", first.Host, req.URL.Host)
+	}
+	return nil
+}
+
+// checkURL enforces the fetch rules on a configured URL: https, or http to
+// a loopback host (or anywhere when allowHTTP), no user info, no fragment.
+func checkURL(raw string, allowHTTP bool) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("jwks: bad URL: %w", err)
+	}
+	if u.Host == "" || u.Opaque != "" {
+		return nil, fmt.Errorf("jwks: URL %.128q has no host", raw)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("jwks: URL %.128q carries user info", raw)
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return nil, fmt.Errorf("jwks: URL %.128q has a fragment", raw)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !allowHTTP && !isLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("jwks: plain http to non-loopback host %q refused (allow_insecure_http)", u.Hostname())
+		}
+	default:
+		return nil, fmt.Errorf("jwks: URL scheme %q refused", u.Scheme)
+	}
+	return u, nil
+}
+
+// isLoopback reports whether host is "localhost" or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
