@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
@@ -19,9 +18,6 @@ type KeySources interface {
 	DiscoverSource(issuer, label string, allowInsecureHTTP bool) (jwks.Source, error)
 }
 
-// maxKeyFileBytes bounds a jwks_file read.
-const maxKeyFileBytes = 1 << 20
-
 // buildSource makes the key source of a compiled entry.
 func (r *Registry) buildSource(e *entry) error {
 	c := &e.cfg
@@ -29,7 +25,7 @@ func (r *Registry) buildSource(e *entry) error {
 	case c.Keys != nil:
 		e.src = c.Keys
 	case c.JWKSFile != "":
-		set, err := loadKeyFile(c.JWKSFile)
+		set, err := jwks.LoadFile(c.JWKSFile, jwks.ParseOptions{})
 		if err != nil {
 			return fmt.Errorf("jwks_file: %w", err)
 		}
@@ -56,27 +52,6 @@ func (r *Registry) buildSource(e *entry) error {
 		return errors.New("jwks_uri: no key source")
 	}
 	return nil
-}
-
-// loadKeyFile reads a static JWKS file, bounded in size.
-func loadKeyFile(path string) (*jwks.Set, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxKeyFileBytes {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxKeyFileBytes)
-	}
-	set, _, err := jwks.Parse(data, jwks.ParseOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return set, nil
 }
 
 // releaseSource lets go of a source the registry no longer uses.
