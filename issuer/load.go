@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -129,10 +130,24 @@ func decodeStrict(n *yaml.Node, dst any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(dst); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			// One line per error, joined: the command prints errors as
+			// one line. Line numbers are dropped because they refer to
+			// the re-encoded node, not to the file.
+			msgs := make([]string, len(te.Errors))
+			for i, m := range te.Errors {
+				msgs[i] = lineNumber.ReplaceAllString(m, "")
+			}
+			return errors.New(strings.Join(msgs, "; "))
+		}
 		return err
 	}
 	return nil
 }
+
+// lineNumber matches the "line N: " prefix of yaml's messages.
+var lineNumber = regexp.MustCompile(`^line \d+: `)
 
 // validate checks the top level and every issuer.
 func (f *File) validate() error {

@@ -2,9 +2,22 @@ package main
 
 import (
 	"context"
+	"flag"
 	"io"
 )
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error  { return usageError{"serve: not yet"} }
-func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error { return usageError{"verify: not yet"} }
-func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error    { return usageError{"dev: not yet"} }
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	if err := parseFlags(fs, args, stdout, "serve --config FILE"); err != nil {
+		return helpOK(err)
+	}
+	return usageError{"serve: not implemented"}
+}
+
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	if err := parseFlags(fs, args, stdout, "dev"); err != nil {
+		return helpOK(err)
+	}
+	return usageError{"dev: not implemented"}
+}
