@@ -6,14 +6,6 @@ import (
 	"io"
 )
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	if err := parseFlags(fs, args, stdout, "serve --config FILE"); err != nil {
-		return helpOK(err)
-	}
-	return usageError{"serve: not implemented"}
-}
-
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	if err := parseFlags(fs, args, stdout, "dev"); err != nil {

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
+)
+
+// testServer runs `serve` in process and returns its base URL and a reload
+// function that waits for the reload's outcome.
+type testServer struct {
+	url    string
+	reload func() error
+	stop   func()
+	logs   *syncBuffer
+	config string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func startServe(t *testing.T, config string) *testServer {
+	t.Helper()
+	listening := make(chan string, 1)
+	reloaded := make(chan error, 1)
+	trigger := make(chan struct{})
+	testHooks = &serveHooks{
+		listening: func(addr string) { listening <- addr },
+		reloaded:  func(err error) { reloaded <- err },
+		reload:    trigger,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	logs := &syncBuffer{}
+	go func() {
+		done <- run(ctx, []string{"serve", "--config", config, "--listen", "127.0.0.1:0", "--watch-interval", "0"}, io.Discard, logs)
+	}()
+	ts := &testServer{logs: logs, config: config}
+	select {
+	case addr := <-listening:
+		ts.url = "http://" + addr
+	case err := <-done:
+		t.Fatalf("serve exited: %v\n%s", err, logs)
+	}
+	ts.reload = func() error {
+		trigger <- struct{}{}
+		return <-reloaded
+	}
+	ts.stop = func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		testHooks = nil
+	}
+	t.Cleanup(ts.stop)
+	return ts
+}
+
+type fwd struct {
+	host, uri, method string
+	token             string
+	headers           map[string]string
+}
+
+func (ts *testServer) verify(t *testing.T, f fwd) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", ts.url+"/verify", nil)
+	if f.host != "" {
+		req.Header.Set("X-Forwarded-Host", f.host)
+	}
+	if f.uri != "" {
+		req.Header.Set("X-Forwarded-Uri", f.uri)
+	}
+	if f.method != "" {
+		req.Header.Set("X-Forwarded-Method", f.method)
+	}
+	if f.token != "" {
+		req.Header.Set("Authorization", "Bearer "+f.token)
+	}
+	for k, v := range f.headers {
+		req.Header.Add(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+const forwardAuthSection = `
+forward_auth:
+  realm: gateway
+  tenant_header: X-Tenant-ID
+  hosts:
+    t0.example.com: t0
+    t1.example.com: t1
+  rules:
+    - host: t0.example.com
+      path_prefix: /admin
+      roles: [admin]
+    - path_prefix: /billing
+      methods: [POST]
+      permissions: [billing:write]
+    - path_prefix: /reports
+      scopes: [reports]
+`
+
+func TestServe(t *testing.T) {
+	a := issuertest.New(t)
+	b := issuertest.New(t, issuertest.WithAlgorithm("ES256"))
+	ts := startServe(t, writeConfig(t, forwardAuthSection, a, b))
+	admin := a.Mint(map[string]any{"sub": "ann", "roles": []string{"admin", "a,b"}, "permissions": []string{"billing:write"}, "scope": "reports read"})
+	viewer := a.Mint(map[string]any{"sub": "vic", "roles": []string{"Admin"}})
+	other := b.Mint(map[string]any{"sub": "bea", "roles": []string{"admin"}})
+
+	const (
+		noToken   = `Bearer realm="gateway"`
+		invalid   = `Bearer realm="gateway", error="invalid_token", error_description="the access token is not valid"`
+		forbidden = `Bearer realm="gateway", error="insufficient_scope", error_description="the access token does not allow this request"`
+		badReq    = `Bearer realm="gateway", error="invalid_request", error_description="the request must carry exactly one well-formed bearer token"`
+	)
+	tests := []struct {
+		name   string
+		req    fwd
+		status int
+		www    string
+		hdrs   map[string]string
+	}{
+		{"valid token, no rule", fwd{host: "t0.example.com", uri: "/", token: admin}, 200, "", map[string]string{
+			"X-Auth-Issuer": "t0", "X-Auth-Subject": "ann", "X-Auth-Tenant": "t0",
+			"X-Auth-Roles": "admin,a%2Cb", "X-Auth-Permissions": "billing:write", "X-Auth-Scopes": "reports,read"}},
+		{"no token", fwd{host: "t0.example.com", uri: "/"}, 401, noToken, nil},
+		{"bad token", fwd{host: "t0.example.com", uri: "/", token: "x.y.z"}, 401, invalid, nil},
+		{"two tokens", fwd{host: "t0.example.com", uri: "/", token: admin, headers: map[string]string{"Authorization": "Bearer " + admin}}, 400, badReq, nil},
+		{"rule: role met", fwd{host: "t0.example.com", uri: "/admin/users", token: admin}, 200, "", nil},
+		{"rule: near-miss role", fwd{host: "t0.example.com", uri: "/admin/users", token: viewer}, 403, forbidden, nil},
+		{"rule: prefix is per segment", fwd{host: "t0.example.com", uri: "/administrator", token: viewer}, 200, "", nil},
+		{"rule: method matches", fwd{host: "t0.example.com", uri: "/billing?x=1", method: "POST", token: viewer}, 403, forbidden, nil},
+		{"rule: other method", fwd{host: "t0.example.com", uri: "/billing", method: "GET", token: viewer}, 200, "", nil},
+		{"rule: permission met", fwd{host: "t0.example.com", uri: "/billing", method: "POST", token: admin}, 200, "", nil},
+		{"rule: scope", fwd{host: "t0.example.com", uri: "/reports/1", token: viewer}, 403, forbidden, nil},
+		{"host bound to another tenant", fwd{host: "t1.example.com", uri: "/", token: admin}, 403, forbidden, nil},
+		{"other tenant on its own host", fwd{host: "t1.example.com", uri: "/", token: other}, 200, "", map[string]string{"X-Auth-Tenant": "t1"}},
+		{"unbound host", fwd{host: "api.example.com", uri: "/", token: other}, 200, "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := ts.verify(t, tt.req)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); got != tt.www {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, tt.www)
+			}
+			for k, v := range tt.hdrs {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("%s = %q, want %q", k, got, v)
+				}
+			}
+			if tt.status != 200 && resp.Header.Get("X-Auth-Subject") != "" {
+				t.Error("refusal carries X-Auth headers")
+			}
+		})
+	}
+
+	t.Run("healthz, readyz, metrics", func(t *testing.T) {
+		for path, want := range map[string]int{"/healthz": 200, "/readyz": 200} {
+			resp, err := http.Get(ts.url + path)
+			if err != nil || resp.StatusCode != want {
+				t.Errorf("%s: %v %v", path, resp.StatusCode, err)
+			}
+		}
+		resp, err := http.Get(ts.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, series := range []string{
+			`tenantjwt_verifications_total{issuer="t0",result="ok"}`,
+			`tenantjwt_verifications_total{issuer="",result="malformed"}`,
+			`tenantjwt_jwks_fetches_total{issuer="t0",outcome="ok"} 1`,
+			`tenantjwt_jwks_fetch_duration_seconds_bucket{issuer="t1"`,
+			`tenantjwt_token_cache_hits_total`,
+			`tenantjwt_token_cache_misses_total`,
+			`tenantjwt_forward_auth_responses_total{code="403"}`,
+		} {
+			if !strings.Contains(string(body), series) {
+				t.Errorf("/metrics lacks %s", series)
+			}
+		}
+	})
+
+	t.Run("logs never hold tokens", func(t *testing.T) {
+		if strings.Contains(ts.logs.String(), admin[:40]) || strings.Contains(ts.logs.String(), viewer[:40]) {
+			t.Error("a token appears in the logs")
+		}
+	})
+
+	t.Run("reload: good file, then bad file keeps serving", func(t *testing.T) {
+		// Good: only issuer b is trusted now.
+		if err := os.WriteFile(ts.config, []byte(mustRead(t, writeConfig(t, forwardAuthSection, b))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := ts.reload(); err != nil {
+			t.Fatalf("good reload: %v", err)
+		}
+		if got := ts.verify(t, fwd{host: "api.example.com", uri: "/", token: admin}).StatusCode; got != 401 {
+			t.Errorf("a's token after a is removed: %d, want 401", got)
+		}
+		// Bad: a typo; the old config keeps serving.
+		os.WriteFile(ts.config, []byte("issuers:\n  - name: x\n    isuer: https://x.example/\n"), 0o600)
+		if err := ts.reload(); err == nil {
+			t.Fatal("bad config accepted")
+		}
+		if got := ts.verify(t, fwd{host: "api.example.com", uri: "/", token: other}).StatusCode; got != 200 {
+			t.Errorf("after a bad reload: %d, want 200 from the old config", got)
+		}
+		if !strings.Contains(ts.logs.String(), "config reload failed") {
+			t.Error("bad reload not logged")
+		}
+	})
+}
+
+func mustRead(t *testing.T, path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestServeConfigErrors(t *testing.T) {
+	for name, cfg := range map[string]string{
+		"unknown section key": "issuers: []\nforward_auth:\n  rulez: []\n",
+		"bad rule":            "issuers: []\nforward_auth:\n  rules:\n    - path_prefix: admin\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := t.TempDir() + "/c.yaml"
+			os.WriteFile(path, []byte(cfg), 0o600)
+			err := run(context.Background(), []string{"serve", "--config", path, "--listen", "127.0.0.1:0"}, io.Discard, io.Discard)
+			if err == nil || strings.Contains(err.Error(), "\n") {
+				t.Errorf("err = %v, want one line", err)
+			}
+		})
+	}
+}
