@@ -50,17 +50,6 @@ func (c *clock) Advance(d time.Duration) {
 // cooldown is the unknown-kid refetch cooldown the key cache is given.
 const cooldown = 30 * time.Second
 
-// keySources adapts a jwks.Cache to issuer.KeySources.
-type keySources struct{ c *jwks.Cache }
-
-func (k keySources) RemoteSource(url, label string, insecure bool) (jwks.Source, error) {
-	return k.c.Remote(url, jwks.RemoteOptions{Label: label, AllowInsecureHTTP: insecure})
-}
-
-func (k keySources) DiscoverSource(iss, label string, insecure bool) (jwks.Source, error) {
-	return k.c.Discover(iss, jwks.RemoteOptions{Label: label, AllowInsecureHTTP: insecure})
-}
-
 // configFor trusts p through discovery, with p's tenant read from the
 // org_id claim the provider puts in its tokens.
 func configFor(p *provider) issuer.Config {
@@ -88,7 +77,7 @@ func newRegistry(t *testing.T, clk *clock, ps ...*provider) *issuer.Registry {
 	for _, p := range ps {
 		cfgs = append(cfgs, configFor(p))
 	}
-	reg, err := issuer.New(issuer.Options{Now: clk.Now, Keys: keySources{cache}}, cfgs...)
+	reg, err := issuer.New(issuer.Options{Now: clk.Now, Keys: cache}, cfgs...)
 	if err != nil {
 		t.Fatalf("issuer.New: %v", err)
 	}
