@@ -1,0 +1,150 @@
+package middleware_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tenantjwt/tenantjwt/issuer"
+	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
+	"github.com/tenantjwt/tenantjwt/middleware"
+)
+
+// TestConformance runs the attacks of shared/SECURITY-CASES.md end to end
+// through the net/http middleware with real JWKS endpoints: each case builds
+// its malicious input here, and asserts the status, the exact challenge, that
+// the handler was not reached, and how many requests left the process —
+// to the trusted issuers' JWKS and to an attacker's listener.
+func TestConformance(t *testing.T) {
+	var attackerHits atomic.Int64
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		attackerHits.Add(1)
+	}))
+	t.Cleanup(attacker.Close)
+
+	a := issuertest.New(t, issuertest.WithPath("/a"))
+	b := issuertest.New(t, issuertest.WithPath("/b"), issuertest.WithAlgorithm("ES256"))
+	rogue := issuertest.New(t, issuertest.WithPath("/rogue")) // trusted by no one
+	ca, cb := a.Config(), b.Config()
+	ca.Name, ca.Audiences, ca.Tenant = "a", []string{"api://a"}, "a"
+	cb.Name, cb.Audiences, cb.Tenant = "b", []string{"api://a"}, "b"
+	reg, err := issuer.New(issuer.Options{TokenCacheSize: -1}, ca, cb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	aud := map[string]any{"aud": "api://a"}
+	with := func(kv ...any) map[string]any {
+		m := map[string]any{"aud": "api://a"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
+	// Warm the key sets so every case below starts from cached keys.
+	for _, iss := range []*issuertest.Issuer{a, b} {
+		if _, err := reg.Verify(t.Context(), iss.Mint(aud)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	good := a.Mint(aud)
+	parts := strings.Split(good, ".")
+	pubDER, _ := x509.MarshalPKIXPublicKey(a.Signer().Public())
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
+	hs256 := func(secret []byte) string {
+		in := a.SigningInput(map[string]any{"alg": "HS256"}, aud)
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte(in))
+		return in + "." + enc(m.Sum(nil))
+	}
+	var rogueJWK struct{ Keys []json.RawMessage }
+	json.Unmarshal(rogue.JWKS(), &rogueJWK)
+	var embedded map[string]any
+	json.Unmarshal(rogueJWK.Keys[0], &embedded)
+
+	const invalid = `Bearer realm="api", error="invalid_token", error_description="the access token is not valid"`
+	tests := []struct {
+		name        string
+		token       string
+		maxJWKSGets int // extra requests to a's JWKS allowed (unknown-kid refetch)
+	}{
+		{"01 alg none, empty signature", a.SigningInput(map[string]any{"alg": "none"}, aud) + ".", 0},
+		{"01 alg NoNe with the original signature", a.SigningInput(map[string]any{"alg": "NoNe"}, aud) + "." + parts[2], 0},
+		{"02 stripped signature", parts[0] + "." + parts[1] + ".", 0},
+		{"02 tampered payload", parts[0] + "." + enc([]byte(`{"iss":"`+a.URL()+`","sub":"root","aud":"api://a","exp":9999999999}`)) + "." + parts[2], 0},
+		{"03 HS256 keyed with the public key PEM", hs256(pubPEM), 0},
+		{"03 HS256 keyed with the public key DER", hs256(pubDER), 0},
+		{"04 HS256 with an empty key", hs256(nil), 0},
+		{"05 RS512 on an RS256 key", a.MintWith(map[string]any{"alg": "RS512"}, aud), 0},
+		{"05 rs256 spelled in lower case", a.MintWith(map[string]any{"alg": "rs256"}, aud), 0},
+		{"06 ECDSA r=s=0", b.Mint(aud)[:strings.LastIndexByte(b.Mint(aud), '.')+1] + enc(make([]byte, 64)), 0},
+		{"07 JWE with five segments", enc([]byte(`{"alg":"RSA-OAEP","enc":"A256GCM"}`)) + ".a.b.c.d", 0},
+		{"08 unknown crit", a.MintWith(map[string]any{"crit": []string{"exp"}, "exp": 1}, aud), 0},
+		{"08 b64 false", a.MintWith(map[string]any{"b64": false, "crit": []string{"b64"}}, aud), 0},
+		{"09 embedded jwk of the attacker", rogue.MintWith(map[string]any{"jwk": embedded}, with("iss", a.URL())), 1},
+		{"09 jku to the attacker", rogue.MintWith(map[string]any{"jku": attacker.URL + "/jwks"}, with("iss", a.URL())), 1},
+		{"09 x5u to the attacker", rogue.MintWith(map[string]any{"x5u": attacker.URL + "/cert"}, with("iss", a.URL())), 1},
+		{"10 kid path traversal", a.MintWith(map[string]any{"kid": "../../../../etc/passwd"}, aud), 1},
+		{"10 kid with CRLF", a.MintWith(map[string]any{"kid": "k\r\nX-Injected: 1"}, aud), 1},
+		{"10 kid of 64 KiB", a.MintWith(map[string]any{"kid": strings.Repeat("k", 64<<10)}, aud), 1},
+		{"13 expired", a.Mint(with("exp", time.Now().Add(-time.Hour).Unix())), 0},
+		{"13 exp missing", a.Mint(with("exp", nil)), 0},
+		{"14 other audience", a.Mint(with("aud", "api://other")), 0},
+		{"16 roles as a string", a.Mint(with("roles", "admin")), 0},
+		{"18 iss of a, signed with b's key", b.Mint(with("iss", a.URL())), 1},
+		{"19 iss is the attacker's URL", a.Mint(with("iss", attacker.URL)), 0},
+		{"19 iss is the cloud metadata address", a.Mint(with("iss", "http://169.254.169.254/latest/meta-data/")), 0},
+		{"19 iss is a file URL", a.Mint(with("iss", "file:///etc/passwd")), 0},
+		{"19 iss of 10 KB", a.Mint(with("iss", strings.Repeat("x", 10<<10))), 0},
+		{"20 no iss", a.Mint(with("iss", nil)), 0},
+		{"24 two segments", "a.b", 0},
+		{"24 four segments", "a.b.c.d", 0},
+		{"24 empty segments", "..", 0},
+		{"26 payload is an array", parts[0] + "." + enc([]byte(`[]`)) + "." + parts[2], 0},
+		{"26 header is a string", enc([]byte(`"x"`)) + "." + parts[1] + "." + parts[2], 0},
+		{"36 duplicate iss member", parts[0] + "." + enc([]byte(`{"iss":"`+attacker.URL+`","iss":"`+a.URL()+`","aud":"api://a","exp":9999999999}`)) + "." + parts[2], 0},
+		{"37 token with a trailing NUL in iss", a.Mint(with("iss", a.URL()+"\x00")), 0},
+		{"38 iss differing only in case", a.Mint(with("iss", strings.ToUpper(a.URL()))), 0},
+		{"39 iss with an extra trailing slash", a.Mint(with("iss", a.URL()+"/")), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			beforeA, beforeB := a.JWKSRequests(), b.JWKSRequests()
+			beforeRogue, beforeAttacker := rogue.JWKSRequests(), attackerHits.Load()
+			reached := false
+			h := middleware.New(reg, middleware.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }))
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Authorization", "Bearer "+tt.token)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != 401 || reached {
+				t.Fatalf("status %d, reached %v; want 401 and not reached", rec.Code, reached)
+			}
+			if got := rec.Header().Get("WWW-Authenticate"); got != invalid {
+				t.Errorf("WWW-Authenticate = %q", got)
+			}
+			if strings.Contains(rec.Body.String(), tt.token[:min(len(tt.token), 12)]) {
+				t.Errorf("body echoes the token: %s", rec.Body)
+			}
+			if n := attackerHits.Load() - beforeAttacker + int64(rogue.JWKSRequests()-beforeRogue); n != 0 {
+				t.Errorf("%d requests reached the attacker", n)
+			}
+			if n := a.JWKSRequests() - beforeA; n > tt.maxJWKSGets {
+				t.Errorf("%d requests to a's JWKS, want at most %d", n, tt.maxJWKSGets)
+			}
+			if n := b.JWKSRequests() - beforeB; n != 0 {
+				t.Errorf("%d requests to b's JWKS, want 0", n)
+			}
+		})
+	}
+}
