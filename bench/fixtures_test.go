@@ -43,8 +43,8 @@ func claims(iss string) map[string]any {
 		"jti": "8f14e45f-ceea-467f-a8f2-7b1d0c2f6a3e", "scope": "openid profile projects:read projects:write billing:read",
 		"dct": "T2acme",
 		"tenants": map[string]any{
-			"T2acme":   map[string]any{"roles": []string{"admin", "billing-admin", "editor"}, "permissions": []string{"projects:read", "projects:write", "projects:delete", "billing:read", "billing:write"}},
-			"T2globex": map[string]any{"roles": []string{"viewer"}, "permissions": []string{"projects:read"}},
+			"T2acme":    map[string]any{"roles": []string{"admin", "billing-admin", "editor"}, "permissions": []string{"projects:read", "projects:write", "projects:delete", "billing:read", "billing:write"}},
+			"T2globex":  map[string]any{"roles": []string{"viewer"}, "permissions": []string{"projects:read"}},
 			"T2initech": map[string]any{"roles": []string{"editor", "reviewer"}, "permissions": []string{"projects:read", "projects:write", "reports:read"}},
 		},
 		"amr": []string{"pwd", "mfa"}, "sid": "S2x8b0c1d2e3f4a5b6c7d8e9f0a1b2c3d",
