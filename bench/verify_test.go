@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/MicahParks/keyfunc/v3"
+	"github.com/auth0/go-jwt-middleware/v3/validator"
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/golang-jwt/jwt/v5"
 
@@ -45,6 +46,24 @@ var verifiers = []verifier{
 			jwt.WithAudience(audience), jwt.WithExpirationRequired())
 		return func(tok string) error {
 			_, err := p.Parse(tok, kf.Keyfunc)
+			return err
+		}
+	}},
+	{"auth0-v3", func(tb testing.TB, f *fixture) func(string) error {
+		// The validator with a key function returning the issuer's public
+		// key; its MultiIssuerProvider fetches over HTTP, which the static
+		// comparison leaves out.
+		v, err := validator.New(
+			validator.WithKeyFunc(func(context.Context) (any, error) { return f.pub, nil }),
+			validator.WithAlgorithm(validator.SignatureAlgorithm(f.alg)),
+			validator.WithIssuer(f.iss.URL()),
+			validator.WithAudience(audience),
+		)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return func(tok string) error {
+			_, err := v.ValidateToken(context.Background(), tok)
 			return err
 		}
 	}},
