@@ -263,3 +263,31 @@ func TestServeConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestServeReloadsOnFileChange(t *testing.T) {
+	a := issuertest.New(t)
+	b := issuertest.New(t)
+	path := writeConfig(t, "", a)
+	listening := make(chan string, 1)
+	reloaded := make(chan error, 1)
+	testHooks = &serveHooks{listening: func(addr string) { listening <- addr }, reloaded: func(err error) { reloaded <- err }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--config", path, "--listen", "127.0.0.1:0", "--watch-interval", "5ms"}, io.Discard, io.Discard)
+	}()
+	t.Cleanup(func() { cancel(); <-done; testHooks = nil })
+	ts := &testServer{url: "http://" + <-listening}
+	if got := ts.verify(t, fwd{token: b.Mint(nil)}).StatusCode; got != 401 {
+		t.Fatalf("b before the change: %d, want 401", got)
+	}
+	if err := os.WriteFile(path, []byte(mustRead(t, writeConfig(t, "", b))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-reloaded; err != nil { // the watcher saw the new content
+		t.Fatalf("reload: %v", err)
+	}
+	if got := ts.verify(t, fwd{token: b.Mint(nil)}).StatusCode; got != 200 {
+		t.Errorf("b after the change: %d, want 200", got)
+	}
+}
