@@ -14,9 +14,8 @@ import (
 // algorithms and tenant claim; two optional functions cover what data
 // cannot say (token-type checks, odd claim shapes such as a bitmask).
 //
-// The built-in presets live in this package, one file each
-// (preset_<idp>.go), and register themselves with registerPreset from an
-// init function. Presets cannot be added from outside the package: a preset
+// The built-in presets live in this package (presets_builtin.go) and are
+// registered with registerPreset from an init function. Presets cannot be added from outside the package: a preset
 // decides what a token grants, so the set is reviewed code, not runtime
 // state.
 //
