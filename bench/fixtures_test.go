@@ -16,6 +16,7 @@ import (
 
 	"github.com/tenantjwt/tenantjwt/issuer"
 	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
+	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
 const audience = "https://api.example.com"
@@ -64,9 +65,15 @@ func loadFixtures() []*fixture {
 	return fixtures
 }
 
-// config trusts f's issuer with keys in memory.
+// config trusts f's issuer with its key set parsed once and held in memory,
+// as a remote source holds it between refreshes.
 func (f *fixture) config() issuer.Config {
+	set, _, err := jwks.Parse(f.iss.JWKS(), jwks.ParseOptions{})
+	if err != nil {
+		panic(err)
+	}
 	c := f.iss.LocalConfig()
+	c.Keys = jwks.NewStatic(set)
 	c.Audiences = []string{audience}
 	c.Algorithms = []string{f.alg}
 	c.Claims = issuer.ClaimMapping{Tenant: "dct", Tenants: "tenants", Roles: "tenants.{tenant}.roles", Permissions: "tenants.{tenant}.permissions"}
