@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenantjwt/tenantjwt"
 	"github.com/tenantjwt/tenantjwt/issuer"
 	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
 	"github.com/tenantjwt/tenantjwt/middleware"
@@ -33,11 +34,15 @@ func TestConformance(t *testing.T) {
 
 	a := issuertest.New(t, issuertest.WithPath("/a"))
 	b := issuertest.New(t, issuertest.WithPath("/b"), issuertest.WithAlgorithm("ES256"))
-	rogue := issuertest.New(t, issuertest.WithPath("/rogue")) // trusted by no one
-	ca, cb := a.Config(), b.Config()
+	rogue := issuertest.New(t, issuertest.WithPath("/rogue"))                                          // trusted by no one
+	typ := issuertest.New(t, issuertest.WithPath("/typ"))                                              // requires at+jwt
+	tpl := issuertest.New(t, issuertest.WithPath("/{tenant}/v2.0"), issuertest.WithAlgorithm("ES256")) // Entra-like template
+	ca, cb, ct, cp := a.Config(), b.Config(), typ.Config(), tpl.Config()
 	ca.Name, ca.Audiences, ca.Tenant = "a", []string{"api://a"}, "a"
 	cb.Name, cb.Audiences, cb.Tenant = "b", []string{"api://a"}, "b"
-	reg, err := issuer.New(issuer.Options{TokenCacheSize: -1}, ca, cb)
+	ct.Name, ct.Audiences, ct.RequireTyp = "typ", []string{"api://a"}, "at+jwt"
+	cp.Name, cp.Audiences, cp.Tenants, cp.TenantClaim = "tpl", []string{"api://a"}, []string{"t1", "t2"}, "tid"
+	reg, err := issuer.New(issuer.Options{TokenCacheSize: -1}, ca, cb, ct, cp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +56,9 @@ func TestConformance(t *testing.T) {
 		return m
 	}
 	// Warm the key sets so every case below starts from cached keys.
-	for _, iss := range []*issuertest.Issuer{a, b} {
-		if _, err := reg.Verify(t.Context(), iss.Mint(aud)); err != nil {
+	for _, tok := range []string{a.Mint(aud), b.Mint(aud), typ.MintWith(map[string]any{"typ": "at+jwt"}, aud),
+		tpl.Mint(map[string]any{"iss": tpl.TenantURL("t1"), "tid": "t1", "aud": "api://a"})} {
+		if _, err := reg.Verify(t.Context(), tok); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -97,11 +103,17 @@ func TestConformance(t *testing.T) {
 		{"10 kid path traversal", a.MintWith(map[string]any{"kid": "../../../../etc/passwd"}, aud), 1},
 		{"10 kid with CRLF", a.MintWith(map[string]any{"kid": "k\r\nX-Injected: 1"}, aud), 1},
 		{"10 kid of 64 KiB", a.MintWith(map[string]any{"kid": strings.Repeat("k", 64<<10)}, aud), 1},
+		{"11 unknown kid", a.MintWith(map[string]any{"kid": "no-such-key"}, aud), 1},
+		{"11 no kid while the issuer has several keys", func() string { a.Rotate(); return a.MintWith(map[string]any{"kid": nil}, aud) }(), 1},
 		{"13 expired", a.Mint(with("exp", time.Now().Add(-time.Hour).Unix())), 0},
 		{"13 exp missing", a.Mint(with("exp", nil)), 0},
 		{"14 other audience", a.Mint(with("aud", "api://other")), 0},
+		{"15 ID token (typ JWT) where at+jwt is required", typ.Mint(aud), 0},
+		{"15 logout token", typ.MintWith(map[string]any{"typ": "logout+jwt"}, aud), 0},
 		{"16 roles as a string", a.Mint(with("roles", "admin")), 0},
 		{"18 iss of a, signed with b's key", b.Mint(with("iss", a.URL())), 1},
+		{"22 template tenant not in the allowlist", tpl.Mint(map[string]any{"iss": tpl.TenantURL("t3"), "tid": "t3", "aud": "api://a"}), 0},
+		{"22 iss of t1 with tid t3", tpl.Mint(map[string]any{"iss": tpl.TenantURL("t1"), "tid": "t3", "aud": "api://a"}), 0},
 		{"19 iss is the attacker's URL", a.Mint(with("iss", attacker.URL)), 0},
 		{"19 iss is the cloud metadata address", a.Mint(with("iss", "http://169.254.169.254/latest/meta-data/")), 0},
 		{"19 iss is a file URL", a.Mint(with("iss", "file:///etc/passwd")), 0},
@@ -147,4 +159,17 @@ func TestConformance(t *testing.T) {
 			}
 		})
 	}
+	t.Run("21 tenant comes from the issuer's config, not from an unbound claim", func(t *testing.T) {
+		var got *tenantjwt.Principal
+		h := middleware.New(reg, middleware.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got, _ = tenantjwt.FromContext(r.Context())
+		}))
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+b.Mint(with("tenant", "a", "org_id", "a", "tid", "a", "dct", "a")))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != 200 || got == nil || got.Tenant != "b" {
+			t.Fatalf("status %d, principal %+v; want 200 with tenant b", rec.Code, got)
+		}
+	})
 }
