@@ -172,4 +172,50 @@ func TestConformance(t *testing.T) {
 			t.Fatalf("status %d, principal %+v; want 200 with tenant b", rec.Code, got)
 		}
 	})
+	t.Run("12 keys not for signatures are never used", func(t *testing.T) {
+		// The issuer's JWKS publishes its real key twice more: marked
+		// use=enc, and with key_ops [encrypt]; plus a symmetric key.
+		mixed := issuertest.New(t, issuertest.WithPath("/mixed"))
+		var set struct{ Keys []map[string]any }
+		json.Unmarshal(mixed.JWKS(), &set)
+		encKey, ops := map[string]any{}, map[string]any{}
+		for k, v := range set.Keys[0] {
+			encKey[k], ops[k] = v, v
+		}
+		encKey["kid"], encKey["use"] = "enc-key", "enc"
+		ops["kid"], ops["key_ops"] = "ops-key", []string{"encrypt"}
+		delete(ops, "use")
+		oct := map[string]any{"kty": "oct", "kid": "oct-key", "k": enc(pubPEM)}
+		set.Keys = append(set.Keys, encKey, ops, oct)
+		body, _ := json.Marshal(set)
+		mixed.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+		mc := mixed.Config()
+		mc.Name, mc.Algorithms = "mixed", []string{"RS256"}
+		if err := reg.Add(mc); err != nil {
+			t.Fatal(err)
+		}
+		defer reg.Remove("mixed")
+		h := middleware.New(reg, middleware.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("handler reached") }))
+		for _, kid := range []string{"enc-key", "ops-key", "oct-key"} {
+			header := map[string]any{"kid": kid}
+			if kid == "oct-key" {
+				header["alg"] = "HS256"
+			}
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Authorization", "Bearer "+mixed.MintWith(header, nil))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != 401 || rec.Header().Get("WWW-Authenticate") != invalid {
+				t.Errorf("kid %s: status %d %q, want 401 invalid_token", kid, rec.Code, rec.Header().Get("WWW-Authenticate"))
+			}
+		}
+		// The real key, under its own kid, still verifies.
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+mixed.Mint(nil))
+		rec := httptest.NewRecorder()
+		middleware.New(reg, middleware.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(rec, r)
+		if rec.Code != 200 {
+			t.Errorf("genuine key: status %d, want 200", rec.Code)
+		}
+	})
 }
