@@ -7,9 +7,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/tenantjwt/tenantjwt"
 	"github.com/tenantjwt/tenantjwt/issuer"
 	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
+	"github.com/tenantjwt/tenantjwt/jwks"
 	"github.com/tenantjwt/tenantjwt/middleware"
 )
 
@@ -216,6 +219,69 @@ func TestConformance(t *testing.T) {
 		middleware.New(reg, middleware.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(rec, r)
 		if rec.Code != 200 {
 			t.Errorf("genuine key: status %d, want 200", rec.Code)
+		}
+	})
+	t.Run("28 a flood of random kids costs at most one fetch", func(t *testing.T) {
+		before := b.JWKSRequests()
+		h := middleware.New(reg, middleware.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		var wg sync.WaitGroup
+		var refused, passed atomic.Int64
+		for i := range 1000 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tok := b.Mint(aud)
+				if i%2 == 0 {
+					tok = b.MintWith(map[string]any{"kid": fmt.Sprintf("random-%d", i)}, aud)
+				}
+				r := httptest.NewRequest("GET", "/", nil)
+				r.Header.Set("Authorization", "Bearer "+tok)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r)
+				switch {
+				case rec.Code == 200 && i%2 == 1:
+					passed.Add(1)
+				case rec.Code == 401 && i%2 == 0:
+					refused.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if passed.Load() != 500 || refused.Load() != 500 {
+			t.Errorf("valid passed %d/500, random kids refused %d/500", passed.Load(), refused.Load())
+		}
+		if n := b.JWKSRequests() - before; n > 1 {
+			t.Errorf("%d JWKS requests for 500 random kids, want at most 1", n)
+		}
+	})
+	t.Run("29 a hanging JWKS answers 503 within the fetch timeout, others unaffected", func(t *testing.T) {
+		slow := issuertest.New(t, issuertest.WithPath("/slow"))
+		release := make(chan struct{})
+		defer close(release)
+		slow.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}))
+		sreg, err := issuer.New(issuer.Options{KeysOptions: jwks.Options{Timeout: 50 * time.Millisecond}}, slow.Config(), a.Config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sreg.Close()
+		h := middleware.New(sreg, middleware.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		serve := func(tok string) int {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Authorization", "Bearer "+tok)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			return rec.Code
+		}
+		if got := serve(slow.Mint(nil)); got != http.StatusServiceUnavailable {
+			t.Errorf("token of the hanging issuer: %d, want 503", got)
+		}
+		if got := serve(a.Mint(nil)); got != 200 {
+			t.Errorf("token of a healthy issuer: %d, want 200", got)
 		}
 	})
 }
