@@ -73,7 +73,7 @@ func (e *entry) checkClaims(t *token, iss, bound string, now time.Time, leeway t
 	}
 	rep.step("iss", nil, "equals the configured issuer")
 
-	raw, ok := c.m["exp"]
+	raw, ok := c.member("exp")
 	if !ok {
 		return reg, rep.step("exp", fmt.Errorf("issuer: %s: exp missing: %w", e.name, tenantjwt.ErrExpired), "")
 	}
@@ -91,7 +91,7 @@ func (e *entry) checkClaims(t *token, iss, bound string, now time.Time, leeway t
 		name string
 		dst  *numericDate
 	}{{"nbf", &reg.nbf}, {"iat", &reg.iat}} {
-		raw, ok := c.m[claim.name]
+		raw, ok := c.member(claim.name)
 		if !ok {
 			continue
 		}
@@ -170,7 +170,7 @@ func (e *entry) checkClaims(t *token, iss, bound string, now time.Time, leeway t
 // configured, requires one of them. Without aud, a preset's audience claims
 // (client_id, azp) stand in.
 func (e *entry) checkAudience(c *Claims, reg *registered) error {
-	raw, ok := c.m["aud"]
+	raw, ok := c.member("aud")
 	if ok {
 		var err error
 		if firstByte(raw) == '"' {
@@ -178,7 +178,7 @@ func (e *entry) checkAudience(c *Claims, reg *registered) error {
 			s, err = StringValue(raw)
 			reg.aud = []string{s}
 		} else {
-			reg.aud, err = StringList(raw)
+			reg.aud, err = stringList(raw)
 		}
 		if err != nil {
 			return fmt.Errorf("issuer: %s: aud is not a string or an array of strings: %w", e.name, tenantjwt.ErrAudience)

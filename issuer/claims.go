@@ -15,61 +15,25 @@ import (
 // call it was passed to.
 type Claims struct {
 	payload []byte
-	m       map[string]json.RawMessage
+	obj     object
 }
 
 // newClaims decodes a payload that must be a JSON object.
 func newClaims(payload []byte) (*Claims, error) {
-	if firstByte(payload) != '{' {
-		return nil, fmt.Errorf("issuer: payload is not a JSON object: %w", tenantjwt.ErrMalformed)
+	obj, err := parseObject(payload, "payload")
+	if err != nil {
+		return nil, err
 	}
-	c := &Claims{payload: payload}
-	if err := json.Unmarshal(payload, &c.m); err != nil {
-		return nil, fmt.Errorf("issuer: payload: %v: %w", err, tenantjwt.ErrMalformed)
-	}
-	if topLevelMembers(payload) != len(c.m) {
-		return nil, fmt.Errorf("issuer: payload has duplicate members: %w", tenantjwt.ErrMalformed)
-	}
-	return c, nil
+	return &Claims{payload: payload, obj: obj}, nil
 }
 
-// topLevelMembers counts the members of a valid JSON object, duplicates
-// included. Parsers disagree on which duplicate wins (RFC 7515 §5.2 lets
-// us reject), so a token whose iss or exp means different things to
-// different readers is refused instead.
-func topLevelMembers(obj []byte) int {
-	n, depth, inStr := 0, 0, false
-	for i := 0; i < len(obj); i++ {
-		c := obj[i]
-		if inStr {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inStr = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inStr = true
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-		case ':':
-			if depth == 1 {
-				n++
-			}
-		}
-	}
-	return n
-}
+// member returns the raw value of a top-level claim, null included.
+func (c *Claims) member(name string) (json.RawMessage, bool) { return c.obj.get(name) }
 
 // Raw returns the JSON of the top-level claim name. A null claim counts as
 // absent.
 func (c *Claims) Raw(name string) (json.RawMessage, bool) {
-	v, ok := c.m[name]
+	v, ok := c.obj.get(name)
 	if !ok || isNull(v) {
 		return nil, false
 	}
@@ -109,6 +73,9 @@ func StringValue(raw json.RawMessage) (string, error) {
 	if firstByte(raw) != '"' {
 		return "", fmt.Errorf("issuer: want a JSON string, got %s: %w", kind(raw), tenantjwt.ErrClaims)
 	}
+	if s, ok := plainString(trimSpace(raw)); ok {
+		return s, nil
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", fmt.Errorf("issuer: %v: %w", err, tenantjwt.ErrClaims)
@@ -120,20 +87,31 @@ func StringValue(raw json.RawMessage) (string, error) {
 // array with any non-string element is an error wrapping
 // tenantjwt.ErrClaims: a roles claim "admin,user" is never split.
 func StringList(raw json.RawMessage) ([]string, error) {
+	if !json.Valid(raw) {
+		return nil, fmt.Errorf("issuer: not valid JSON: %w", tenantjwt.ErrClaims)
+	}
+	return stringList(raw)
+}
+
+// stringList is StringList for a value already known to be valid JSON.
+func stringList(raw []byte) ([]string, error) {
 	if firstByte(raw) != '[' {
 		return nil, fmt.Errorf("issuer: want an array of strings, got %s: %w", kind(raw), tenantjwt.ErrClaims)
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, fmt.Errorf("issuer: %v: %w", err, tenantjwt.ErrClaims)
-	}
-	out := make([]string, 0, len(items))
-	for _, it := range items {
-		s, err := StringValue(it)
+	var out []string
+	err := eachElement(trimSpace(raw), func(v []byte) error {
+		s, err := StringValue(v)
 		if err != nil {
-			return nil, fmt.Errorf("issuer: array element: %w", err)
+			return fmt.Errorf("issuer: array element: %w", err)
 		}
 		out = append(out, s)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []string{}
 	}
 	return out, nil
 }
@@ -141,6 +119,14 @@ func StringList(raw json.RawMessage) ([]string, error) {
 // ScopeList decodes scopes: a space-delimited string (RFC 8693 scope) or an
 // array of strings (Okta's scp).
 func ScopeList(raw json.RawMessage) ([]string, error) {
+	if !json.Valid(raw) {
+		return nil, fmt.Errorf("issuer: not valid JSON: %w", tenantjwt.ErrClaims)
+	}
+	return scopeList(raw)
+}
+
+// scopeList is ScopeList for a value already known to be valid JSON.
+func scopeList(raw []byte) ([]string, error) {
 	if firstByte(raw) == '"' {
 		s, err := StringValue(raw)
 		if err != nil {
@@ -148,30 +134,53 @@ func ScopeList(raw json.RawMessage) ([]string, error) {
 		}
 		return strings.Fields(s), nil
 	}
-	return StringList(raw)
+	return stringList(raw)
 }
 
 // TenantList decodes a tenants claim: an array of strings, or an object
-// whose keys are the tenants (Descope). The result is sorted.
+// whose keys are the tenants (Descope). The result is sorted and has no
+// duplicates.
 func TenantList(raw json.RawMessage) ([]string, error) {
+	if !json.Valid(raw) {
+		return nil, fmt.Errorf("issuer: not valid JSON: %w", tenantjwt.ErrClaims)
+	}
+	return tenantList(raw)
+}
+
+// tenantList is TenantList for a value already known to be valid JSON.
+func tenantList(raw []byte) ([]string, error) {
 	var out []string
 	if firstByte(raw) == '{' {
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &m); err != nil {
+		err := eachMember(raw, func(name, _ []byte) error {
+			out = append(out, decodeName(name))
+			return nil
+		})
+		if err != nil {
 			return nil, fmt.Errorf("issuer: %v: %w", err, tenantjwt.ErrClaims)
-		}
-		for k := range m {
-			out = append(out, k)
 		}
 	} else {
 		var err error
-		if out, err = StringList(raw); err != nil {
+		if out, err = stringList(raw); err != nil {
 			return nil, err
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
 }
+
+// trimSpace drops the JSON whitespace around a value.
+func trimSpace(b []byte) []byte {
+	i, j := 0, len(b)
+	for i < j && isSpace(b[i]) {
+		i++
+	}
+	for j > i && isSpace(b[j-1]) {
+		j--
+	}
+	return b[i:j]
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // kind names a JSON value's type for error messages.
 func kind(raw []byte) string {

@@ -1,7 +1,6 @@
 package issuer
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -50,7 +49,7 @@ func (e *entry) principal(c *Claims, iss, bound string) (*tenantjwt.Principal, e
 		IssuerURL: iss,
 		RawClaims: c.payload,
 	}
-	if raw, ok := c.m["sub"]; ok && e.mapping.subject.src == "sub" && isNull(raw) {
+	if raw, ok := c.member("sub"); ok && e.mapping.subject.src == "sub" && isNull(raw) {
 		return nil, e.claimErr("sub", errors.New("sub is null"))
 	}
 	sub, err := e.readString(c, e.mapping.subject)
@@ -73,7 +72,7 @@ func (e *entry) principal(c *Claims, iss, bound string) (*tenantjwt.Principal, e
 		if raw, ok, err := c.lookup(e.mapping.tenants, ""); err != nil {
 			return nil, e.claimErr(e.mapping.tenants.src, err)
 		} else if ok {
-			if p.Tenants, err = TenantList(raw); err != nil {
+			if p.Tenants, err = tenantList(raw); err != nil {
 				return nil, e.claimErr(e.mapping.tenants.src, err)
 			}
 		}
@@ -92,13 +91,13 @@ func (e *entry) principal(c *Claims, iss, bound string) (*tenantjwt.Principal, e
 // the paths and then the preset's Map function.
 func (e *entry) mapTenant(c *Claims, p *tenantjwt.Principal) error {
 	var err error
-	if p.Roles, err = e.readList(c, e.mapping.roles, p.Tenant, StringList); err != nil {
+	if p.Roles, err = e.readList(c, e.mapping.roles, p.Tenant, stringList); err != nil {
 		return err
 	}
-	if p.Permissions, err = e.readList(c, e.mapping.permissions, p.Tenant, StringList); err != nil {
+	if p.Permissions, err = e.readList(c, e.mapping.permissions, p.Tenant, stringList); err != nil {
 		return err
 	}
-	if p.Scopes, err = e.readList(c, e.mapping.scopes, p.Tenant, ScopeList); err != nil {
+	if p.Scopes, err = e.readList(c, e.mapping.scopes, p.Tenant, scopeList); err != nil {
 		return err
 	}
 	if e.preset != nil && e.preset.Map != nil {
@@ -126,7 +125,7 @@ func (e *entry) readString(c *Claims, path claimPath) (string, error) {
 }
 
 // readList reads a list claim at path for tenant; absent gives nil.
-func (e *entry) readList(c *Claims, path claimPath, tenant string, decode func(json.RawMessage) ([]string, error)) ([]string, error) {
+func (e *entry) readList(c *Claims, path claimPath, tenant string, decode func([]byte) ([]string, error)) ([]string, error) {
 	raw, ok, err := c.lookup(path, tenant)
 	if err != nil {
 		return nil, e.claimErr(path.src, err)

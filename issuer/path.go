@@ -133,7 +133,7 @@ func (c *Claims) lookup(p claimPath, tenant string) (raw json.RawMessage, found 
 	if p.empty() {
 		return nil, false, nil
 	}
-	cur := c.m
+	var cur []byte // the object being walked; nil for the payload itself
 	for i, s := range p.segs {
 		key := s.key
 		if s.tenant {
@@ -142,7 +142,13 @@ func (c *Claims) lookup(p claimPath, tenant string) (raw json.RawMessage, found 
 			}
 			key = tenant
 		}
-		v, ok := cur[key]
+		var v []byte
+		var ok bool
+		if cur == nil {
+			v, ok = c.obj.get(key)
+		} else if v, ok, err = lookupMember(cur, key); err != nil {
+			return nil, false, fmt.Errorf("claim path %q: %w", p.src, err)
+		}
 		if !ok || isNull(v) {
 			return nil, false, nil
 		}
@@ -152,11 +158,7 @@ func (c *Claims) lookup(p claimPath, tenant string) (raw json.RawMessage, found 
 		if firstByte(v) != '{' {
 			return nil, false, fmt.Errorf("claim path %q: %q is %w", p.src, key, errNotObject)
 		}
-		var next map[string]json.RawMessage
-		if err := json.Unmarshal(v, &next); err != nil {
-			return nil, false, fmt.Errorf("claim path %q: %q: %w", p.src, key, err)
-		}
-		cur = next
+		cur = v
 	}
 	return nil, false, nil
 }

@@ -149,7 +149,7 @@ func (r *Registry) verify(ctx context.Context, raw string, rep *Report) (*tenant
 
 // issuer reads iss, which must be present and a JSON string.
 func (t *token) issuer() (string, error) {
-	raw, ok := t.claims.m["iss"]
+	raw, ok := t.claims.member("iss")
 	if !ok {
 		return "", fmt.Errorf("issuer: token has no iss: %w", tenantjwt.ErrUnknownIssuer)
 	}

@@ -138,7 +138,7 @@ func topList(c *Claims, name string) ([]string, error) {
 	if !ok {
 		return nil, nil
 	}
-	l, err := StringList(raw)
+	l, err := stringList(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

@@ -2,7 +2,6 @@ package issuer
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 
 	"github.com/tenantjwt/tenantjwt"
@@ -109,38 +108,46 @@ func decodeSeg(dst, seg []byte, what string) ([]byte, error) {
 // decode reads the header JSON, which must be an object whose members we
 // use have the right types.
 func (h *header) decode(b []byte) error {
-	if firstByte(b) != '{' {
-		return fmt.Errorf("issuer: header is not a JSON object: %w", tenantjwt.ErrMalformed)
+	obj, err := parseObject(b, "header")
+	if err != nil {
+		return err
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("issuer: header: %v: %w", err, tenantjwt.ErrMalformed)
-	}
-	if topLevelMembers(b) != len(m) {
-		return fmt.Errorf("issuer: header has duplicate members: %w", tenantjwt.ErrMalformed)
-	}
-	for _, f := range [...]struct {
-		name string
-		dst  *string
-	}{{"alg", &h.alg}, {"kid", &h.kid}, {"typ", &h.typ}, {"cty", &h.cty}} {
-		name, dst := f.name, f.dst
-		raw, ok := m[name]
-		if !ok {
+	for _, m := range obj {
+		var dst *string
+		switch m.name {
+		case "alg":
+			dst = &h.alg
+		case "kid":
+			dst = &h.kid
+		case "typ":
+			dst = &h.typ
+		case "cty":
+			dst = &h.cty
+		case "crit":
+			h.crit = true
+		case "b64":
+			h.b64 = true
+		case "enc":
+			h.enc = true
+		case "zip":
+			h.zip = true
+		case "jwk":
+			h.jwk = true
+		case "jku":
+			h.jku = true
+		case "x5u":
+			h.x5u = true
+		case "x5c":
+			h.x5c = true
+		}
+		if dst == nil {
 			continue
 		}
-		if err := json.Unmarshal(raw, dst); err != nil || firstByte(raw) != '"' {
-			return fmt.Errorf("issuer: header %s is not a string: %w", name, tenantjwt.ErrMalformed)
+		if *dst, err = StringValue(m.val); err != nil {
+			return fmt.Errorf("issuer: header %s is not a string: %w", m.name, tenantjwt.ErrMalformed)
 		}
 	}
-	_, h.crit = m["crit"]
-	_, h.b64 = m["b64"]
-	_, h.enc = m["enc"]
-	_, h.zip = m["zip"]
-	_, h.jwk = m["jwk"]
-	_, h.jku = m["jku"]
-	_, h.x5u = m["x5u"]
-	_, h.x5c = m["x5c"]
-	if _, ok := m["alg"]; !ok {
+	if _, ok := obj.get("alg"); !ok {
 		return fmt.Errorf("issuer: header has no alg: %w", tenantjwt.ErrMalformed)
 	}
 	return nil

@@ -1,0 +1,183 @@
+package issuer
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/tenantjwt/tenantjwt"
+)
+
+func TestParseObject(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want map[string]string // member name → raw value; nil means an error
+	}{
+		{"empty", `{}`, map[string]string{}},
+		{"spaces everywhere", " {\t\"a\" : 1 ,\n\"b\":\r\"x\" } ", map[string]string{"a": "1", "b": `"x"`}},
+		{"nested values", `{"a":{"b":[1,{"c":"}"}]},"d":[]}`, map[string]string{"a": `{"b":[1,{"c":"}"}]}`, "d": `[]`}},
+		{"escaped quote and brace in a string", `{"a":"x\"}{","b":true}`, map[string]string{"a": `"x\"}{"`, "b": "true"}},
+		{"escaped name", `{"i\u0073s":"x"}`, map[string]string{"iss": `"x"`}},
+		{"literals and numbers", `{"a":null,"b":false,"c":-1.5e3}`, map[string]string{"a": "null", "b": "false", "c": "-1.5e3"}},
+		{"duplicate", `{"a":1,"a":2}`, nil},
+		{"duplicate through an escape", `{"iss":"a","i\u0073s":"b"}`, nil},
+		{"not an object", `[]`, nil},
+		{"trailing garbage", `{"a":1}x`, nil},
+		{"trailing comma", `{"a":1,}`, nil},
+		{"single quotes", `{'a':1}`, nil},
+		{"unterminated", `{"a":"`, nil},
+		{"empty input", ``, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj, err := parseObject([]byte(tt.in), "payload")
+			if tt.want == nil {
+				if !errors.Is(err, tenantjwt.ErrMalformed) {
+					t.Fatalf("parseObject(%q) = %v, %v; want ErrMalformed", tt.in, obj, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseObject(%q): %v", tt.in, err)
+			}
+			got := map[string]string{}
+			for _, m := range obj {
+				got[m.name] = string(m.val)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("members = %v, want %v", got, tt.want)
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("member %q = %q, want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestDuplicatesInLargeObject(t *testing.T) {
+	b := []byte{'{'}
+	for i := range 100 {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `"k`...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `":1`...)
+	}
+	b = append(b, '}')
+	if _, err := parseObject(b, "payload"); err != nil {
+		t.Fatalf("100 distinct members: %v", err)
+	}
+	b = append(b[:len(b)-1], `,"k42":2}`...)
+	if _, err := parseObject(b, "payload"); !errors.Is(err, tenantjwt.ErrMalformed) {
+		t.Fatalf("101 members with one duplicate: err = %v, want ErrMalformed", err)
+	}
+}
+
+func TestNestedLookupRejectsDuplicates(t *testing.T) {
+	c, err := newClaims([]byte(`{"tenants":{"t1":{"roles":["user"],"roles":["admin"]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, ok, err := c.Lookup("tenants.{tenant}.roles", "t1")
+	if err == nil {
+		t.Fatalf("Lookup = %s, %v, nil; want an error for the duplicate roles member", raw, ok)
+	}
+	if raw, ok, err := c.Lookup("tenants.{tenant}.roles", "t2"); err != nil || ok {
+		t.Fatalf("absent tenant: %s, %v, %v; want not found", raw, ok, err)
+	}
+}
+
+func TestStringValueFastPathAgreesWithEncodingJSON(t *testing.T) {
+	for _, in := range []string{
+		`"plain"`, `""`, `"caf\u00e9"`, `"tab\there"`, "\"caf\xc3\xa9\"", "\"bad \xff utf8\"",
+		`"quote \" inside"`, `"slash \/"`, ` "padded" `, `"\ud83d\ude00"`, `"\ud800"`,
+	} {
+		var want string
+		wantErr := json.Unmarshal([]byte(in), &want)
+		got, err := StringValue(json.RawMessage(in))
+		if (err != nil) != (wantErr != nil) || got != want {
+			t.Errorf("StringValue(%q) = %q, %v; encoding/json gives %q, %v", in, got, err, want, wantErr)
+		}
+	}
+}
+
+func TestListsRejectInvalidJSON(t *testing.T) {
+	for _, in := range []string{`["a",]`, `["a" "b"]`, `{"a":1,}`, `"unterminated`} {
+		for name, f := range map[string]func(json.RawMessage) ([]string, error){
+			"StringList": StringList, "ScopeList": ScopeList, "TenantList": TenantList,
+		} {
+			if got, err := f(json.RawMessage(in)); !errors.Is(err, tenantjwt.ErrClaims) {
+				t.Errorf("%s(%q) = %q, %v; want ErrClaims", name, in, got, err)
+			}
+		}
+	}
+}
+
+// FuzzObject checks the scanner against encoding/json: for every input that
+// encoding/json reads as an object, parseObject must give the same members
+// (or refuse duplicates), and lists must decode to the same strings.
+func FuzzObject(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"a":1}`, `{"a":"x\"}","b":[1,{"c":"]"}]}`, `{"i\u0073s":"x","iss":"y"}`,
+		`{"roles":["a","b\u0000",""],"t":{"x":{"roles":["r"]}}}`, "{\"\xff\":1}", `{"a":[ "x" , "y" ]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		obj, err := parseObject(b, "payload")
+		var m map[string]json.RawMessage
+		if json.Unmarshal(b, &m) != nil || m == nil {
+			if err == nil {
+				t.Fatalf("parseObject accepted %q, which encoding/json does not read as an object", b)
+			}
+			return
+		}
+		if err != nil {
+			// Refused: it must be because of a duplicate name.
+			var names []string
+			eachMember(b, func(name, _ []byte) error { names = append(names, decodeName(name)); return nil })
+			if len(names) == len(m) {
+				t.Fatalf("parseObject(%q) refused an object without duplicates: %v", b, err)
+			}
+			return
+		}
+		if len(obj) != len(m) {
+			t.Fatalf("parseObject(%q) has %d members, encoding/json %d", b, len(obj), len(m))
+		}
+		for _, mem := range obj {
+			want, ok := m[mem.name]
+			if !ok || string(mem.val) != string(want) {
+				t.Fatalf("member %q = %q, encoding/json has %q (present %v)", mem.name, mem.val, want, ok)
+			}
+			checkList(t, mem.val)
+		}
+	})
+}
+
+// checkList compares stringList with encoding/json on one valid value: an
+// array whose elements are all strings must decode to the same strings,
+// and anything else must be refused.
+func checkList(t *testing.T, v []byte) {
+	got, err := stringList(v)
+	var elems []json.RawMessage
+	allStrings := json.Unmarshal(v, &elems) == nil && elems != nil
+	for _, e := range elems {
+		allStrings = allStrings && firstByte(e) == '"'
+	}
+	if !allStrings {
+		if err == nil {
+			t.Fatalf("stringList(%q) = %q, want an error", v, got)
+		}
+		return
+	}
+	var want []string
+	if jerr := json.Unmarshal(v, &want); jerr != nil || err != nil || !slices.Equal(got, want) {
+		t.Fatalf("stringList(%q) = %q, %v; encoding/json %q, %v", v, got, err, want, jerr)
+	}
+}
