@@ -143,13 +143,14 @@ func (d *discovery) fetch(ctx context.Context, f *flight) {
 	f.err = err
 	d.flight = nil
 	d.mu.Unlock()
-	close(f.done)
+	// Report before waking the waiters, as remote.fetch does.
 	if err != nil {
 		d.c.opts.Logger.Warn("jwks: discovery failed", "issuer", d.ro.Label, "url", u, "error", err.Error())
 	}
 	if h := d.c.opts.Hooks.FetchDone; h != nil {
 		h(FetchEvent{URL: u, Label: d.ro.Label, Discovery: true, Status: status, Duration: d.c.opts.Now().Sub(start), Err: err})
 	}
+	close(f.done)
 }
 
 // use checks a metadata document and returns the source of its jwks_uri.

@@ -73,7 +73,9 @@ type Options struct {
 // Hooks are callbacks for metrics. Nil fields are skipped. They run outside
 // the cache's locks, on the fetching goroutine, and must not block.
 type Hooks struct {
-	// FetchDone is called after every key set or discovery fetch.
+	// FetchDone is called after every key set or discovery fetch, before
+	// the callers waiting on that fetch resume: once a lookup returns, the
+	// event of the fetch it waited for has been delivered.
 	FetchDone func(FetchEvent)
 	// ServedStale is called when a lookup is answered from a set past its
 	// expiry because refreshing failed.

@@ -203,8 +203,9 @@ func (r *remote) fetch(ctx context.Context, f *flight) {
 	f.err = err
 	r.flight = nil
 	r.mu.Unlock()
-	close(f.done)
 
+	// Log and report before waking the waiters, so that whoever sees the
+	// outcome of a fetch can also see its event.
 	if err != nil {
 		r.c.opts.Logger.Warn("jwks: fetch failed", slog.String("url", r.url), slog.String("issuer", r.label), slog.String("error", err.Error()))
 	}
@@ -215,6 +216,7 @@ func (r *remote) fetch(ctx context.Context, f *flight) {
 		}
 		h(ev)
 	}
+	close(f.done)
 }
 
 // keepPointers returns next with every key unchanged since old replaced by

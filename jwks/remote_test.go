@@ -569,3 +569,28 @@ func TestCloseStopsFetches(t *testing.T) {
 		t.Errorf("Remote after Close: err = %v, want ErrClosed", err)
 	}
 }
+
+// TestFetchEventPrecedesWaiters: once a lookup returns, the events of the
+// fetches it waited for have been delivered, so metrics read after a
+// request include that request's fetches.
+func TestFetchEventPrecedesWaiters(t *testing.T) {
+	idp := issuertest.New(t, issuertest.WithPath("/tenant"))
+	for range 20 {
+		var events atomic.Int64
+		c := newCache(t, jwks.Options{Hooks: jwks.Hooks{FetchDone: func(ev jwks.FetchEvent) {
+			if ev.Err == nil {
+				events.Add(1)
+			}
+		}}})
+		src, err := c.Discover(idp.URL(), jwks.RemoteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Lookup(context.Background(), idp.KID()); err != nil {
+			t.Fatal(err)
+		}
+		if got := events.Load(); got != 2 {
+			t.Fatalf("after the lookup returned, %d fetch events delivered; want 2 (discovery and key set)", got)
+		}
+	}
+}
