@@ -132,7 +132,7 @@ func Parse(data []byte, opts ParseOptions) (*Set, []Dropped, error) {
 	seen := make(map[string]bool, len(doc.Keys))
 	for i, raw := range doc.Keys {
 		k, kid, err := convert(raw)
-		if err == nil && seen[kid] {
+		if err == nil && kid != "" && seen[kid] {
 			err = errors.New("duplicate kid")
 		}
 		if err != nil {

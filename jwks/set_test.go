@@ -128,6 +128,16 @@ func TestParseSetRules(t *testing.T) {
 			t.Error("empty kid resolved in a set of several keys")
 		}
 	})
+	t.Run("several kid-less keys leave no usable key", func(t *testing.T) {
+		// Even copies of one key: a document of kid-less keys has nothing to
+		// select by, and must not shrink to one key that matches every kid.
+		nokid := jwkOf(t, edPub, nil)
+		nokidSig := jwkOf(t, edPub, map[string]any{"use": "sig"})
+		set, dropped, err := jwks.Parse(doc(t, nokid, nokidSig), jwks.ParseOptions{})
+		if !errors.Is(err, jwks.ErrNoUsableKeys) || len(dropped) != 2 {
+			t.Fatalf("set %v, dropped %v, err %v; want ErrNoUsableKeys with both dropped", set, dropped, err)
+		}
+	})
 	t.Run("sole kid-less key matches any kid", func(t *testing.T) {
 		set, _, err := jwks.Parse(doc(t, jwkOf(t, edPub, nil)), jwks.ParseOptions{})
 		if err != nil {
