@@ -56,6 +56,18 @@ var (
 	// ErrClaims: a claim the configuration reads has the wrong JSON type or a
 	// required claim is missing.
 	ErrClaims = invalid("tenantjwt: invalid claims")
+	// ErrDPoPProof: the request lacks a valid DPoP proof (RFC 9449) for a
+	// token that needs one: no proof, a malformed or badly signed proof, a
+	// proof for another method, URL, time or token, a replayed proof, a
+	// proof key other than the one the token is bound to, or a DPoP-bound
+	// token sent with the Bearer scheme. Middleware answers 401 with
+	// WWW-Authenticate: DPoP error="invalid_dpop_proof".
+	ErrDPoPProof = invalid("tenantjwt: invalid DPoP proof")
+	// ErrTokenBinding: the token's binding to its presenter does not hold:
+	// a certificate-bound token (RFC 8705) without the matching TLS client
+	// certificate, an unbound token where the issuer requires binding, or
+	// the DPoP scheme with a token that is not DPoP-bound.
+	ErrTokenBinding = invalid("tenantjwt: token binding not satisfied")
 )
 
 // ErrKeysUnavailable means the issuer is trusted but its keys cannot be had

@@ -40,8 +40,10 @@ type Principal struct {
 	IssuedAt  time.Time
 	// TokenID is the jti claim, if any.
 	TokenID string
-	// Binding says how the token is bound to its presenter: "" for a plain
-	// bearer token, "dpop" or "mtls" for sender-constrained tokens.
+	// Binding says how the token is bound to its presenter, as checked on
+	// every request: "" for a plain bearer token, BindingDPoP (cnf.jkt,
+	// RFC 9449), BindingMTLS (cnf["x5t#S256"], RFC 8705), or both joined by
+	// "+" when the token carries both confirmations.
 	Binding string
 	// RawClaims is the verified payload JSON. Read it with DecodeClaims or
 	// Claims; do not modify it.

@@ -162,17 +162,29 @@ func Parse(data []byte, opts ParseOptions) (*Set, []Dropped, error) {
 
 // convert turns one JWK into a Key, or says why it is unusable.
 func convert(raw json.RawMessage) (k *Key, kid string, err error) {
+	k, _, kid, err = convertJWK(raw)
+	return k, kid, err
+}
+
+// convertJWK is convert, also returning jwx's view of the key.
+func convertJWK(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
 	defer func() {
 		// jwx parses hostile input; a panic there must not take the
 		// process down. Treat it as an unusable key.
 		if r := recover(); r != nil {
-			k, err = nil, fmt.Errorf("unparsable key")
+			k, jk, err = nil, nil, fmt.Errorf("unparsable key")
 		}
 	}()
-	jk, err := jwk.ParseKey(raw)
+	jk, err = jwk.ParseKey(raw)
 	if err != nil {
-		return nil, "", fmt.Errorf("unparsable key: %v", err)
+		return nil, nil, "", fmt.Errorf("unparsable key: %v", err)
 	}
+	k, kid, err = fromJWK(jk)
+	return k, jk, kid, err
+}
+
+// fromJWK applies the usability rules to a parsed JWK.
+func fromJWK(jk jwk.Key) (k *Key, kid string, err error) {
 	kid = jk.KeyID()
 	if len(kid) > 256 {
 		return nil, "", errors.New("kid longer than 256 bytes")
