@@ -26,6 +26,7 @@ type cached struct {
 	e   *entry    // the issuer entry that verified it
 	key *jwks.Key // the key that verified the signature
 	kid string
+	cnf confirmation // re-checked against each request's presentation
 	// Validity window in Unix nanoseconds. notBefore already includes the
 	// leeway; expires is exp itself, with no leeway, so an entry never
 	// outlives its token.
@@ -44,20 +45,20 @@ func newTokenCache(size int) *tokenCache {
 // its issuer entry is the one in force, its key is still published by the
 // issuer's current key set (same pointer), and now lies in its validity
 // window. A stale entry is dropped, so the caller verifies afresh.
-func (c *tokenCache) get(raw string, now time.Time, s *snapshot) (*tenantjwt.Principal, *entry, bool) {
+func (c *tokenCache) get(raw string, now time.Time, s *snapshot) (*cached, bool) {
 	v, ok := c.lru.Get(raw)
 	if !ok {
 		c.misses.Add(1)
-		return nil, nil, false
+		return nil, false
 	}
 	t := now.UnixNano()
 	if s.byName[v.e.name] != v.e || t >= v.expires || t < v.notBefore || !stillPublished(v) {
 		c.lru.Remove(raw)
 		c.misses.Add(1)
-		return nil, nil, false
+		return nil, false
 	}
 	c.hits.Add(1)
-	return v.p, v.e, true
+	return v, true
 }
 
 // stillPublished reports whether the issuer's current key set still maps

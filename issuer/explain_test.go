@@ -27,7 +27,9 @@ func TestExplain(t *testing.T) {
 		lastCheck  string
 		wantErr    error
 	}{
-		{"valid", iss.MintWith(map[string]any{"jku": "https://evil.example/"}, map[string]any{"aud": "api"}), true, "acme", "mapping", nil},
+		{"valid", iss.MintWith(map[string]any{"jku": "https://evil.example/"}, map[string]any{"aud": "api"}), true, "acme", "binding", nil},
+		{"DPoP-bound, explained as a bearer token", iss.Mint(map[string]any{"aud": "api", "cnf": map[string]any{"jkt": "abc"}}), false, "acme", "binding", tenantjwt.ErrDPoPProof},
+		{"cnf of the wrong type", iss.Mint(map[string]any{"aud": "api", "cnf": "abc"}), false, "acme", "binding", tenantjwt.ErrClaims},
 		{"unknown issuer", iss.Mint(map[string]any{"iss": "https://evil.example/"}), false, "", "issuer", tenantjwt.ErrUnknownIssuer},
 		{"expired", iss.Mint(map[string]any{"aud": "api", "exp": t0.Add(-time.Hour).Unix()}), false, "acme", "exp", tenantjwt.ErrExpired},
 		{"bad shape", "a.b", false, "", "shape", tenantjwt.ErrMalformed},

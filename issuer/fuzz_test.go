@@ -101,3 +101,46 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDPoPProof feeds arbitrary DPoP proof headers, methods and URLs with a
+// genuine bound token: it must never panic, and nothing but a genuine proof
+// for that request may pass, each only once.
+func FuzzDPoPProof(f *testing.F) {
+	iss, err := issuertest.NewServer(issuertest.WithPath("/d"), issuertest.WithClock(func() time.Time { return t0 }))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer iss.Close()
+	client, err := issuertest.NewDPoPClient("ES256", func() time.Time { return t0 })
+	if err != nil {
+		f.Fatal(err)
+	}
+	reg, err := issuer.New(issuer.Options{Now: func() time.Time { return t0 }}, iss.LocalConfig())
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer reg.Close()
+	tok := iss.Mint(map[string]any{"cnf": client.Confirmation()})
+	const url = "https://api.example.com/r"
+	f.Add(client.Proof("GET", url, tok), "GET", url)
+	f.Add(client.ProofWith("GET", url, tok, map[string]any{"alg": "none"}, nil), "GET", url)
+	f.Add(client.Proof("POST", url+"/../r?q", tok), "POST", "https://API.example.com:443/r")
+	f.Add("a.b.c", "GET", "https://x/")
+	f.Add("", "", "")
+	f.Fuzz(func(t *testing.T, proof, method, u string) {
+		pr := tenantjwt.Presentation{Scheme: "DPoP", DPoP: proof, Method: method, URL: u}
+		p, err := reg.VerifyPresented(context.Background(), tok, pr)
+		if err != nil {
+			if !errors.Is(err, tenantjwt.ErrDPoPProof) || p != nil {
+				t.Fatalf("err = %v, principal %v", err, p)
+			}
+			return
+		}
+		if p.Binding != tenantjwt.BindingDPoP {
+			t.Fatalf("accepted with binding %q", p.Binding)
+		}
+		if _, err := reg.VerifyPresented(context.Background(), tok, pr); err == nil {
+			t.Fatal("the same proof was accepted twice")
+		}
+	})
+}

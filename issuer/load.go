@@ -8,10 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
 // MaxConfigBytes caps a config file.
@@ -25,8 +28,20 @@ type File struct {
 	MaxTokenBytes int `yaml:"max_token_bytes,omitempty" json:"max_token_bytes,omitempty"`
 	// TokenCache configures the verified-token cache.
 	TokenCache TokenCacheConfig `yaml:"token_cache,omitempty" json:"token_cache,omitempty"`
+	// DPoPProofs configures the checking of DPoP proofs.
+	DPoPProofs DPoPProofsConfig `yaml:"dpop_proofs,omitempty" json:"dpop_proofs,omitempty"`
 	// Issuers are the trusted issuers.
 	Issuers []Config `yaml:"issuers" json:"issuers"`
+}
+
+// DPoPProofsConfig is the dpop_proofs section (see DPoPOptions).
+type DPoPProofsConfig struct {
+	// MaxAge is DPoPOptions.MaxAge ("60s"); 0 means the default.
+	MaxAge time.Duration `yaml:"max_age,omitempty" json:"max_age,omitempty"`
+	// Algorithms is DPoPOptions.Algorithms; empty means the default.
+	Algorithms []string `yaml:"algorithms,omitempty" json:"algorithms,omitempty"`
+	// ReplayCacheSize is DPoPOptions.ReplayCacheSize; 0 means the default.
+	ReplayCacheSize int `yaml:"replay_cache_size,omitempty" json:"replay_cache_size,omitempty"`
 }
 
 // TokenCacheConfig is the token_cache section.
@@ -160,8 +175,17 @@ func (f *File) validate() error {
 		return errors.New("issuer: config: max_token_bytes: negative")
 	case f.TokenCache.Size != nil && *f.TokenCache.Size < 0:
 		return errors.New("issuer: config: token_cache.size: negative")
+	case f.DPoPProofs.MaxAge < 0 || f.DPoPProofs.MaxAge > time.Hour:
+		return errors.New("issuer: config: dpop_proofs.max_age: negative or more than 1h")
+	case f.DPoPProofs.ReplayCacheSize < 0:
+		return errors.New("issuer: config: dpop_proofs.replay_cache_size: negative")
 	case len(f.Issuers) == 0:
 		return errors.New("issuer: config: issuers: none")
+	}
+	for i, a := range f.DPoPProofs.Algorithms {
+		if !jwks.KnownAlgorithm(a) {
+			return fmt.Errorf("issuer: config: dpop_proofs.algorithms[%d]: unknown algorithm %.32q (allowed: %s)", i, a, strings.Join(jwks.Algorithms, ", "))
+		}
 	}
 	if _, err := validateAll(f.Issuers); err != nil {
 		return fmt.Errorf("issuer: config: %w", err)
@@ -170,13 +194,24 @@ func (f *File) validate() error {
 }
 
 // Options returns base with the file's settings applied: leeway,
-// max_token_bytes and token_cache.size.
+// max_token_bytes, token_cache.size and dpop_proofs.
 func (f *File) Options(base Options) Options {
 	if f.Leeway > 0 {
 		base.Leeway = f.Leeway
 	}
 	if f.MaxTokenBytes > 0 {
 		base.MaxTokenBytes = f.MaxTokenBytes
+	}
+	if d := f.DPoPProofs; d.MaxAge > 0 || len(d.Algorithms) > 0 || d.ReplayCacheSize > 0 {
+		if d.MaxAge > 0 {
+			base.DPoP.MaxAge = d.MaxAge
+		}
+		if len(d.Algorithms) > 0 {
+			base.DPoP.Algorithms = slices.Clone(d.Algorithms)
+		}
+		if d.ReplayCacheSize > 0 {
+			base.DPoP.ReplayCacheSize = d.ReplayCacheSize
+		}
 	}
 	if s := f.TokenCache.Size; s != nil {
 		base.TokenCacheSize = *s

@@ -45,6 +45,8 @@ type Options struct {
 	KeysOptions jwks.Options
 	// Hooks observe verifications.
 	Hooks Hooks
+	// DPoP tunes the checking of DPoP proofs.
+	DPoP DPoPOptions
 }
 
 // Hooks are callbacks for metrics and tracing. Nil fields are skipped.
@@ -86,6 +88,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.DPoP.MaxAge <= 0 {
+		o.DPoP.MaxAge = DefaultDPoPMaxAge
+	}
+	if len(o.DPoP.Algorithms) == 0 {
+		o.DPoP.Algorithms = DefaultDPoPAlgorithms()
 	}
 	return o
 }

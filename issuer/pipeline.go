@@ -28,41 +28,84 @@ import (
 //
 // The returned Principal may be shared with other callers presenting the
 // same token (see Options.TokenCacheSize): treat it as read-only.
+//
+// Verify checks the token as presented with the Bearer scheme over a
+// connection without a client certificate, so a sender-constrained token
+// (cnf.jkt, cnf["x5t#S256"]) is refused unless its issuer disables that
+// binding. Use VerifyPresented to verify such tokens with their proof.
 func (r *Registry) Verify(ctx context.Context, token string) (*tenantjwt.Principal, error) {
+	return r.VerifyPresented(ctx, token, tenantjwt.Presentation{})
+}
+
+// VerifyPresented is Verify for a token presented as pr says: after the
+// token itself, it checks the token's binding to its presenter under the
+// issuer's DPoP and MTLS modes. A DPoP-bound token needs pr.Scheme "DPoP"
+// and a proof in pr.DPoP that passes RFC 9449 §4.3: typ dpop+jwt, an
+// allowed asymmetric alg, a valid signature by the public key in its jwk
+// header, whose RFC 7638 thumbprint is the token's cnf.jkt, htm and htu
+// equal to pr.Method and pr.URL (htu normalised, see NormalizeHTU), iat
+// within DPoPOptions.MaxAge (plus Leeway), ath the hash of token, and a
+// (jkt, jti) pair not seen before. A certificate-bound token needs
+// pr.ClientCertificate with the thumbprint of cnf["x5t#S256"].
+//
+// Binding failures match tenantjwt.ErrDPoPProof or
+// tenantjwt.ErrTokenBinding, both in the ErrInvalidToken category. The
+// verified-token cache applies to the token only: the proof is checked on
+// every call.
+func (r *Registry) VerifyPresented(ctx context.Context, token string, pr tenantjwt.Presentation) (*tenantjwt.Principal, error) {
 	hook := r.opts.Hooks.Verified
 	var start time.Time
 	if hook != nil {
 		start = r.opts.Now()
 	}
-	p, e, hit, err := r.verify(ctx, token, nil)
+	p, c, hit, err := r.verify(ctx, token, nil)
+	if err == nil {
+		if err = r.checkPresentation(c.e, c.cnf, token, &pr, r.opts.Now()); err != nil {
+			p = nil
+		}
+	}
 	if hook != nil {
 		ev := VerifyEvent{Err: err, CacheHit: hit, Duration: r.opts.Now().Sub(start)}
-		if e != nil {
-			ev.Issuer = e.name
+		if c != nil && c.e != nil {
+			ev.Issuer = c.e.name
 		}
 		hook(ev)
 	}
 	return p, err
 }
 
-// verify runs the pipeline; rep, when not nil, records each step and
-// bypasses the cache.
-func (r *Registry) verify(ctx context.Context, raw string, rep *Report) (*tenantjwt.Principal, *entry, bool, error) {
+// verify runs the pipeline on the token alone; rep, when not nil, records
+// each step and bypasses the cache. The *cached it returns carries the
+// entry (possibly with a nil principal, on failure) and the token's
+// confirmation; it is shared with the cache and must not be modified.
+func (r *Registry) verify(ctx context.Context, raw string, rep *Report) (*tenantjwt.Principal, *cached, bool, error) {
 	snap := r.snap.Load()
 	now := r.opts.Now()
 	if r.cache != nil && rep == nil {
-		if p, e, ok := r.cache.get(raw, now, snap); ok {
-			return p, e, true, nil
+		if c, ok := r.cache.get(raw, now, snap); ok {
+			return c.p, c, true, nil
 		}
+	}
+	p, c, err := r.verifyToken(ctx, raw, rep, snap, now)
+	return p, c, false, err
+}
+
+// verifyToken is verify without the cache lookup.
+func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, snap *snapshot, now time.Time) (*tenantjwt.Principal, *cached, error) {
+	fail := func(e *entry, err error) (*tenantjwt.Principal, *cached, error) {
+		if e == nil {
+			return nil, nil, err
+		}
+		return nil, &cached{e: e}, err
 	}
 
 	t, err := parseToken(raw, r.opts.MaxTokenBytes)
 	if rep.step("shape", err, "compact JWS, base64url, JSON objects") != nil {
-		return nil, nil, false, err
+		return fail(nil, err)
 	}
 	rep.setHeader(t)
 	if err := t.header.check(); rep.step("header", err, "no crit, b64, enc/zip, nested JWT") != nil {
-		return nil, nil, false, err
+		return fail(nil, err)
 	}
 
 	// Issuer lookup by the unverified iss: nothing below runs, and nothing
@@ -70,19 +113,19 @@ func (r *Registry) verify(ctx context.Context, raw string, rep *Report) (*tenant
 	iss, err := t.issuer()
 	if err != nil {
 		rep.step("issuer", err, "")
-		return nil, nil, false, err
+		return fail(nil, err)
 	}
 	e, bound, ok := snap.lookup(iss)
 	if !ok {
 		err := fmt.Errorf("issuer: iss %.64q is not trusted: %w", iss, tenantjwt.ErrUnknownIssuer)
 		rep.step("issuer", err, "")
-		return nil, nil, false, err
+		return fail(nil, err)
 	}
 	rep.setIssuer(e, iss, bound)
 	if e.tpl != nil && !e.cfg.AllTenants && !e.tenants[bound] {
 		err := fmt.Errorf("issuer: %s: tenant %.64q of iss is not allowed: %w", e.name, bound, tenantjwt.ErrTenant)
 		rep.step("issuer", err, "")
-		return nil, e, false, err
+		return fail(e, err)
 	}
 	rep.step("issuer", nil, fmt.Sprintf("trusted as %s", e.name))
 
@@ -90,7 +133,7 @@ func (r *Registry) verify(ctx context.Context, raw string, rep *Report) (*tenant
 	if !slices.Contains(e.algs, h.alg) {
 		err := fmt.Errorf("issuer: %s: alg %.16q not in %v: %w", e.name, h.alg, e.algs, tenantjwt.ErrAlgorithm)
 		rep.step("algorithm", err, "")
-		return nil, e, false, err
+		return fail(e, err)
 	}
 	rep.step("algorithm", nil, fmt.Sprintf("%s allowed (%s)", h.alg, strings.Join(e.algs, ", ")))
 
@@ -98,17 +141,17 @@ func (r *Registry) verify(ctx context.Context, raw string, rep *Report) (*tenant
 	if err != nil {
 		err = fmt.Errorf("issuer: %s: %w", e.name, err)
 		rep.step("key", err, "")
-		return nil, e, false, err
+		return fail(e, err)
 	}
 	if !key.Allows(h.alg) {
 		err := fmt.Errorf("issuer: %s: key %.64q does not allow alg %s: %w", e.name, key.ID, h.alg, tenantjwt.ErrAlgorithm)
 		rep.step("key", err, "")
-		return nil, e, false, err
+		return fail(e, err)
 	}
 	if !keyIssuerMatches(key.Issuer, iss) {
 		err := fmt.Errorf("issuer: %s: key %.64q is bound to issuer %.64q: %w", e.name, key.ID, key.Issuer, tenantjwt.ErrKeyNotFound)
 		rep.step("key", err, "")
-		return nil, e, false, err
+		return fail(e, err)
 	}
 	rep.setKey(key)
 	rep.step("key", nil, describeKey(key))
@@ -116,17 +159,17 @@ func (r *Registry) verify(ctx context.Context, raw string, rep *Report) (*tenant
 	if err := verifySignature(h.alg, key, t.signingInput, t.sig); err != nil {
 		err = fmt.Errorf("issuer: %s: %w", e.name, err)
 		rep.step("signature", err, "")
-		return nil, e, false, err
+		return fail(e, err)
 	}
 	rep.step("signature", nil, h.alg)
 
 	reg, err := e.checkClaims(t, iss, bound, now, r.opts.Leeway, rep)
 	if err != nil {
-		return nil, e, false, err
+		return fail(e, err)
 	}
 	p, err := e.principal(t.claims, iss, bound)
 	if rep.step("mapping", err, "") != nil {
-		return nil, e, false, err
+		return fail(e, err)
 	}
 	p.Audience, p.TokenID = reg.aud, reg.jti
 	p.ExpiresAt = reg.exp.time()
@@ -134,17 +177,24 @@ func (r *Registry) verify(ctx context.Context, raw string, rep *Report) (*tenant
 		p.IssuedAt = reg.iat.time()
 	}
 
-	if r.cache != nil && rep == nil && now.UnixNano() < reg.exp.nanos() {
-		nb := int64(0)
-		if reg.nbf.set {
-			nb = reg.nbf.nanos() - int64(r.opts.Leeway)
-		}
-		if reg.iat.set && reg.iat.nanos()-int64(r.opts.Leeway) > nb {
-			nb = reg.iat.nanos() - int64(r.opts.Leeway)
-		}
-		r.cache.put(raw, &cached{p: p, e: e, key: key, kid: h.kid, notBefore: nb, expires: reg.exp.nanos()})
+	cnf, err := readConfirmation(t.claims)
+	if err != nil {
+		rep.step("binding", err, "")
+		return fail(e, err)
 	}
-	return p, e, false, nil
+	p.Binding = e.binding(cnf)
+
+	c := &cached{p: p, e: e, key: key, kid: h.kid, cnf: cnf, expires: reg.exp.nanos()}
+	if reg.nbf.set {
+		c.notBefore = reg.nbf.nanos() - int64(r.opts.Leeway)
+	}
+	if reg.iat.set && reg.iat.nanos()-int64(r.opts.Leeway) > c.notBefore {
+		c.notBefore = reg.iat.nanos() - int64(r.opts.Leeway)
+	}
+	if r.cache != nil && rep == nil && now.UnixNano() < c.expires {
+		r.cache.put(raw, c)
+	}
+	return p, c, nil
 }
 
 // issuer reads iss, which must be present and a JSON string.

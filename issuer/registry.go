@@ -23,6 +23,7 @@ type Registry struct {
 	keys  KeySources
 	owned bool // the registry made keys and closes it
 	cache *tokenCache
+	dpop  dpopChecker
 
 	snap atomic.Pointer[snapshot]
 
@@ -78,13 +79,21 @@ func (s *snapshot) lookup(iss string) (e *entry, bound string, ok bool) {
 func New(opts Options, issuers ...Config) (*Registry, error) {
 	opts = opts.withDefaults()
 	r := &Registry{opts: opts, keys: opts.Keys}
+	var (
+		entries []*entry
+		err     error
+	)
 	if r.keys == nil {
 		r.keys, r.owned = newOwnedKeys(opts)
 	}
 	if opts.TokenCacheSize > 0 {
 		r.cache = newTokenCache(opts.TokenCacheSize)
 	}
-	entries, err := validateAll(issuers)
+	if r.dpop, err = newDPoPChecker(opts.DPoP); err != nil {
+		r.closeKeys()
+		return nil, err
+	}
+	entries, err = validateAll(issuers)
 	if err != nil {
 		r.closeKeys()
 		return nil, err

@@ -34,6 +34,9 @@ type header struct {
 	// Presence of key-carrying members, which are ignored (never used to
 	// find or fetch keys); recorded for Explain.
 	jwk, jku, x5u, x5c bool
+	// jwkRaw is the jwk member's JSON: used only for DPoP proofs, whose key
+	// is legitimately embedded; an access token's jwk is never used.
+	jwkRaw []byte
 }
 
 // parseToken applies the shape rules and decodes header and payload once.
@@ -132,7 +135,7 @@ func (h *header) decode(b []byte) error {
 		case "zip":
 			h.zip = true
 		case "jwk":
-			h.jwk = true
+			h.jwk, h.jwkRaw = true, m.val
 		case "jku":
 			h.jku = true
 		case "x5u":

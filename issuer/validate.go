@@ -23,6 +23,7 @@ type entry struct {
 	mapping     mapping
 	tenantClaim claimPath // templates: the claim bound to the iss tenant
 	typ         string    // normalised require_typ, "" when not required
+	dpop, mtls  string    // binding modes, defaults applied
 	src         jwks.Source
 	// owned reports that the registry built src and must release it.
 	owned bool
@@ -132,6 +133,20 @@ func compile(c Config) (*entry, error) {
 		return nil, errors.New("max_lifetime: negative")
 	}
 	e.typ = normTyp(c.RequireTyp)
+	for _, m := range []struct {
+		field string
+		val   string
+		dst   *string
+	}{{"dpop", c.DPoP, &e.dpop}, {"mtls", c.MTLS, &e.mtls}} {
+		switch m.val {
+		case "":
+			*m.dst = BindingAllowed
+		case BindingAllowed, BindingRequired, BindingDisabled:
+			*m.dst = m.val
+		default:
+			return nil, fmt.Errorf("%s: %.32q is not allowed, required or disabled", m.field, m.val)
+		}
+	}
 
 	tenantClaim := c.TenantClaim
 	if tenantClaim == "" && e.preset != nil {

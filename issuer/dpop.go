@@ -1,0 +1,412 @@
+package issuer
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/jwks"
+)
+
+// Binding modes of Config.DPoP and Config.MTLS.
+const (
+	// BindingAllowed (the default): bound and unbound tokens are both
+	// accepted, but a bound token only with its proof of possession.
+	BindingAllowed = "allowed"
+	// BindingRequired: only bound tokens, each with its proof.
+	BindingRequired = "required"
+	// BindingDisabled: the binding is not checked, and for DPoP the DPoP
+	// scheme is refused. A bound token then works as a bearer token, which
+	// is what binding exists to prevent: use it only for IdPs that put cnf
+	// in tokens no client can prove.
+	BindingDisabled = "disabled"
+)
+
+// DPoP proof defaults.
+const (
+	// DefaultDPoPMaxAge is how old a proof's iat may be.
+	DefaultDPoPMaxAge = time.Minute
+	// DefaultReplayCacheSize is how many recent proofs are remembered.
+	DefaultReplayCacheSize = 100_000
+	// MaxDPoPProofBytes caps a proof, checked before decoding: room for a
+	// jwk of an 8192-bit RSA key and its signature.
+	MaxDPoPProofBytes = 8192
+	// maxJTIBytes caps a proof's jti.
+	maxJTIBytes = 256
+)
+
+// DefaultDPoPAlgorithms lists the proof algorithms accepted by default:
+// every supported asymmetric algorithm. "none" and HMAC algorithms are
+// never accepted, whatever the configuration says.
+func DefaultDPoPAlgorithms() []string { return slices.Clone(jwks.Algorithms) }
+
+// DPoPOptions tune the checking of DPoP proofs (RFC 9449 §4.3).
+type DPoPOptions struct {
+	// MaxAge is how old a proof's iat may be; Options.Leeway is allowed on
+	// top, and into the future. Default DefaultDPoPMaxAge.
+	MaxAge time.Duration
+	// Algorithms is the allowlist of proof algorithms, from jwks.Algorithms.
+	// Default DefaultDPoPAlgorithms.
+	Algorithms []string
+	// Replay remembers recent proofs so that each is accepted once. Share
+	// one between registries (for example across config reloads) so that
+	// a reload does not forget them. When nil, the registry makes one of
+	// ReplayCacheSize proofs.
+	Replay *ReplayCache
+	// ReplayCacheSize is the size of the replay cache the registry makes
+	// when Replay is nil. Default DefaultReplayCacheSize.
+	ReplayCacheSize int
+}
+
+// confirmation is what a token's cnf claim binds it to.
+type confirmation struct {
+	jkt string // cnf.jkt: SHA-256 thumbprint of the client's DPoP key
+	x5t string // cnf["x5t#S256"]: SHA-256 thumbprint of its certificate
+}
+
+// readConfirmation reads cnf. An absent cnf binds nothing; a cnf of the
+// wrong shape, or a confirmation member that is not a non-empty string,
+// rejects the token.
+func readConfirmation(c *Claims) (confirmation, error) {
+	raw, ok := c.member("cnf")
+	if !ok {
+		return confirmation{}, nil
+	}
+	obj, err := parseObject(raw, "cnf")
+	if err != nil {
+		return confirmation{}, fmt.Errorf("issuer: cnf: %v: %w", err, tenantjwt.ErrClaims)
+	}
+	var cnf confirmation
+	for _, m := range []struct {
+		name string
+		dst  *string
+	}{{"jkt", &cnf.jkt}, {"x5t#S256", &cnf.x5t}} {
+		v, ok := obj.get(m.name)
+		if !ok {
+			continue
+		}
+		if *m.dst, err = StringValue(v); err != nil || *m.dst == "" {
+			return confirmation{}, fmt.Errorf("issuer: cnf.%s is not a non-empty string: %w", m.name, tenantjwt.ErrClaims)
+		}
+	}
+	return cnf, nil
+}
+
+// binding is the Principal.Binding of a token with cnf verified by e.
+func (e *entry) binding(cnf confirmation) string {
+	dpop := cnf.jkt != "" && e.dpop != BindingDisabled
+	mtls := cnf.x5t != "" && e.mtls != BindingDisabled
+	switch {
+	case dpop && mtls:
+		return tenantjwt.BindingDPoP + "+" + tenantjwt.BindingMTLS
+	case dpop:
+		return tenantjwt.BindingDPoP
+	case mtls:
+		return tenantjwt.BindingMTLS
+	}
+	return ""
+}
+
+// checkPresentation checks that the request proves what the verified
+// token's cnf binds it to, under e's binding modes.
+func (r *Registry) checkPresentation(e *entry, cnf confirmation, token string, pr *tenantjwt.Presentation, now time.Time) error {
+	dpopScheme := strings.EqualFold(pr.Scheme, "DPoP")
+	switch {
+	case e.dpop == BindingDisabled:
+		if dpopScheme {
+			return fmt.Errorf("issuer: %s: DPoP is disabled for this issuer: %w", e.name, tenantjwt.ErrTokenBinding)
+		}
+	case dpopScheme:
+		if cnf.jkt == "" {
+			return fmt.Errorf("issuer: %s: DPoP scheme with a token not bound to a key (no cnf.jkt): %w", e.name, tenantjwt.ErrTokenBinding)
+		}
+		if err := r.checkProof(cnf.jkt, token, pr, now); err != nil {
+			return fmt.Errorf("issuer: %s: %w", e.name, err)
+		}
+	case cnf.jkt != "":
+		return fmt.Errorf("issuer: %s: DPoP-bound token sent without the DPoP scheme: %w", e.name, tenantjwt.ErrDPoPProof)
+	case e.dpop == BindingRequired:
+		return fmt.Errorf("issuer: %s: the issuer requires DPoP-bound tokens: %w", e.name, tenantjwt.ErrDPoPProof)
+	}
+
+	if e.mtls == BindingDisabled {
+		return nil
+	}
+	if cnf.x5t == "" {
+		if e.mtls == BindingRequired {
+			return fmt.Errorf("issuer: %s: the issuer requires certificate-bound tokens: %w", e.name, tenantjwt.ErrTokenBinding)
+		}
+		return nil
+	}
+	if pr.ClientCertificate == nil {
+		return fmt.Errorf("issuer: %s: certificate-bound token without a TLS client certificate: %w", e.name, tenantjwt.ErrTokenBinding)
+	}
+	if got := CertificateThumbprint(pr.ClientCertificate); got != cnf.x5t {
+		return fmt.Errorf("issuer: %s: client certificate thumbprint %s is not cnf x5t#S256 %.64q: %w", e.name, got, cnf.x5t, tenantjwt.ErrTokenBinding)
+	}
+	return nil
+}
+
+// CertificateThumbprint returns the x5t#S256 of cert (RFC 8705 §3.1): the
+// base64url SHA-256 of its DER encoding.
+func CertificateThumbprint(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.Raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// AccessTokenHash returns the ath a DPoP proof carries for token (RFC 9449
+// §4.2): the base64url SHA-256 of its ASCII bytes.
+func AccessTokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// proofErr wraps a proof rejection: it matches ErrDPoPProof (and
+// ErrInvalidToken), not the cause a token with the same defect would get.
+func proofErr(format string, a ...any) error {
+	return fmt.Errorf("issuer: DPoP proof: "+format+": %w", append(a, tenantjwt.ErrDPoPProof)...)
+}
+
+// checkProof checks the DPoP proof of pr for token, bound to the key with
+// thumbprint jkt, following RFC 9449 §4.3. The replay check comes last, so
+// only proofs that pass everything else (and so are signed by the token's
+// key) take room in the replay cache.
+func (r *Registry) checkProof(jkt, token string, pr *tenantjwt.Presentation, now time.Time) error {
+	if pr.DPoP == "" {
+		return proofErr("none in the request")
+	}
+	t, err := parseToken(pr.DPoP, MaxDPoPProofBytes)
+	if err != nil {
+		return proofErr("%v", err)
+	}
+	h := &t.header
+	if err := h.check(); err != nil {
+		return proofErr("%v", err)
+	}
+	if !strings.EqualFold(h.typ, "dpop+jwt") {
+		return proofErr("typ %.32q is not dpop+jwt", h.typ)
+	}
+	if !slices.Contains(r.dpop.algs, h.alg) {
+		return proofErr("alg %.16q not in %v", h.alg, r.dpop.algs)
+	}
+	if h.jwkRaw == nil {
+		return proofErr("no jwk header")
+	}
+	key, tp, err := jwks.ParseProofKey(h.jwkRaw)
+	if err != nil {
+		return proofErr("%v", err)
+	}
+	if tp != jkt {
+		return proofErr("key thumbprint %s is not the token's cnf.jkt %.64q", tp, jkt)
+	}
+	if !key.Allows(h.alg) {
+		return proofErr("alg %s does not fit the proof key", h.alg)
+	}
+	if err := verifySignature(h.alg, key, t.signingInput, t.sig); err != nil {
+		return proofErr("%v", err)
+	}
+
+	c := t.claims
+	str := func(name string, max int) (string, error) {
+		raw, ok := c.member(name)
+		if !ok {
+			return "", proofErr("no %s", name)
+		}
+		s, err := StringValue(raw)
+		if err != nil || s == "" || len(s) > max {
+			return "", proofErr("%s is not a string of 1 to %d bytes", name, max)
+		}
+		return s, nil
+	}
+	jti, err := str("jti", maxJTIBytes)
+	if err != nil {
+		return err
+	}
+	htm, err := str("htm", 32)
+	if err != nil {
+		return err
+	}
+	if htm != pr.Method {
+		return proofErr("htm %.32q is not the request method %.32q", htm, pr.Method)
+	}
+	htu, err := str("htu", MaxDPoPProofBytes)
+	if err != nil {
+		return err
+	}
+	want, err := NormalizeHTU(pr.URL)
+	if err != nil {
+		return proofErr("request URL: %v", err)
+	}
+	if got, err := NormalizeHTU(htu); err != nil || got != want {
+		return proofErr("htu %.128q is not the request URL %.128q", htu, want)
+	}
+	rawIat, ok := c.member("iat")
+	if !ok {
+		return proofErr("no iat")
+	}
+	iat, err := parseNumericDate(rawIat)
+	if err != nil {
+		return proofErr("iat is not a NumericDate")
+	}
+	leeway := r.opts.Leeway
+	if iat.nanos() > now.Add(leeway).UnixNano() {
+		return proofErr("iat %d is in the future", int64(iat.sec))
+	}
+	expires := iat.time().Add(r.dpop.maxAge + leeway)
+	if !now.Before(expires) {
+		return proofErr("iat %d is older than %s", int64(iat.sec), r.dpop.maxAge)
+	}
+	ath, err := str("ath", 64)
+	if err != nil {
+		return err
+	}
+	if ath != AccessTokenHash(token) {
+		return proofErr("ath is not the hash of the access token")
+	}
+	if err := r.dpop.replay.record(tp, jti, now, expires); err != nil {
+		return proofErr("%v", err)
+	}
+	return nil
+}
+
+// NormalizeHTU normalises an htu value or a request URL for comparison, as
+// RFC 9449 §4.3 asks (RFC 3986 §6.2.2 and §6.2.3): scheme and host in
+// lower case, default port removed, percent-encodings of unreserved
+// characters decoded and the others in upper case, dot segments removed,
+// an empty path made "/", query and fragment dropped. Only absolute http
+// and https URLs without user info are accepted.
+func NormalizeHTU(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("not a URL")
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" || u.Opaque != "" || u.User != nil || u.Host == "" {
+		return "", fmt.Errorf("not an absolute http(s) URL")
+	}
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if p := u.Port(); p != "" && !(scheme == "http" && p == "80" || scheme == "https" && p == "443") {
+		host += ":" + p
+	}
+	path := removeDotSegments(normalizeEscapes(u.EscapedPath()))
+	if path == "" {
+		path = "/"
+	}
+	return scheme + "://" + host + path, nil
+}
+
+// normalizeEscapes decodes percent-encoded unreserved characters and puts
+// the hex digits of the others in upper case.
+func normalizeEscapes(p string) string {
+	if !strings.Contains(p, "%") {
+		return p
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] != '%' || i+2 >= len(p) {
+			b.WriteByte(p[i])
+			continue
+		}
+		hi, ok1 := unhex(p[i+1])
+		lo, ok2 := unhex(p[i+2])
+		if !ok1 || !ok2 {
+			b.WriteByte(p[i])
+			continue
+		}
+		c := hi<<4 | lo
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('%')
+			b.WriteString(strings.ToUpper(p[i+1 : i+3]))
+		}
+		i += 2
+	}
+	return b.String()
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// removeDotSegments is the algorithm of RFC 3986 §5.2.4.
+func removeDotSegments(in string) string {
+	var out []string // output segments, each with its leading "/"
+	for in != "" {
+		switch {
+		case strings.HasPrefix(in, "../"):
+			in = in[3:]
+		case strings.HasPrefix(in, "./"):
+			in = in[2:]
+		case strings.HasPrefix(in, "/./"):
+			in = in[2:]
+		case in == "/.":
+			in = "/"
+		case strings.HasPrefix(in, "/../"):
+			in = in[3:]
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+		case in == "/..":
+			in = "/"
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+		case in == "." || in == "..":
+			in = ""
+		default:
+			// Move the first segment, with its leading "/" if any, up to
+			// (not including) the next "/".
+			i := strings.IndexByte(in[1:], '/')
+			if i < 0 {
+				out = append(out, in)
+				in = ""
+			} else {
+				out = append(out, in[:i+1])
+				in = in[i+1:]
+			}
+		}
+	}
+	return strings.Join(out, "")
+}
+
+// dpopChecker is the registry's proof configuration.
+type dpopChecker struct {
+	maxAge time.Duration
+	algs   []string
+	replay *ReplayCache
+}
+
+func newDPoPChecker(o DPoPOptions) (dpopChecker, error) {
+	d := dpopChecker{maxAge: o.MaxAge, algs: slices.Clone(o.Algorithms), replay: o.Replay}
+	for _, a := range d.algs {
+		if !jwks.KnownAlgorithm(a) {
+			return d, fmt.Errorf("issuer: dpop algorithms: unknown algorithm %.32q (allowed: %s)", a, strings.Join(jwks.Algorithms, ", "))
+		}
+	}
+	if d.replay == nil {
+		d.replay = NewReplayCache(o.ReplayCacheSize, d.maxAge)
+	}
+	return d, nil
+}
+
+// DPoPAlgorithms returns the proof algorithms the registry accepts, for
+// the algs parameter of a DPoP challenge.
+func (r *Registry) DPoPAlgorithms() []string { return slices.Clone(r.dpop.algs) }
