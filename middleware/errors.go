@@ -14,6 +14,9 @@ const (
 	CodeInvalidRequest    = "invalid_request"
 	CodeInvalidToken      = "invalid_token"
 	CodeInsufficientScope = "insufficient_scope"
+	// CodeInvalidDPoPProof is RFC 9449's error for a missing or bad DPoP
+	// proof, sent with the DPoP scheme.
+	CodeInvalidDPoPProof = "invalid_dpop_proof"
 )
 
 // Fixed descriptions: nothing on the wire depends on the token or on the
@@ -24,6 +27,7 @@ const (
 	descInvalidToken      = "the access token is not valid"
 	descInsufficientScope = "the access token does not allow this request"
 	descUnavailable       = "the access token cannot be verified right now"
+	descInvalidDPoPProof  = "the DPoP proof is not valid"
 )
 
 // Status maps an error from extraction, verification, tenant checks or
@@ -35,6 +39,7 @@ const (
 //   - tenantjwt.ErrForbidden: 403 insufficient_scope
 //   - tenantjwt.ErrKeysUnavailable: 503 with no error code (the issuer's keys
 //     could not be fetched; the token may well be good)
+//   - tenantjwt.ErrDPoPProof: 401 invalid_dpop_proof
 //   - anything else, including unknown errors: 401 invalid_token, so an
 //     unexpected failure never lets a request through.
 func Status(err error) (status int, code string) {
@@ -49,6 +54,8 @@ func Status(err error) (status int, code string) {
 		return http.StatusForbidden, CodeInsufficientScope
 	case errors.Is(err, tenantjwt.ErrKeysUnavailable) && !errors.Is(err, tenantjwt.ErrInvalidToken):
 		return http.StatusServiceUnavailable, ""
+	case errors.Is(err, tenantjwt.ErrDPoPProof):
+		return http.StatusUnauthorized, CodeInvalidDPoPProof
 	default:
 		return http.StatusUnauthorized, CodeInvalidToken
 	}
@@ -94,11 +101,16 @@ func NewChallenge(realm string, err error, unavailableStatus int) Challenge {
 		c.Description = descInvalidRequest
 	case code == CodeInsufficientScope:
 		c.Description = descInsufficientScope
+	case code == CodeInvalidDPoPProof:
+		c.Description = descInvalidDPoPProof
 	default:
 		c.Description = descInvalidToken
 	}
 	if c.Status == http.StatusUnauthorized || c.Status == http.StatusForbidden || c.Status == http.StatusBadRequest {
 		c.WWWAuthenticate = challengeHeader(realm, c.Code, c.Description)
+		if c.Code == CodeInvalidDPoPProof {
+			c.WWWAuthenticate = dpopChallengeHeader(realm, c.Code, c.Description, "")
+		}
 	}
 	return c
 }
@@ -135,8 +147,23 @@ func (c Challenge) Write(w http.ResponseWriter) {
 // challengeHeader renders `Bearer realm="…"` and, when code is set, the
 // error and error_description attributes.
 func challengeHeader(realm, code, desc string) string {
+	return schemeChallenge("Bearer", realm, code, desc)
+}
+
+// dpopChallengeHeader renders the DPoP scheme's challenge (RFC 9449 §7.1),
+// with the algs attribute when algs is not empty.
+func dpopChallengeHeader(realm, code, desc, algs string) string {
+	s := schemeChallenge("DPoP", realm, code, desc)
+	if algs != "" {
+		s += `, algs=` + quote(algs)
+	}
+	return s
+}
+
+func schemeChallenge(scheme, realm, code, desc string) string {
 	var b strings.Builder
-	b.WriteString(`Bearer realm=`)
+	b.WriteString(scheme)
+	b.WriteString(` realm=`)
 	b.WriteString(quote(realm))
 	if code != "" {
 		b.WriteString(`, error=`)

@@ -57,14 +57,30 @@ type TokenSources struct {
 // control characters, more than MaxTokenSourceBytes). The token returned
 // only contains RFC 6750 b64token characters.
 func (s TokenSources) Extract(r *http.Request) (string, error) {
+	c, err := s.extract(r, false)
+	return c.token, err
+}
+
+// credential is the one token of a request and how it came.
+type credential struct {
+	token string
+	dpop  bool // Authorization: DPoP
+}
+
+// extract is Extract; with dpop it also accepts the DPoP scheme in the
+// Authorization header (RFC 9449 §7.1), which counts as a token like any
+// other, so "Bearer" and "DPoP" headers together are two tokens.
+func (s TokenSources) extract(r *http.Request, dpop bool) (credential, error) {
 	var found []string
+	isDPoP := false
 	for _, v := range r.Header.Values("Authorization") {
-		tok, ok, err := bearer(v)
+		tok, scheme, err := authorization(v, dpop)
 		if err != nil {
-			return "", err
+			return credential{}, err
 		}
-		if ok {
+		if scheme != "" {
 			found = append(found, tok)
+			isDPoP = scheme == "DPoP"
 		}
 	}
 	if s.Header != "" {
@@ -84,34 +100,40 @@ func (s TokenSources) Extract(r *http.Request) (string, error) {
 	}
 	switch len(found) {
 	case 0:
-		return "", ErrNoToken
+		return credential{}, ErrNoToken
 	case 1:
 	default:
-		return "", ErrMultipleTokens
+		return credential{}, ErrMultipleTokens
 	}
-	tok := found[0]
-	if err := checkToken(tok); err != nil {
-		return "", err
+	c := credential{token: found[0], dpop: isDPoP}
+	if err := checkToken(c.token); err != nil {
+		return credential{}, err
 	}
-	return tok, nil
+	return c, nil
 }
 
-// bearer reads one Authorization header value. ok is false for other
-// schemes (Basic, DPoP…), which are not ours to judge.
-func bearer(v string) (tok string, ok bool, err error) {
+// authorization reads one Authorization header value: scheme is "Bearer",
+// "DPoP" (only when dpop is set) or "" for other schemes (Basic…), which
+// are not ours to judge.
+func authorization(v string, dpop bool) (tok, scheme string, err error) {
 	if len(v) > MaxTokenSourceBytes {
-		return "", false, fmt.Errorf("middleware: authorization header of %d bytes: %w", len(v), tenantjwt.ErrMalformed)
+		return "", "", fmt.Errorf("middleware: authorization header of %d bytes: %w", len(v), tenantjwt.ErrMalformed)
 	}
-	scheme, rest, _ := strings.Cut(v, " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", false, nil
+	s, rest, _ := strings.Cut(v, " ")
+	switch {
+	case strings.EqualFold(s, "Bearer"):
+		scheme = "Bearer"
+	case dpop && strings.EqualFold(s, "DPoP"):
+		scheme = "DPoP"
+	default:
+		return "", "", nil
 	}
 	// RFC 7235 allows one or more spaces after the scheme.
 	rest = strings.TrimLeft(rest, " ")
 	if rest == "" {
-		return "", false, fmt.Errorf("middleware: empty bearer credential: %w", tenantjwt.ErrMalformed)
+		return "", "", fmt.Errorf("middleware: empty %s credential: %w", scheme, tenantjwt.ErrMalformed)
 	}
-	return rest, true, nil
+	return rest, scheme, nil
 }
 
 // checkToken enforces the b64token syntax of RFC 6750 §2.1:

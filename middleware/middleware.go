@@ -2,8 +2,10 @@ package middleware
 
 import (
 	"context"
+	"crypto/x509"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/tenantjwt/tenantjwt"
 )
@@ -56,22 +58,41 @@ type Config struct {
 	// Logger receives one record per refused request, with the detailed
 	// error (never the token). Default: no logging.
 	Logger *slog.Logger
+	// Forwarded names the headers of a trusted reverse proxy that carry
+	// the external method and URL, which DPoP proofs are checked against.
+	// Default: none; the request itself is the external request.
+	Forwarded Forwarded
+	// ClientCertificate returns the TLS client certificate of the
+	// request, checked against certificate-bound tokens (RFC 8705).
+	// Default TLSClientCertificate. Behind a proxy that terminates TLS the
+	// default sees the proxy's connection, not the client's: return the
+	// certificate the proxy verified, or nil (bound tokens then fail).
+	ClientCertificate func(r *http.Request) *x509.Certificate
 }
 
 // Authenticator is the framework-neutral core of the middleware: New and
 // the echo adapter are thin shells around it. It is safe for concurrent
 // use.
 type Authenticator struct {
-	v   Verifier
-	cfg Config
+	v    Verifier
+	pv   PresentedVerifier // v, when it checks presentations
+	cfg  Config
+	algs string // DPoP proof algorithms, space-separated, for challenges
 }
 
-// NewAuthenticator returns an Authenticator verifying with v.
+// NewAuthenticator returns an Authenticator verifying with v. When v is a
+// PresentedVerifier, the DPoP scheme is accepted and bound tokens are
+// checked against each request.
 func NewAuthenticator(v Verifier, cfg Config) *Authenticator {
 	if cfg.Realm == "" {
 		cfg.Realm = "api"
 	}
-	return &Authenticator{v: v, cfg: cfg}
+	a := &Authenticator{v: v, cfg: cfg}
+	a.pv, _ = v.(PresentedVerifier)
+	if al, ok := v.(interface{ DPoPAlgorithms() []string }); ok && a.pv != nil {
+		a.algs = strings.Join(al.DPoPAlgorithms(), " ")
+	}
+	return a
 }
 
 // Config returns the configuration with defaults applied.
@@ -80,15 +101,24 @@ func (a *Authenticator) Config() Config { return a.cfg }
 // Authenticate extracts, verifies and binds the token of r. It returns
 // (nil, nil) for a request without a token when Config.Optional is set.
 func (a *Authenticator) Authenticate(r *http.Request) (*tenantjwt.Principal, error) {
-	tok, err := a.cfg.Sources.Extract(r)
+	c, err := a.cfg.Sources.extract(r, a.pv != nil)
 	if err != nil {
 		if a.cfg.Optional && err == ErrNoToken {
 			return nil, nil
 		}
 		return nil, err
 	}
-	p, err := a.v.Verify(r.Context(), tok)
-	if err != nil {
+	var p *tenantjwt.Principal
+	if a.pv != nil {
+		pr, err := a.presentation(r, c)
+		if err != nil {
+			return nil, err
+		}
+		p, err = a.pv.VerifyPresented(r.Context(), c.token, pr)
+		if err != nil {
+			return nil, err
+		}
+	} else if p, err = a.v.Verify(r.Context(), c.token); err != nil {
 		return nil, err
 	}
 	if p == nil {
@@ -98,9 +128,26 @@ func (a *Authenticator) Authenticate(r *http.Request) (*tenantjwt.Principal, err
 	return a.bindTenant(r, p)
 }
 
-// Challenge renders err as this authenticator's error response.
+// Challenge renders err as this authenticator's error response. A DPoP
+// proof error gets the DPoP scheme's challenge, with the accepted proof
+// algorithms.
 func (a *Authenticator) Challenge(err error) Challenge {
-	return NewChallenge(a.cfg.Realm, err, a.cfg.KeysUnavailableStatus)
+	c := NewChallenge(a.cfg.Realm, err, a.cfg.KeysUnavailableStatus)
+	if c.Code == CodeInvalidDPoPProof {
+		c.WWWAuthenticate = dpopChallengeHeader(a.cfg.Realm, c.Code, c.Description, a.algs)
+	}
+	return c
+}
+
+// ChallengeFor is Challenge for a refusal of r: when r sent its token
+// with the DPoP scheme, the challenge uses that scheme too (RFC 9449
+// §7.1).
+func (a *Authenticator) ChallengeFor(r *http.Request, err error) Challenge {
+	c := a.Challenge(err)
+	if c.WWWAuthenticate != "" && a.pv != nil && r != nil && usedDPoP(r) {
+		c.WWWAuthenticate = dpopChallengeHeader(a.cfg.Realm, c.Code, c.Description, a.algs)
+	}
+	return c
 }
 
 // Fail logs err and writes the error response (through
@@ -111,7 +158,7 @@ func (a *Authenticator) Fail(w http.ResponseWriter, r *http.Request, err error) 
 		a.cfg.ErrorHandler(w, r, err)
 		return
 	}
-	a.Challenge(err).Write(w)
+	a.ChallengeFor(r, err).Write(w)
 }
 
 func (a *Authenticator) log(r *http.Request, err error) {

@@ -102,6 +102,8 @@ func result(err error) string {
 		{tenantjwt.ErrTokenType, "token_type"},
 		{tenantjwt.ErrTenant, "tenant"},
 		{tenantjwt.ErrClaims, "claims"},
+		{tenantjwt.ErrDPoPProof, "dpop_proof"},
+		{tenantjwt.ErrTokenBinding, "token_binding"},
 		{tenantjwt.ErrKeysUnavailable, "keys_unavailable"},
 	}
 	if err == nil {

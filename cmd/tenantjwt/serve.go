@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
@@ -109,7 +110,11 @@ type server struct {
 	log     *slog.Logger
 	metrics *metrics
 	keys    *jwks.Cache // shared by successive registries, so keys survive reloads
-	cur     atomic.Pointer[state]
+	// replay is shared likewise, so a reload does not forget the DPoP
+	// proofs already seen; replaced only when its configured size changes.
+	replay     *issuer.ReplayCache
+	replaySize int
+	cur        atomic.Pointer[state]
 }
 
 // state is one loaded configuration.
@@ -140,10 +145,15 @@ func (s *server) load(ctx context.Context) (*state, error) {
 			file.Issuers[i].JWKSFile = filepath.Join(dir, p)
 		}
 	}
+	if size := file.DPoPProofs.ReplayCacheSize; s.replay == nil || size != s.replaySize {
+		// Only load runs this, one reload at a time.
+		s.replay, s.replaySize = issuer.NewReplayCache(size, 0), size
+	}
 	reg, err := issuer.NewFromFile(file, issuer.Options{
 		Keys:   s.keys,
 		Logger: s.log,
 		Hooks:  issuer.Hooks{Verified: s.metrics.verified},
+		DPoP:   issuer.DPoPOptions{Replay: s.replay},
 	})
 	if err != nil {
 		return nil, err
@@ -155,6 +165,12 @@ func (s *server) load(ctx context.Context) (*state, error) {
 		TenantHeader:  fa.TenantHeader,
 		RequestTenant: middleware.HostTenants(fa.Hosts),
 		Logger:        s.log,
+		// DPoP proofs are checked against the original request, which the
+		// gateway describes in these headers (see forwardedOf).
+		Forwarded: middleware.TraefikForwarded,
+		// The TLS connection here is the gateway's, never the client's:
+		// certificate-bound tokens cannot be checked and fail closed.
+		ClientCertificate: func(*http.Request) *x509.Certificate { return nil },
 	})
 	// Prefetch in the background; /readyz reports when it is done.
 	go func() {

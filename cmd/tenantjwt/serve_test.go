@@ -291,3 +291,76 @@ func TestServeReloadsOnFileChange(t *testing.T) {
 		t.Errorf("b after the change: %d, want 200", got)
 	}
 }
+
+// TestServeDPoP: forward-auth checks DPoP proofs against the original
+// request the gateway describes in X-Forwarded-* headers.
+func TestServeDPoP(t *testing.T) {
+	a := issuertest.New(t)
+	ts := startServe(t, writeConfig(t, "", a))
+	client, err := issuertest.NewDPoPClient("ES256", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := a.Mint(map[string]any{"sub": "dee", "cnf": client.Confirmation()})
+	const external = "https://api.example.com/orders/7"
+
+	send := func(scheme, proof, method, uri string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", ts.url+"/verify", nil)
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("X-Forwarded-Host", "api.example.com")
+		req.Header.Set("X-Forwarded-Method", method)
+		req.Header.Set("X-Forwarded-Uri", uri)
+		req.Header.Set("Authorization", scheme+" "+bound)
+		if proof != "" {
+			req.Header.Set("DPoP", proof)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	algs := `algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"`
+	badProof := `DPoP realm="api", error="invalid_dpop_proof", error_description="the DPoP proof is not valid", ` + algs
+
+	proof := client.Proof("POST", external, bound)
+	resp := send("DPoP", proof, "POST", "/orders/7?expand=items")
+	if resp.StatusCode != 200 || resp.Header.Get("X-Auth-Subject") != "dee" {
+		t.Fatalf("valid proof: %d %q", resp.StatusCode, resp.Header.Get("X-Auth-Subject"))
+	}
+	tests := []struct {
+		name, scheme, proof, method, uri string
+		www                              string
+	}{
+		{"the same proof again", "DPoP", proof, "POST", "/orders/7", badProof},
+		{"proof for another method", "DPoP", client.Proof("GET", external, bound), "POST", "/orders/7", badProof},
+		{"proof for another path", "DPoP", client.Proof("POST", "https://api.example.com/orders/8", bound), "POST", "/orders/7", badProof},
+		{"no proof", "DPoP", "", "POST", "/orders/7", badProof},
+		{"bound token sent as Bearer", "Bearer", client.Proof("POST", external, bound), "POST", "/orders/7", badProof},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := send(tt.scheme, tt.proof, tt.method, tt.uri)
+			if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != tt.www {
+				t.Errorf("%d %q, want 401 %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), tt.www)
+			}
+			if resp.Header.Get("X-Auth-Subject") != "" {
+				t.Error("refusal carries X-Auth headers")
+			}
+		})
+	}
+	t.Run("a replay is still refused after a reload", func(t *testing.T) {
+		p := client.Proof("GET", external, bound)
+		if got := send("DPoP", p, "GET", "/orders/7").StatusCode; got != 200 {
+			t.Fatalf("fresh proof: %d", got)
+		}
+		if err := ts.reload(); err != nil {
+			t.Fatal(err)
+		}
+		if got := send("DPoP", p, "GET", "/orders/7").StatusCode; got != 401 {
+			t.Errorf("replay after reload: %d, want 401", got)
+		}
+	})
+}

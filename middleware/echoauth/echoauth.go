@@ -95,7 +95,7 @@ func Error(c echo.Context, a *middleware.Authenticator, err error) error {
 	if a == nil {
 		a = middleware.NewAuthenticator(nil, middleware.Config{})
 	}
-	ch := a.Challenge(err)
+	ch := a.ChallengeFor(c.Request(), err)
 	h := c.Response().Header()
 	if ch.WWWAuthenticate != "" {
 		h.Set("WWW-Authenticate", ch.WWWAuthenticate)
