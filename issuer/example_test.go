@@ -188,3 +188,40 @@ func ExampleRegistry_Explain() {
 	// iat true
 	// aud false
 }
+
+// Verify a DPoP-bound token (RFC 9449) with its proof. The middleware
+// builds the Presentation from the request; here it is written out.
+func ExampleRegistry_VerifyPresented() {
+	idp, err := issuertest.NewServer(issuertest.WithPath("/acme"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer idp.Close()
+	reg, err := issuer.New(issuer.Options{}, idp.LocalConfig())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reg.Close()
+
+	// The client's key; the IdP binds the token to it with cnf.jkt.
+	client, err := issuertest.NewDPoPClient("ES256", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok := idp.Mint(map[string]any{"sub": "alice", "cnf": client.Confirmation()})
+	proof := client.Proof("GET", "https://api.example.com/orders", tok)
+
+	pr := tenantjwt.Presentation{Scheme: "DPoP", DPoP: proof, Method: "GET", URL: "https://api.example.com/orders?page=2"}
+	p, err := reg.VerifyPresented(context.Background(), tok, pr)
+	fmt.Println(p.Subject, p.Binding, err)
+
+	// The same proof again is a replay; the token alone is not enough.
+	_, err = reg.VerifyPresented(context.Background(), tok, pr)
+	fmt.Println(errors.Is(err, tenantjwt.ErrDPoPProof))
+	_, err = reg.Verify(context.Background(), tok)
+	fmt.Println(errors.Is(err, tenantjwt.ErrDPoPProof))
+	// Output:
+	// alice dpop <nil>
+	// true
+	// true
+}
