@@ -1,8 +1,10 @@
 package tenantjwt
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -45,9 +47,11 @@ type Principal struct {
 	// RFC 9449), BindingMTLS (cnf["x5t#S256"], RFC 8705), or both joined by
 	// "+" when the token carries both confirmations.
 	Binding string
-	// RawClaims is the verified payload JSON. Read it with DecodeClaims or
-	// Claims; do not modify it.
-	RawClaims json.RawMessage
+	// EncodedClaims is the verified payload as the token carries it:
+	// base64url without padding, a substring of the token, so that a
+	// Principal (kept by the verified-token cache) holds no second copy of
+	// the claims. Read the claims with DecodeClaims, Claims or RawClaims.
+	EncodedClaims string `json:"-"`
 }
 
 // HasRole reports whether the principal has the role, compared exactly.
@@ -62,12 +66,36 @@ func (p *Principal) HasPermission(perm string) bool {
 // HasScope reports whether the principal has the scope, compared exactly.
 func (p *Principal) HasScope(scope string) bool { return slices.Contains(p.Scopes, scope) }
 
+// RawClaims returns the verified payload JSON, decoded anew on each call.
+func (p *Principal) RawClaims() (json.RawMessage, error) {
+	if p.EncodedClaims == "" {
+		return nil, errors.New("tenantjwt: principal has no claims")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(p.EncodedClaims)
+	if err != nil {
+		return nil, fmt.Errorf("tenantjwt: principal claims: %w", err)
+	}
+	return b, nil
+}
+
 // DecodeClaims decodes the verified claims into v, as json.Unmarshal does.
 func (p *Principal) DecodeClaims(v any) error {
-	if len(p.RawClaims) == 0 {
-		return errors.New("tenantjwt: principal has no claims")
+	raw, err := p.RawClaims()
+	if err != nil {
+		return err
 	}
-	return json.Unmarshal(p.RawClaims, v)
+	return json.Unmarshal(raw, v)
+}
+
+// MarshalJSON renders the principal with its claims as a JSON object
+// under "RawClaims".
+func (p Principal) MarshalJSON() ([]byte, error) {
+	type fields Principal // without this method
+	raw, _ := p.RawClaims()
+	return json.Marshal(struct {
+		fields
+		RawClaims json.RawMessage `json:",omitempty"`
+	}{fields(p), raw})
 }
 
 // Claims decodes the verified claims into a map. Each call decodes anew;
@@ -88,6 +116,5 @@ func (p *Principal) Clone() *Principal {
 	c.Permissions = slices.Clone(p.Permissions)
 	c.Scopes = slices.Clone(p.Scopes)
 	c.Audience = slices.Clone(p.Audience)
-	c.RawClaims = slices.Clone(p.RawClaims)
 	return &c
 }

@@ -96,3 +96,48 @@ func BenchmarkColdStart(b *testing.B) {
 	b.ReportMetric(p50/float64(b.N), "p50-µs")
 	b.ReportMetric(p99/float64(b.N), "p99-µs")
 }
+
+// BenchmarkCachedTokenMemory fills the verified-token cache with distinct
+// RS256 tokens of about 1.3 KB and reports the heap each entry holds, the
+// token string (the cache key) included, and the token size.
+func BenchmarkCachedTokenMemory(b *testing.B) {
+	const n = 2000
+	f := loadFixtures()[0]
+	reg, err := issuer.New(issuer.Options{TokenCacheSize: 2 * n}, f.config())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	toks := make([]string, n)
+	for i := range toks {
+		c := claims(f.iss.URL())
+		c["jti"] = fmt.Sprintf("%036d", i)
+		toks[i] = f.iss.Mint(c)
+	}
+	size := len(toks[0])
+	for _, tok := range toks {
+		if _, err := reg.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+	first := toks[0]
+	toks = nil // the cache holds the only reference to each token now
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if st := reg.CacheStats(); st.Len != n {
+		b.Fatalf("cache holds %d tokens, want %d", st.Len, n)
+	}
+	perToken := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := reg.Verify(ctx, first); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(perToken, "B/cached-token")
+	b.ReportMetric(float64(size), "token-bytes")
+	runtime.KeepAlive(reg)
+}

@@ -47,7 +47,6 @@ func (e *entry) principal(c *Claims, iss, bound string) (*tenantjwt.Principal, e
 	p := &tenantjwt.Principal{
 		Issuer:    e.name,
 		IssuerURL: iss,
-		RawClaims: c.payload,
 	}
 	if raw, ok := c.member("sub"); ok && e.mapping.subject.src == "sub" && isNull(raw) {
 		return nil, e.claimErr("sub", errors.New("sub is null"))

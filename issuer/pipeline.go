@@ -171,6 +171,7 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 	if rep.step("mapping", err, "") != nil {
 		return fail(e, err)
 	}
+	p.EncodedClaims = t.payload64
 	p.Audience, p.TokenID = reg.aud, reg.jti
 	p.ExpiresAt = reg.exp.time()
 	if reg.iat.set {
@@ -264,7 +265,11 @@ func (r *Registry) SelectTenant(ctx context.Context, p *tenantjwt.Principal, ten
 	if tenant == "" || !slices.Contains(p.Tenants, tenant) {
 		return nil, fmt.Errorf("issuer: %s: token does not authorize tenant %.64q: %w", e.name, tenant, tenantjwt.ErrTenant)
 	}
-	c, err := newClaims(p.RawClaims)
+	raw, err := p.RawClaims()
+	if err != nil {
+		return nil, fmt.Errorf("issuer: %s: principal claims: %w", e.name, err)
+	}
+	c, err := newClaims(raw)
 	if err != nil {
 		return nil, fmt.Errorf("issuer: %s: principal claims: %w", e.name, err)
 	}

@@ -23,6 +23,7 @@ type token struct {
 	sig          []byte
 	header       header
 	claims       *Claims
+	payload64    string // the payload segment: a substring of the token
 }
 
 // header holds the JOSE header members we act on. It is read from an
@@ -90,7 +91,7 @@ func parseToken(s string, maxBytes int) (*token, error) {
 		return nil, err
 	}
 
-	t := &token{signingInput: raw[:dot2:dot2], sig: sb}
+	t := &token{signingInput: raw[:dot2:dot2], sig: sb, payload64: s[dot1+1 : dot2]}
 	if err := t.header.decode(hb); err != nil {
 		return nil, err
 	}
