@@ -85,7 +85,9 @@ func (e *entry) checkClaims(t *token, iss, bound string, now time.Time, leeway t
 	if n >= d.sec+lw {
 		return reg, rep.step("exp", fmt.Errorf("issuer: %s: exp %.0f is not after now %.0f (leeway %s): %w", e.name, d.sec, n, leeway, tenantjwt.ErrExpired), "")
 	}
-	rep.step("exp", nil, d.time().Format(time.RFC3339))
+	if rep != nil { // details are for Explain only
+		rep.step("exp", nil, d.time().Format(time.RFC3339))
+	}
 
 	for _, claim := range []struct {
 		name string
@@ -103,7 +105,9 @@ func (e *entry) checkClaims(t *token, iss, bound string, now time.Time, leeway t
 			return reg, rep.step(claim.name, fmt.Errorf("issuer: %s: %s %.0f is after now %.0f (leeway %s): %w", e.name, claim.name, d.sec, n, leeway, tenantjwt.ErrNotYetValid), "")
 		}
 		*claim.dst = d
-		rep.step(claim.name, nil, d.time().Format(time.RFC3339))
+		if rep != nil { // details are for Explain only
+			rep.step(claim.name, nil, d.time().Format(time.RFC3339))
+		}
 	}
 
 	if max := e.cfg.MaxLifetime; max > 0 {
@@ -113,7 +117,9 @@ func (e *entry) checkClaims(t *token, iss, bound string, now time.Time, leeway t
 		if life := reg.exp.sec - reg.iat.sec; life > max.Seconds() {
 			return reg, rep.step("lifetime", fmt.Errorf("issuer: %s: lifetime %.0fs exceeds %s: %w", e.name, life, max, tenantjwt.ErrLifetime), "")
 		}
-		rep.step("lifetime", nil, "within "+max.String())
+		if rep != nil { // details are for Explain only
+			rep.step("lifetime", nil, "within "+max.String())
+		}
 	}
 
 	if err := e.checkAudience(c, &reg); err != nil {
@@ -143,7 +149,9 @@ func (e *entry) checkClaims(t *token, iss, bound string, now time.Time, leeway t
 			err := fmt.Errorf("issuer: %s: claim %s %.64q does not equal iss tenant %.64q: %w", e.name, e.tenantClaim.src, got, bound, tenantjwt.ErrTenant)
 			return reg, rep.step("tenant", err, "")
 		}
-		rep.step("tenant", nil, fmt.Sprintf("%s bound by %s", bound, e.tenantClaim.src))
+		if rep != nil { // details are for Explain only
+			rep.step("tenant", nil, fmt.Sprintf("%s bound by %s", bound, e.tenantClaim.src))
+		}
 	}
 
 	if raw, ok := c.Raw("jti"); ok {
