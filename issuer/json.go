@@ -250,13 +250,22 @@ func skipValue(b []byte, i int) int {
 
 // skipString returns the index just past the string starting at b[i].
 func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
+	for i++; i < len(b); {
+		// Jump to the next quote (IndexByte is vectorised), then look back:
+		// it ends the string unless an odd run of backslashes escapes it.
+		q := bytes.IndexByte(b[i:], '"')
+		if q < 0 {
+			return len(b)
+		}
+		i += q
+		n := 0
+		for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 0 {
 			return i + 1
 		}
+		i++
 	}
 	return len(b)
 }
