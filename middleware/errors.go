@@ -107,9 +107,10 @@ func NewChallenge(realm string, err error, unavailableStatus int) Challenge {
 		c.Description = descInvalidToken
 	}
 	if c.Status == http.StatusUnauthorized || c.Status == http.StatusForbidden || c.Status == http.StatusBadRequest {
-		c.WWWAuthenticate = challengeHeader(realm, c.Code, c.Description)
 		if c.Code == CodeInvalidDPoPProof {
 			c.WWWAuthenticate = dpopChallengeHeader(realm, c.Code, c.Description, "")
+		} else {
+			c.WWWAuthenticate = challengeHeader(realm, c.Code, c.Description)
 		}
 	}
 	return c

@@ -132,19 +132,21 @@ func (a *Authenticator) Authenticate(r *http.Request) (*tenantjwt.Principal, err
 // proof error gets the DPoP scheme's challenge, with the accepted proof
 // algorithms.
 func (a *Authenticator) Challenge(err error) Challenge {
-	c := NewChallenge(a.cfg.Realm, err, a.cfg.KeysUnavailableStatus)
-	if c.Code == CodeInvalidDPoPProof {
-		c.WWWAuthenticate = dpopChallengeHeader(a.cfg.Realm, c.Code, c.Description, a.algs)
-	}
-	return c
+	return a.challenge(err, false)
 }
 
 // ChallengeFor is Challenge for a refusal of r: when r sent its token
 // with the DPoP scheme, the challenge uses that scheme too (RFC 9449
 // §7.1).
 func (a *Authenticator) ChallengeFor(r *http.Request, err error) Challenge {
-	c := a.Challenge(err)
-	if c.WWWAuthenticate != "" && a.pv != nil && r != nil && usedDPoP(r) {
+	return a.challenge(err, a.pv != nil && r != nil && usedDPoP(r))
+}
+
+// challenge renders err, with the DPoP scheme (and its algs) for proof
+// errors or when dpop is set.
+func (a *Authenticator) challenge(err error, dpop bool) Challenge {
+	c := NewChallenge(a.cfg.Realm, err, a.cfg.KeysUnavailableStatus)
+	if c.WWWAuthenticate != "" && (dpop || c.Code == CodeInvalidDPoPProof) {
 		c.WWWAuthenticate = dpopChallengeHeader(a.cfg.Realm, c.Code, c.Description, a.algs)
 	}
 	return c
