@@ -301,3 +301,16 @@ func TestRegistryAddConflicts(t *testing.T) {
 		t.Errorf("Remove(nope) = true")
 	}
 }
+
+// TestTokenCacheFarFutureExp: an exp beyond int64 nanoseconds (year 2262)
+// saturates instead of overflowing, so the token is cached and hit.
+func TestTokenCacheFarFutureExp(t *testing.T) {
+	env := newCacheEnv(t, 0)
+	tok := env.iss.Mint(map[string]any{"exp": time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()})
+	if _, hit, err := env.verify(t, tok); err != nil || hit {
+		t.Fatalf("first Verify: hit=%v err=%v", hit, err)
+	}
+	if _, hit, err := env.verify(t, tok); err != nil || !hit {
+		t.Errorf("second Verify: hit=%v err=%v, want a hit", hit, err)
+	}
+}

@@ -22,7 +22,14 @@ type numericDate struct {
 	set bool
 }
 
-func (d numericDate) nanos() int64 { return int64(d.sec * 1e9) }
+// nanos is d in Unix nanoseconds, saturated at math.MaxInt64 (year 2262):
+// a float64 beyond int64's range has no defined conversion.
+func (d numericDate) nanos() int64 {
+	if ns := d.sec * 1e9; ns < math.MaxInt64 {
+		return int64(ns)
+	}
+	return math.MaxInt64
+}
 
 func (d numericDate) time() time.Time {
 	s, frac := math.Modf(d.sec)

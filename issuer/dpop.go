@@ -255,12 +255,12 @@ func (r *Registry) checkProof(jkt, token string, pr *tenantjwt.Presentation, now
 		return proofErr("iat is not a NumericDate")
 	}
 	leeway := r.opts.Leeway
-	if iat.nanos() > now.Add(leeway).UnixNano() {
-		return proofErr("iat %d is in the future", int64(iat.sec))
+	if iat.time().After(now.Add(leeway)) {
+		return proofErr("iat %.0f is in the future", iat.sec)
 	}
 	expires := iat.time().Add(r.dpop.maxAge + leeway)
 	if !now.Before(expires) {
-		return proofErr("iat %d is older than %s", int64(iat.sec), r.dpop.maxAge)
+		return proofErr("iat %.0f is older than %s", iat.sec, r.dpop.maxAge)
 	}
 	ath, err := str("ath", 64)
 	if err != nil {

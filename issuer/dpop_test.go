@@ -93,6 +93,7 @@ func TestDPoPProofChecks(t *testing.T) {
 		{"htu with user info", c.Proof("GET", "https://u:p@api.example.com/v1/orders", tok), nil, tenantjwt.ErrDPoPProof, "htu", ""},
 		{"stale iat", c.ProofWith("GET", resource, tok, nil, map[string]any{"iat": t0.Add(-2 * time.Minute).Unix()}), nil, tenantjwt.ErrDPoPProof, "older", ""},
 		{"iat in the future", c.ProofWith("GET", resource, tok, nil, map[string]any{"iat": t0.Add(2 * time.Minute).Unix()}), nil, tenantjwt.ErrDPoPProof, "future", ""},
+		{"iat in the year 3000", c.ProofWith("GET", resource, tok, nil, map[string]any{"iat": time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()}), nil, tenantjwt.ErrDPoPProof, "future", ""},
 		{"iat as a string", c.ProofWith("GET", resource, tok, nil, map[string]any{"iat": fmt.Sprint(t0.Unix())}), nil, tenantjwt.ErrDPoPProof, "", ""},
 		{"missing iat", c.ProofWith("GET", resource, tok, nil, map[string]any{"iat": nil}), nil, tenantjwt.ErrDPoPProof, "", ""},
 		{"missing jti", c.ProofWith("GET", resource, tok, nil, map[string]any{"jti": nil}), nil, tenantjwt.ErrDPoPProof, "", ""},
