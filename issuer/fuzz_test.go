@@ -2,7 +2,11 @@ package issuer_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +145,55 @@ func FuzzDPoPProof(f *testing.F) {
 		}
 		if _, err := reg.VerifyPresented(context.Background(), tok, pr); err == nil {
 			t.Fatal("the same proof was accepted twice")
+		}
+	})
+}
+
+// FuzzDPoPProofClaims signs proofs with the bound key over fuzzed htm, htu,
+// iat (raw JSON) and jti, so the checks after the signature are reached:
+// a proof may be accepted only if every claim is right, as computed here
+// independently.
+func FuzzDPoPProofClaims(f *testing.F) {
+	iss, err := issuertest.NewServer(issuertest.WithPath("/d"), issuertest.WithClock(func() time.Time { return t0 }))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer iss.Close()
+	client, err := issuertest.NewDPoPClient("EdDSA", func() time.Time { return t0 })
+	if err != nil {
+		f.Fatal(err)
+	}
+	reg, err := issuer.New(issuer.Options{Now: func() time.Time { return t0 }, Leeway: 5 * time.Second}, iss.LocalConfig())
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer reg.Close()
+	tok := iss.Mint(map[string]any{"cnf": client.Confirmation()})
+	const url = "https://api.example.com/r"
+	f.Add("GET", url, fmt.Sprint(t0.Unix()), "j1")
+	f.Add("GET", "HTTPS://API.example.com:443/./r?q#f", fmt.Sprint(t0.Unix()-30), "j2")
+	f.Add("GET", url, "1e300", "j3")
+	f.Add("GET", url, "99999999999", "j5") // year 5138: overflowed int64 nanoseconds once
+	f.Add("GET", url, fmt.Sprint(t0.Unix()+6), "j4")
+	f.Add("POST", url+"/", "\"1\"", "")
+	f.Fuzz(func(t *testing.T, htm, htu, iat, jti string) {
+		if !json.Valid([]byte(iat)) {
+			t.Skip()
+		}
+		proof := client.ProofWith("GET", url, tok, nil, map[string]any{"htm": htm, "htu": htu, "iat": json.RawMessage(iat), "jti": jti})
+		pr := tenantjwt.Presentation{Scheme: "DPoP", DPoP: proof, Method: "GET", URL: url}
+		_, err := reg.VerifyPresented(context.Background(), tok, pr)
+		if err != nil {
+			if !errors.Is(err, tenantjwt.ErrDPoPProof) {
+				t.Fatalf("err = %v", err)
+			}
+			return
+		}
+		sec, perr := strconv.ParseFloat(iat, 64)
+		window := !math.IsNaN(sec) && sec >= float64(t0.Unix()-65) && sec <= float64(t0.Unix()+5)
+		got, nerr := issuer.NormalizeHTU(htu)
+		if htm != "GET" || nerr != nil || got != url || perr != nil || !window || jti == "" {
+			t.Fatalf("accepted htm %q htu %q iat %s jti %q", htm, htu, iat, jti)
 		}
 	})
 }
