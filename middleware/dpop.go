@@ -30,6 +30,12 @@ type PresentedVerifier interface {
 // (a proxy chain that appends), makes the request URL ambiguous and the
 // proof check fails.
 type Forwarded struct {
+	// Origin, if set, is this API's external "scheme://host[:port]", used
+	// for every request instead of the request's Host (which the client
+	// chooses) and the Proto and Host headers. Set it when the API answers
+	// on one name, so that a proof made for another server cannot be
+	// replayed here by sending that server's name as Host.
+	Origin string
 	// Proto is the header with the external scheme, such as
 	// "X-Forwarded-Proto". Without it the scheme is https when the request
 	// came over TLS, http otherwise.
@@ -75,6 +81,9 @@ func (f Forwarded) request(r *http.Request) (method, url string, err error) {
 		*h.dst = strings.TrimSpace(vals[0])
 	}
 	path, _, _ = strings.Cut(path, "?")
+	if f.Origin != "" {
+		return method, strings.TrimSuffix(f.Origin, "/") + path, nil
+	}
 	if host == "" || !strings.HasPrefix(path, "/") {
 		return "", "", fmt.Errorf("middleware: request URL unknown (host %.64q, path %.64q)", host, path)
 	}

@@ -154,6 +154,30 @@ func TestDPoPThroughMiddleware(t *testing.T) {
 		}
 	})
 
+	t.Run("a fixed origin ignores the Host the client sends", func(t *testing.T) {
+		fixed := bindingServer(t, e.reg, middleware.Config{Forwarded: middleware.Forwarded{Origin: "https://api.example.com"}})
+		c := call{method: "GET", path: "/orders", auth: []string{"DPoP " + tok}, dpop: []string{e.client.Proof("GET", "https://api.example.com/orders", tok)}}
+		if status, www, _ := c.do(t, http.DefaultClient, fixed.URL); status != 200 {
+			t.Errorf("proof for the origin: %d %q", status, www)
+		}
+		// A proof made for another server, replayed here with that
+		// server's name as Host.
+		other := "other.example.com"
+		c.dpop = []string{e.client.Proof("GET", "http://"+other+"/orders", tok)}
+		req, _ := http.NewRequest("GET", fixed.URL+"/orders", nil)
+		req.Host = other
+		req.Header.Set("Authorization", "DPoP "+tok)
+		req.Header.Set("DPoP", c.dpop[0])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != hdrBadProof {
+			t.Errorf("proof for another host: %d %q, want 401 invalid_dpop_proof", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		}
+	})
+
 	t.Run("a verifier that cannot check presentations never sees DPoP", func(t *testing.T) {
 		plain := bindingServer(t, verifierOnly{e.reg}, middleware.Config{})
 		c := call{method: "GET", path: "/orders", auth: []string{"DPoP " + tok}, dpop: []string{e.client.Proof("GET", plain.URL+"/orders", tok)}}
