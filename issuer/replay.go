@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	gocache "github.com/patrickmn/go-cache"
@@ -17,8 +18,9 @@ import (
 // than old entries being evicted early, which would reopen their replay
 // window. It is safe for concurrent use.
 type ReplayCache struct {
-	c    *gocache.Cache
-	size int
+	c         *gocache.Cache
+	size      int
+	lastSweep atomic.Int64 // Unix nanoseconds of the last sweep forced by a full cache
 }
 
 // NewReplayCache returns a cache of at most size proofs (DefaultReplayCacheSize
@@ -51,8 +53,12 @@ func (c *ReplayCache) record(jkt, jti string, now, expires time.Time) error {
 		return fmt.Errorf("proof expired")
 	}
 	if c.c.ItemCount() >= c.size {
-		// The sweep may not have run yet: drop what has expired first.
-		c.c.DeleteExpired()
+		// The periodic sweep may be due: drop what has expired, at most
+		// once a second, as a sweep walks the whole cache.
+		last := c.lastSweep.Load()
+		if t := time.Now().UnixNano(); t-last >= int64(time.Second) && c.lastSweep.CompareAndSwap(last, t) {
+			c.c.DeleteExpired()
+		}
 		if c.c.ItemCount() >= c.size {
 			return fmt.Errorf("%w (%d proofs)", errReplayFull, c.size)
 		}
