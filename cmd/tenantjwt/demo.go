@@ -100,22 +100,32 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	unknown := rogue.Mint(map[string]any{"sub": "mallory", "roles": []string{"admin"}})
 	// Issuer A's iss, signed with issuer B's key: B is trusted, but not for A.
 	forged := descope.MintWith(nil, map[string]any{"iss": globex.URL(), "sub": "mallory", "roles": []string{"admin"}})
+	// A token bound to dave's DPoP key (RFC 9449): useless without a proof.
+	daveKey, err := issuertest.NewDPoPClient("ES256", nil)
+	if err != nil {
+		return err
+	}
+	dave := auth0.Mint(map[string]any{"sub": "auth0|dave", "aud": "https://api.example.com", "org_id": "org_acme", "cnf": daveKey.Confirmation()})
+	daveProof := daveKey.Proof("GET", api.URL+"/me", dave)
 
 	calls := []demoCall{
-		{"alice (Auth0, org_acme) reads /me", "GET", "/me", "", alice, ""},
-		{"alice deletes a project", "DELETE", "/projects/7", "", alice, ""},
-		{"carol (Descope, current tenant shop-a) opens /admin", "GET", "/admin", "", carol, ""},
-		{"carol switches to shop-b (X-Tenant-ID)", "GET", "/me", "", carol, "shop-b"},
-		{"carol in shop-b opens /admin", "GET", "/admin", "", carol, "shop-b"},
-		{"bob (globex viewer) on globex.localhost", "GET", "/me", "globex.localhost", bob, ""},
-		{"cross-tenant: alice's token on globex.localhost", "GET", "/me", "globex.localhost", alice, ""},
-		{"carol selects shop-z, not in her token", "GET", "/me", "", carol, "shop-z"},
-		{"bob tries to delete a project", "DELETE", "/projects/7", "", bob, ""},
-		{"expired token", "GET", "/me", "", expired, ""},
-		{"token for another audience", "GET", "/me", "", wrongAud, ""},
-		{"unknown issuer (no network call made)", "GET", "/me", "", unknown, ""},
-		{"forged: globex's iss, signed with descope's key", "GET", "/me", "", forged, ""},
-		{"no token", "GET", "/me", "", "", ""},
+		{"alice (Auth0, org_acme) reads /me", "GET", "/me", "", alice, "", "", ""},
+		{"alice deletes a project", "DELETE", "/projects/7", "", alice, "", "", ""},
+		{"carol (Descope, current tenant shop-a) opens /admin", "GET", "/admin", "", carol, "", "", ""},
+		{"carol switches to shop-b (X-Tenant-ID)", "GET", "/me", "", carol, "shop-b", "", ""},
+		{"carol in shop-b opens /admin", "GET", "/admin", "", carol, "shop-b", "", ""},
+		{"bob (globex viewer) on globex.localhost", "GET", "/me", "globex.localhost", bob, "", "", ""},
+		{"cross-tenant: alice's token on globex.localhost", "GET", "/me", "globex.localhost", alice, "", "", ""},
+		{"carol selects shop-z, not in her token", "GET", "/me", "", carol, "shop-z", "", ""},
+		{"bob tries to delete a project", "DELETE", "/projects/7", "", bob, "", "", ""},
+		{"expired token", "GET", "/me", "", expired, "", "", ""},
+		{"token for another audience", "GET", "/me", "", wrongAud, "", "", ""},
+		{"unknown issuer (no network call made)", "GET", "/me", "", unknown, "", "", ""},
+		{"forged: globex's iss, signed with descope's key", "GET", "/me", "", forged, "", "", ""},
+		{"no token", "GET", "/me", "", "", "", "", ""},
+		{"dave (DPoP-bound token) with a proof of his key", "GET", "/me", "", dave, "", "DPoP", daveProof},
+		{"dave's proof replayed", "GET", "/me", "", dave, "", "DPoP", daveProof},
+		{"dave's token stolen and sent as Bearer", "GET", "/me", "", dave, "", "", ""},
 	}
 	for _, c := range calls {
 		status, body, hdr, err := c.do(ctx, api.URL)
@@ -165,12 +175,17 @@ func demoAPI(reg *issuer.Registry, onError func(http.ResponseWriter, *http.Reque
 }
 
 func describe(p *tenantjwt.Principal) string {
-	return fmt.Sprintf("issuer=%s sub=%s tenant=%s roles=[%s] permissions=[%s] scopes=[%s]",
+	s := fmt.Sprintf("issuer=%s sub=%s tenant=%s roles=[%s] permissions=[%s] scopes=[%s]",
 		p.Issuer, p.Subject, p.Tenant, strings.Join(p.Roles, " "), strings.Join(p.Permissions, " "), strings.Join(p.Scopes, " "))
+	if p.Binding != "" {
+		s += " bound=" + p.Binding
+	}
+	return s
 }
 
 type demoCall struct {
 	what, method, path, host, token, tenant string
+	scheme, proof                           string // "" scheme: Bearer
 }
 
 func (c demoCall) do(ctx context.Context, base string) (status int, body, challenge string, err error) {
@@ -182,7 +197,14 @@ func (c demoCall) do(ctx context.Context, base string) (status int, body, challe
 		req.Host = c.host
 	}
 	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+		scheme := c.scheme
+		if scheme == "" {
+			scheme = "Bearer"
+		}
+		req.Header.Set("Authorization", scheme+" "+c.token)
+	}
+	if c.proof != "" {
+		req.Header.Set("DPoP", c.proof)
 	}
 	if c.tenant != "" {
 		req.Header.Set("X-Tenant-ID", c.tenant)

@@ -29,6 +29,12 @@ func TestDemo(t *testing.T) {
 		"refused  401  forged: globex's iss, signed with descope's key",
 		"refused  401  no token",
 		"rogue 0 (untrusted issuers are never contacted)",
+		"accepted 200  dave (DPoP-bound token) with a proof of his key",
+		"sub=auth0|dave tenant=org_acme roles=[] permissions=[] scopes=[] bound=dpop",
+		"refused  401  dave's proof replayed",
+		"jti already used",
+		"refused  401  dave's token stolen and sent as Bearer",
+		`DPoP realm="demo", error="invalid_dpop_proof"`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo output lacks %q", want)
