@@ -63,20 +63,20 @@ type Check struct {
 // it does not trust. It may fetch keys of a trusted issuer.
 func (r *Registry) Explain(ctx context.Context, token string) Report {
 	rep := &Report{}
-	p, c, _, err := r.verify(ctx, token, rep)
+	c, e, _, err := r.verify(ctx, token, rep)
 	if err == nil {
 		// As Verify: presented with the Bearer scheme, no certificate.
-		err = r.checkPresentation(c.e, c.cnf, token, &tenantjwt.Presentation{}, r.opts.Now())
+		err = r.checkPresentation(e, c.cnf, token, &tenantjwt.Presentation{}, r.opts.Now())
 		detail := "not bound: a bearer token"
-		if p.Binding != "" {
-			detail = "bound (" + p.Binding + ")"
+		if c.p.Binding != "" {
+			detail = "bound (" + c.p.Binding + ")"
 		}
 		rep.step("binding", err, detail)
-		if err != nil {
-			p = nil
-		}
 	}
-	rep.Valid, rep.Err, rep.Principal = err == nil, err, p
+	if err == nil {
+		rep.Principal = c.p
+	}
+	rep.Valid, rep.Err = err == nil, err
 	if err != nil {
 		rep.Error = err.Error()
 	}

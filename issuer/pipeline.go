@@ -58,54 +58,50 @@ func (r *Registry) VerifyPresented(ctx context.Context, token string, pr tenantj
 	if hook != nil {
 		start = r.opts.Now()
 	}
-	p, c, hit, err := r.verify(ctx, token, nil)
+	c, e, hit, err := r.verify(ctx, token, nil)
 	if err == nil {
-		if err = r.checkPresentation(c.e, c.cnf, token, &pr, r.opts.Now()); err != nil {
-			p = nil
-		}
+		err = r.checkPresentation(e, c.cnf, token, &pr, r.opts.Now())
 	}
 	if hook != nil {
 		ev := VerifyEvent{Err: err, CacheHit: hit, Duration: r.opts.Now().Sub(start)}
-		if c != nil && c.e != nil {
-			ev.Issuer = c.e.name
+		if e != nil {
+			ev.Issuer = e.name
 		}
 		hook(ev)
 	}
-	return p, err
+	if err != nil {
+		return nil, err
+	}
+	return c.p, nil
 }
 
 // verify runs the pipeline on the token alone; rep, when not nil, records
-// each step and bypasses the cache. The *cached it returns carries the
-// entry (possibly with a nil principal, on failure) and the token's
-// confirmation; it is shared with the cache and must not be modified.
-func (r *Registry) verify(ctx context.Context, raw string, rep *Report) (*tenantjwt.Principal, *cached, bool, error) {
+// each step and bypasses the cache. On success the *cached holds the
+// principal and the token's confirmation; it may be shared with the cache
+// and must not be modified. e is the matched issuer entry, also on
+// failure (nil when none matched).
+func (r *Registry) verify(ctx context.Context, raw string, rep *Report) (c *cached, e *entry, hit bool, err error) {
 	snap := r.snap.Load()
 	now := r.opts.Now()
 	if r.cache != nil && rep == nil {
 		if c, ok := r.cache.get(raw, now, snap); ok {
-			return c.p, c, true, nil
+			return c, c.e, true, nil
 		}
 	}
-	p, c, err := r.verifyToken(ctx, raw, rep, snap, now)
-	return p, c, false, err
+	c, e, err = r.verifyToken(ctx, raw, rep, snap, now)
+	return c, e, false, err
 }
 
 // verifyToken is verify without the cache lookup.
-func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, snap *snapshot, now time.Time) (*tenantjwt.Principal, *cached, error) {
-	fail := func(e *entry, err error) (*tenantjwt.Principal, *cached, error) {
-		if e == nil {
-			return nil, nil, err
-		}
-		return nil, &cached{e: e}, err
-	}
+func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, snap *snapshot, now time.Time) (*cached, *entry, error) {
 
 	t, err := parseToken(raw, r.opts.MaxTokenBytes)
 	if rep.step("shape", err, "compact JWS, base64url, JSON objects") != nil {
-		return fail(nil, err)
+		return nil, nil, err
 	}
 	rep.setHeader(t)
 	if err := t.header.check(); rep.step("header", err, "no crit, b64, enc/zip, nested JWT") != nil {
-		return fail(nil, err)
+		return nil, nil, err
 	}
 
 	// Issuer lookup by the unverified iss: nothing below runs, and nothing
@@ -113,19 +109,19 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 	iss, err := t.issuer()
 	if err != nil {
 		rep.step("issuer", err, "")
-		return fail(nil, err)
+		return nil, nil, err
 	}
 	e, bound, ok := snap.lookup(iss)
 	if !ok {
 		err := fmt.Errorf("issuer: iss %.64q is not trusted: %w", iss, tenantjwt.ErrUnknownIssuer)
 		rep.step("issuer", err, "")
-		return fail(nil, err)
+		return nil, nil, err
 	}
 	rep.setIssuer(e, iss, bound)
 	if e.tpl != nil && !e.cfg.AllTenants && !e.tenants[bound] {
 		err := fmt.Errorf("issuer: %s: tenant %.64q of iss is not allowed: %w", e.name, bound, tenantjwt.ErrTenant)
 		rep.step("issuer", err, "")
-		return fail(e, err)
+		return nil, e, err
 	}
 	if rep != nil { // details are for Explain only
 		rep.step("issuer", nil, fmt.Sprintf("trusted as %s", e.name))
@@ -135,7 +131,7 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 	if !slices.Contains(e.algs, h.alg) {
 		err := fmt.Errorf("issuer: %s: alg %.16q not in %v: %w", e.name, h.alg, e.algs, tenantjwt.ErrAlgorithm)
 		rep.step("algorithm", err, "")
-		return fail(e, err)
+		return nil, e, err
 	}
 	if rep != nil { // details are for Explain only
 		rep.step("algorithm", nil, fmt.Sprintf("%s allowed (%s)", h.alg, strings.Join(e.algs, ", ")))
@@ -145,17 +141,17 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 	if err != nil {
 		err = fmt.Errorf("issuer: %s: %w", e.name, err)
 		rep.step("key", err, "")
-		return fail(e, err)
+		return nil, e, err
 	}
 	if !key.Allows(h.alg) {
 		err := fmt.Errorf("issuer: %s: key %.64q does not allow alg %s: %w", e.name, key.ID, h.alg, tenantjwt.ErrAlgorithm)
 		rep.step("key", err, "")
-		return fail(e, err)
+		return nil, e, err
 	}
 	if !keyIssuerMatches(key.Issuer, iss) {
 		err := fmt.Errorf("issuer: %s: key %.64q is bound to issuer %.64q: %w", e.name, key.ID, key.Issuer, tenantjwt.ErrKeyNotFound)
 		rep.step("key", err, "")
-		return fail(e, err)
+		return nil, e, err
 	}
 	rep.setKey(key)
 	if rep != nil { // details are for Explain only
@@ -165,17 +161,17 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 	if err := verifySignature(h.alg, key, t.signingInput, t.sig); err != nil {
 		err = fmt.Errorf("issuer: %s: %w", e.name, err)
 		rep.step("signature", err, "")
-		return fail(e, err)
+		return nil, e, err
 	}
 	rep.step("signature", nil, h.alg)
 
 	reg, err := e.checkClaims(t, iss, bound, now, r.opts.Leeway, rep)
 	if err != nil {
-		return fail(e, err)
+		return nil, e, err
 	}
 	p, err := e.principal(t.claims, iss, bound)
 	if rep.step("mapping", err, "") != nil {
-		return fail(e, err)
+		return nil, e, err
 	}
 	p.EncodedClaims = t.payload64
 	p.Audience, p.TokenID = reg.aud, reg.jti
@@ -187,7 +183,7 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 	cnf, err := readConfirmation(t.claims)
 	if err != nil {
 		rep.step("binding", err, "")
-		return fail(e, err)
+		return nil, e, err
 	}
 	p.Binding = e.binding(cnf)
 
@@ -201,7 +197,7 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 	if r.cache != nil && rep == nil && now.UnixNano() < c.expires {
 		r.cache.put(raw, c)
 	}
-	return p, c, nil
+	return c, e, nil
 }
 
 // issuer reads iss, which must be present and a JSON string.
