@@ -396,15 +396,24 @@ type dpopChecker struct {
 
 func newDPoPChecker(o DPoPOptions) (dpopChecker, error) {
 	d := dpopChecker{maxAge: o.MaxAge, algs: slices.Clone(o.Algorithms), replay: o.Replay}
-	for _, a := range d.algs {
-		if !jwks.KnownAlgorithm(a) {
-			return d, fmt.Errorf("issuer: dpop algorithms: unknown algorithm %.32q (allowed: %s)", a, strings.Join(jwks.Algorithms, ", "))
-		}
+	if err := checkProofAlgorithms(d.algs); err != nil {
+		return d, fmt.Errorf("issuer: dpop %w", err)
 	}
 	if d.replay == nil {
 		d.replay = NewReplayCache(o.ReplayCacheSize, d.maxAge)
 	}
 	return d, nil
+}
+
+// checkProofAlgorithms rejects names outside jwks.Algorithms (so "none"
+// and HMAC algorithms), naming the first by its index.
+func checkProofAlgorithms(algs []string) error {
+	for i, a := range algs {
+		if !jwks.KnownAlgorithm(a) {
+			return fmt.Errorf("algorithms[%d]: unknown algorithm %.32q (allowed: %s)", i, a, strings.Join(jwks.Algorithms, ", "))
+		}
+	}
+	return nil
 }
 
 // DPoPAlgorithms returns the proof algorithms the registry accepts, for

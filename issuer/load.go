@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
 // MaxConfigBytes caps a config file.
@@ -182,10 +180,8 @@ func (f *File) validate() error {
 	case len(f.Issuers) == 0:
 		return errors.New("issuer: config: issuers: none")
 	}
-	for i, a := range f.DPoPProofs.Algorithms {
-		if !jwks.KnownAlgorithm(a) {
-			return fmt.Errorf("issuer: config: dpop_proofs.algorithms[%d]: unknown algorithm %.32q (allowed: %s)", i, a, strings.Join(jwks.Algorithms, ", "))
-		}
+	if err := checkProofAlgorithms(f.DPoPProofs.Algorithms); err != nil {
+		return fmt.Errorf("issuer: config: dpop_proofs.%w", err)
 	}
 	if _, err := validateAll(f.Issuers); err != nil {
 		return fmt.Errorf("issuer: config: %w", err)
@@ -202,16 +198,14 @@ func (f *File) Options(base Options) Options {
 	if f.MaxTokenBytes > 0 {
 		base.MaxTokenBytes = f.MaxTokenBytes
 	}
-	if d := f.DPoPProofs; d.MaxAge > 0 || len(d.Algorithms) > 0 || d.ReplayCacheSize > 0 {
-		if d.MaxAge > 0 {
-			base.DPoP.MaxAge = d.MaxAge
-		}
-		if len(d.Algorithms) > 0 {
-			base.DPoP.Algorithms = slices.Clone(d.Algorithms)
-		}
-		if d.ReplayCacheSize > 0 {
-			base.DPoP.ReplayCacheSize = d.ReplayCacheSize
-		}
+	if d := f.DPoPProofs; d.MaxAge > 0 {
+		base.DPoP.MaxAge = d.MaxAge
+	}
+	if d := f.DPoPProofs; len(d.Algorithms) > 0 {
+		base.DPoP.Algorithms = slices.Clone(d.Algorithms)
+	}
+	if d := f.DPoPProofs; d.ReplayCacheSize > 0 {
+		base.DPoP.ReplayCacheSize = d.ReplayCacheSize
 	}
 	if s := f.TokenCache.Size; s != nil {
 		base.TokenCacheSize = *s

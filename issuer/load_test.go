@@ -18,6 +18,7 @@ func TestParseConfigYAMLAndJSON(t *testing.T) {
 leeway: 45s
 max_token_bytes: 8192
 token_cache: {size: 500}
+dpop_proofs: {max_age: 30s, algorithms: [ES256, EdDSA], replay_cache_size: 10}
 issuers:
   - name: acme
     issuer: https://acme.us.auth0.com/
@@ -31,16 +32,19 @@ issuers:
     require_typ: at+jwt
     max_lifetime: 24h
     prefetch: ${TJ_PREFETCH}
+    dpop: required
+    mtls: disabled
   - issuer: https://login.microsoftonline.com/{tenant}/v2.0
     jwks_uri: https://login.microsoftonline.com/common/discovery/v2.0/keys
     tenants: [t1, t2]
     tenant_claim: tid
     aliases: ["price: $$5"]
 `
-	jsonDoc := `{"leeway":"45s","max_token_bytes":8192,"token_cache":{"size":500},"issuers":[
+	jsonDoc := `{"leeway":"45s","max_token_bytes":8192,"token_cache":{"size":500},
+ "dpop_proofs":{"max_age":"30s","algorithms":["ES256","EdDSA"],"replay_cache_size":10},"issuers":[
  {"name":"acme","issuer":"https://acme.us.auth0.com/","jwks_uri":"https://acme.us.auth0.com/.well-known/jwks.json",
   "audiences":["${TJ_AUD}"],"algorithms":["RS256"],"tenant":"acme",
-  "claims":{"roles":"https://example.com/roles","scopes":"scope"},"require_typ":"at+jwt","max_lifetime":"24h","prefetch":true},
+  "claims":{"roles":"https://example.com/roles","scopes":"scope"},"require_typ":"at+jwt","max_lifetime":"24h","prefetch":true,"dpop":"required","mtls":"disabled"},
  {"issuer":"https://login.microsoftonline.com/{tenant}/v2.0","jwks_uri":"https://login.microsoftonline.com/common/discovery/v2.0/keys",
   "tenants":["t1","t2"],"tenant_claim":"tid","aliases":["price: $$5"]}]}`
 	for name, doc := range map[string]string{"yaml": yamlDoc, "json": jsonDoc} {
@@ -59,7 +63,8 @@ issuers:
 			if !slices.Equal(a.Audiences, []string{"https://api.example.com"}) {
 				t.Errorf("audiences = %v (env not expanded?)", a.Audiences)
 			}
-			if a.MaxLifetime != 24*time.Hour || !a.Prefetch || a.RequireTyp != "at+jwt" || a.Claims.Roles != "https://example.com/roles" {
+			if a.MaxLifetime != 24*time.Hour || !a.Prefetch || a.RequireTyp != "at+jwt" || a.Claims.Roles != "https://example.com/roles" ||
+				a.DPoP != issuer.BindingRequired || a.MTLS != issuer.BindingDisabled {
 				t.Errorf("issuer 0 = %+v", a)
 			}
 			if got := f.Issuers[1].Aliases; !slices.Equal(got, []string{"price: $5"}) {
@@ -68,6 +73,9 @@ issuers:
 			opts := f.Options(issuer.Options{})
 			if opts.Leeway != 45*time.Second || opts.MaxTokenBytes != 8192 || opts.TokenCacheSize != 500 {
 				t.Errorf("Options = %+v", opts)
+			}
+			if d := opts.DPoP; d.MaxAge != 30*time.Second || !slices.Equal(d.Algorithms, []string{"ES256", "EdDSA"}) || d.ReplayCacheSize != 10 {
+				t.Errorf("Options.DPoP = %+v", d)
 			}
 		})
 	}
@@ -114,6 +122,11 @@ func TestParseConfigErrors(t *testing.T) {
 		{"negative max_lifetime", entry(src + "    max_lifetime: -1h\n"), []string{"issuer[1] (acme)", "max_lifetime"}},
 		{"bad duration", entry(src + "    max_lifetime: forever\n"), []string{"forever"}},
 		{"negative cache size", "token_cache: {size: -1}\n" + entry(src), []string{"token_cache.size"}},
+		{"dpop mode typo", entry(src + "    dpop: on\n"), []string{"issuer[1] (acme)", "dpop"}},
+		{"mtls mode in capitals", entry(src + "    mtls: Required\n"), []string{"issuer[1] (acme)", "mtls"}},
+		{"dpop proof algorithm none", "dpop_proofs: {algorithms: [ES256, none]}\n" + entry(src), []string{"dpop_proofs.algorithms[1]", `"none"`}},
+		{"dpop proof max_age over 1h", "dpop_proofs: {max_age: 2h}\n" + entry(src), []string{"dpop_proofs.max_age"}},
+		{"negative replay cache size", "dpop_proofs: {replay_cache_size: -1}\n" + entry(src), []string{"dpop_proofs.replay_cache_size"}},
 		{"missing issuer", "issuers:\n  - name: x\n" + src, []string{"issuer[0] (x)", "issuer: required"}},
 		{"top level list", "- a\n", []string{"mapping"}},
 	}

@@ -78,22 +78,18 @@ func (s *snapshot) lookup(iss string) (e *entry, bound string, ok bool) {
 // fetched on first use, or by Prefetch.
 func New(opts Options, issuers ...Config) (*Registry, error) {
 	opts = opts.withDefaults()
-	r := &Registry{opts: opts, keys: opts.Keys}
-	var (
-		entries []*entry
-		err     error
-	)
+	dpop, err := newDPoPChecker(opts.DPoP)
+	if err != nil {
+		return nil, err
+	}
+	r := &Registry{opts: opts, keys: opts.Keys, dpop: dpop}
 	if r.keys == nil {
 		r.keys, r.owned = newOwnedKeys(opts)
 	}
 	if opts.TokenCacheSize > 0 {
 		r.cache = newTokenCache(opts.TokenCacheSize)
 	}
-	if r.dpop, err = newDPoPChecker(opts.DPoP); err != nil {
-		r.closeKeys()
-		return nil, err
-	}
-	entries, err = validateAll(issuers)
+	entries, err := validateAll(issuers)
 	if err != nil {
 		r.closeKeys()
 		return nil, err
