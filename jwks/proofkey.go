@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
 // MaxProofKeyBytes caps the JSON of a key embedded in a DPoP proof: room
@@ -39,9 +41,7 @@ func ParseProofKey(raw []byte) (*Key, string, error) {
 
 // thumbprint computes the RFC 7638 SHA-256 thumbprint with jwx, which
 // builds it from the key's required members only.
-func thumbprint(jk interface {
-	Thumbprint(crypto.Hash) ([]byte, error)
-}) (tp string, err error) {
+func thumbprint(jk jwk.Key) (tp string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			tp, err = "", errors.New("jwks: proof key: no thumbprint")
