@@ -153,23 +153,29 @@ func stream(w http.ResponseWriter, r *http.Request, prefix, chunk []byte, limit 
 	}
 }
 
-// ecJWK is the public JWK of an ES256 signer, with extra members.
-func ecJWK(t *testing.T, iss *issuertest.Issuer, kid string, extra map[string]any) map[string]any {
+// currentJWK is the JWK the issuer publishes for its current key, with
+// kid replaced ("" removes it) and extra members added.
+func currentJWK(t *testing.T, iss *issuertest.Issuer, kid string, extra map[string]any) map[string]any {
 	t.Helper()
-	pub := iss.Signer().Public().(*ecdsa.PublicKey)
-	raw, err := pub.Bytes() // 0x04 || X || Y
-	if err != nil {
+	var set struct{ Keys []map[string]any }
+	if err := json.Unmarshal(iss.JWKS(), &set); err != nil {
 		t.Fatal(err)
 	}
-	enc := base64.RawURLEncoding.EncodeToString
-	m := map[string]any{"kty": "EC", "crv": "P-256", "alg": "ES256", "x": enc(raw[1:33]), "y": enc(raw[33:])}
-	if kid != "" {
-		m["kid"] = kid
+	for _, k := range set.Keys {
+		if k["kid"] != iss.KID() {
+			continue
+		}
+		delete(k, "kid")
+		if kid != "" {
+			k["kid"] = kid
+		}
+		for n, v := range extra {
+			k[n] = v
+		}
+		return k
 	}
-	for k, v := range extra {
-		m[k] = v
-	}
-	return m
+	t.Fatalf("current key %s not published", iss.KID())
+	return nil
 }
 
 func keySet(keys ...map[string]any) []byte {
@@ -231,7 +237,7 @@ func TestConformanceKeySources(t *testing.T) {
 			}
 		}},
 		{"30 100 000 keys", func(t *testing.T, victim *issuertest.Issuer, _, fresh string) http.HandlerFunc {
-			one, _ := json.Marshal(ecJWK(t, victim, "KID", nil))
+			one, _ := json.Marshal(currentJWK(t, victim, "KID", nil))
 			var body bytes.Buffer
 			body.WriteString(`{"keys":[`)
 			for i := range 100_000 {
@@ -246,7 +252,7 @@ func TestConformanceKeySources(t *testing.T) {
 		{"30 one key over the key cap, within the byte cap", func(t *testing.T, victim *issuertest.Issuer, _, fresh string) http.HandlerFunc {
 			keys := make([]map[string]any, jwks.DefaultMaxKeys+1)
 			for i := range keys {
-				keys[i] = ecJWK(t, victim, fmt.Sprintf("%s-%d", fresh, i), nil)
+				keys[i] = currentJWK(t, victim, fmt.Sprintf("%s-%d", fresh, i), nil)
 			}
 			keys[0]["kid"] = fresh
 			body := keySet(keys...)
@@ -263,7 +269,7 @@ func TestConformanceKeySources(t *testing.T) {
 			return func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<html><body>maintenance</body></html>")) }
 		}},
 		{"31 invalid JSON", func(t *testing.T, victim *issuertest.Issuer, _, fresh string) http.HandlerFunc {
-			body := keySet(ecJWK(t, victim, fresh, nil))
+			body := keySet(currentJWK(t, victim, fresh, nil))
 			body = body[:len(body)-2] // cut before the closing brackets
 			return func(w http.ResponseWriter, r *http.Request) { w.Write(body) }
 		}},
@@ -273,7 +279,7 @@ func TestConformanceKeySources(t *testing.T) {
 		{"31 keys without kid", func(t *testing.T, victim *issuertest.Issuer, _, _ string) http.HandlerFunc {
 			// The new key and a copy, neither with a kid: nothing tells them
 			// apart, so the set has no usable key.
-			body := keySet(ecJWK(t, victim, "", nil), ecJWK(t, victim, "", map[string]any{"use": "sig"}))
+			body := keySet(currentJWK(t, victim, "", nil), currentJWK(t, victim, "", map[string]any{"use": "sig", "alg": "ES256"}))
 			return func(w http.ResponseWriter, r *http.Request) { w.Write(body) }
 		}},
 		{"31 key with private members", func(t *testing.T, victim *issuertest.Issuer, _, fresh string) http.HandlerFunc {
@@ -282,7 +288,7 @@ func TestConformanceKeySources(t *testing.T) {
 				t.Fatal(err)
 			}
 			d := base64.RawURLEncoding.EncodeToString(priv.Bytes())
-			body := keySet(ecJWK(t, victim, fresh, map[string]any{"d": d}))
+			body := keySet(currentJWK(t, victim, fresh, map[string]any{"d": d}))
 			return func(w http.ResponseWriter, r *http.Request) { w.Write(body) }
 		}},
 	}
