@@ -5,13 +5,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -328,31 +325,20 @@ func TestDPoPModes(t *testing.T) {
 	})
 }
 
-// selfSigned makes a client certificate.
-func selfSigned(t *testing.T, cn string) *x509.Certificate {
+// clientCert makes a self-signed client certificate.
+func clientCert(t *testing.T, cn string) *x509.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := issuertest.NewClientCertificate(cn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
-		NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
+	return c.Leaf
 }
 
 func TestMTLSBoundTokens(t *testing.T) {
 	ctx := context.Background()
-	cert, otherCert := selfSigned(t, "client"), selfSigned(t, "other")
-	sum := sha256.Sum256(cert.Raw)
-	x5t := base64.RawURLEncoding.EncodeToString(sum[:])
+	cert, otherCert := clientCert(t, "client"), clientCert(t, "other")
+	x5t := issuertest.CertificateConfirmation(cert)["x5t#S256"]
 	if issuer.CertificateThumbprint(cert) != x5t {
 		t.Fatal("CertificateThumbprint differs from SHA-256 of the DER")
 	}

@@ -1,16 +1,8 @@
 package middleware_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -205,22 +197,14 @@ func TestDPoPThroughMiddleware(t *testing.T) {
 	})
 }
 
-// clientCert makes a self-signed client certificate and its TLS form.
-func clientCert(t *testing.T) (*x509.Certificate, tls.Certificate) {
+// clientCert makes a self-signed client certificate.
+func clientCert(t *testing.T) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := issuertest.NewClientCertificate("client")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "client"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return cert, tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}
+	return c
 }
 
 func TestMTLSThroughMiddleware(t *testing.T) {
@@ -236,10 +220,8 @@ func TestMTLSThroughMiddleware(t *testing.T) {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 
-	cert, tlsCert := clientCert(t)
-	_, otherTLS := clientCert(t)
-	sum := sha256.Sum256(cert.Raw)
-	bound := e.iss.Mint(map[string]any{"cnf": map[string]any{"x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:])}})
+	tlsCert, otherTLS := clientCert(t), clientCert(t)
+	bound := e.iss.Mint(map[string]any{"cnf": issuertest.CertificateConfirmation(tlsCert.Leaf)})
 	clientWith := func(c tls.Certificate) *http.Client {
 		tr := srv.Client().Transport.(*http.Transport).Clone()
 		tr.TLSClientConfig.Certificates = []tls.Certificate{c}
