@@ -28,7 +28,7 @@ func ParseProofKey(raw []byte) (*Key, string, error) {
 	if len(raw) > MaxProofKeyBytes {
 		return nil, "", fmt.Errorf("jwks: proof key of %d bytes exceeds %d", len(raw), MaxProofKeyBytes)
 	}
-	k, jk, _, err := convertJWK(raw)
+	k, jk, _, err := convert(raw)
 	if err != nil {
 		return nil, "", fmt.Errorf("jwks: proof key: %v", err)
 	}

@@ -131,7 +131,7 @@ func Parse(data []byte, opts ParseOptions) (*Set, []Dropped, error) {
 	keys := make([]*Key, 0, len(doc.Keys))
 	seen := make(map[string]bool, len(doc.Keys))
 	for i, raw := range doc.Keys {
-		k, kid, err := convert(raw)
+		k, _, kid, err := convert(raw)
 		if err == nil && kid != "" && seen[kid] {
 			err = errors.New("duplicate kid")
 		}
@@ -160,14 +160,9 @@ func Parse(data []byte, opts ParseOptions) (*Set, []Dropped, error) {
 	return NewSet(keys...), dropped, nil
 }
 
-// convert turns one JWK into a Key, or says why it is unusable.
-func convert(raw json.RawMessage) (k *Key, kid string, err error) {
-	k, _, kid, err = convertJWK(raw)
-	return k, kid, err
-}
-
-// convertJWK is convert, also returning jwx's view of the key.
-func convertJWK(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
+// convert turns one JWK into a Key, or says why it is unusable. It also
+// returns jwx's view of the key.
+func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
 	defer func() {
 		// jwx parses hostile input; a panic there must not take the
 		// process down. Treat it as an unusable key.
@@ -179,18 +174,12 @@ func convertJWK(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("unparsable key: %v", err)
 	}
-	k, kid, err = fromJWK(jk)
-	return k, jk, kid, err
-}
-
-// fromJWK applies the usability rules to a parsed JWK.
-func fromJWK(jk jwk.Key) (k *Key, kid string, err error) {
 	kid = jk.KeyID()
 	if len(kid) > 256 {
-		return nil, "", errors.New("kid longer than 256 bytes")
+		return nil, nil, "", errors.New("kid longer than 256 bytes")
 	}
 	if use := jk.KeyUsage(); use != "" && use != "sig" {
-		return nil, kid, fmt.Errorf("use %q is not sig", use)
+		return nil, nil, kid, fmt.Errorf("use %q is not sig", use)
 	}
 	if ops := jk.KeyOps(); ops != nil {
 		ok := false
@@ -198,7 +187,7 @@ func fromJWK(jk jwk.Key) (k *Key, kid string, err error) {
 			ok = ok || op == jwk.KeyOpVerify
 		}
 		if !ok {
-			return nil, kid, errors.New("key_ops lacks verify")
+			return nil, nil, kid, errors.New("key_ops lacks verify")
 		}
 	}
 	var alg string
@@ -206,7 +195,7 @@ func fromJWK(jk jwk.Key) (k *Key, kid string, err error) {
 		alg = a.String()
 	}
 	if alg != "" && !KnownAlgorithm(alg) {
-		return nil, kid, fmt.Errorf("alg %q not supported", alg)
+		return nil, nil, kid, fmt.Errorf("alg %q not supported", alg)
 	}
 
 	var pub any
@@ -214,42 +203,42 @@ func fromJWK(jk jwk.Key) (k *Key, kid string, err error) {
 	case jwk.RSAPublicKey:
 		var p rsa.PublicKey
 		if err := jk.Raw(&p); err != nil {
-			return nil, kid, fmt.Errorf("bad RSA key: %v", err)
+			return nil, nil, kid, fmt.Errorf("bad RSA key: %v", err)
 		}
 		if p.N == nil || p.N.BitLen() < MinRSABits {
-			return nil, kid, fmt.Errorf("RSA key shorter than %d bits", MinRSABits)
+			return nil, nil, kid, fmt.Errorf("RSA key shorter than %d bits", MinRSABits)
 		}
 		if p.E < 3 || p.E%2 == 0 {
-			return nil, kid, errors.New("bad RSA exponent")
+			return nil, nil, kid, errors.New("bad RSA exponent")
 		}
 		pub = &p
 	case jwk.ECDSAPublicKey:
 		var p ecdsa.PublicKey
 		if err := jk.Raw(&p); err != nil {
-			return nil, kid, fmt.Errorf("bad EC key: %v", err)
+			return nil, nil, kid, fmt.Errorf("bad EC key: %v", err)
 		}
 		switch p.Curve {
 		case elliptic.P256(), elliptic.P384(), elliptic.P521():
 		default:
-			return nil, kid, errors.New("unsupported curve")
+			return nil, nil, kid, errors.New("unsupported curve")
 		}
 		pub = &p
 	case jwk.OKPPublicKey:
 		var p any
 		if err := jk.Raw(&p); err != nil {
-			return nil, kid, fmt.Errorf("bad OKP key: %v", err)
+			return nil, nil, kid, fmt.Errorf("bad OKP key: %v", err)
 		}
 		ed, ok := p.(ed25519.PublicKey)
 		if !ok || len(ed) != ed25519.PublicKeySize {
-			return nil, kid, errors.New("OKP key is not Ed25519")
+			return nil, nil, kid, errors.New("OKP key is not Ed25519")
 		}
 		pub = ed
 	case jwk.RSAPrivateKey, jwk.ECDSAPrivateKey, jwk.OKPPrivateKey:
-		return nil, kid, errors.New("key has private members")
+		return nil, nil, kid, errors.New("key has private members")
 	case jwk.SymmetricKey:
-		return nil, kid, errors.New("symmetric (oct) key")
+		return nil, nil, kid, errors.New("symmetric (oct) key")
 	default:
-		return nil, kid, fmt.Errorf("unsupported key type %q", jk.KeyType())
+		return nil, nil, kid, fmt.Errorf("unsupported key type %q", jk.KeyType())
 	}
 	key := &Key{ID: kid, Algorithm: alg, Public: pub}
 	if v, ok := jk.Get("issuer"); ok {
@@ -258,9 +247,9 @@ func fromJWK(jk jwk.Key) (k *Key, kid string, err error) {
 		}
 	}
 	if !key.allowsAny() {
-		return nil, kid, fmt.Errorf("alg %q does not fit the key type", alg)
+		return nil, nil, kid, fmt.Errorf("alg %q does not fit the key type", alg)
 	}
-	return key, kid, nil
+	return key, jk, kid, nil
 }
 
 // allowsAny reports whether some supported algorithm fits the key.
