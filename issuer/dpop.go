@@ -115,7 +115,7 @@ func (e *entry) binding(cnf confirmation) string {
 
 // checkPresentation checks that the request proves what the verified
 // token's cnf binds it to, under e's binding modes.
-func (r *Registry) checkPresentation(e *entry, cnf confirmation, token string, pr *tenantjwt.Presentation, now time.Time) error {
+func (r *Registry) checkPresentation(e *entry, cnf confirmation, token string, pr *tenantjwt.Presentation) error {
 	dpopScheme := strings.EqualFold(pr.Scheme, "DPoP")
 	switch {
 	case e.dpop == BindingDisabled:
@@ -126,7 +126,7 @@ func (r *Registry) checkPresentation(e *entry, cnf confirmation, token string, p
 		if cnf.jkt == "" {
 			return fmt.Errorf("issuer: %s: DPoP scheme with a token not bound to a key (no cnf.jkt): %w", e.name, tenantjwt.ErrTokenBinding)
 		}
-		if err := r.checkProof(cnf.jkt, token, pr, now); err != nil {
+		if err := r.checkProof(cnf.jkt, token, pr, r.opts.Now()); err != nil {
 			return fmt.Errorf("issuer: %s: %w", e.name, err)
 		}
 	case cnf.jkt != "":
