@@ -141,8 +141,10 @@ func TestDPoPThroughMiddleware(t *testing.T) {
 		}
 		c.dpop = []string{e.client.Proof("GET", external, tok)}
 		c.headers = map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example.com, api.example.com"}
-		if status, www, _ := c.do(t, http.DefaultClient, behind.URL); status != 401 || www != hdrBadProof {
-			t.Errorf("a forwarded host list: %d %q, want 401 invalid_dpop_proof", status, www)
+		// A list could be read two ways: the request is refused before
+		// any proof is looked at.
+		if status, www, _ := c.do(t, http.DefaultClient, behind.URL); status != 400 || !strings.Contains(www, `error="invalid_request"`) {
+			t.Errorf("a forwarded host list: %d %q, want 400 invalid_request", status, www)
 		}
 	})
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/middleware/canonical"
 )
 
 // RFC 6750 error codes.
@@ -24,6 +25,7 @@ const (
 const (
 	descNoToken           = "authentication required"
 	descInvalidRequest    = "the request must carry exactly one well-formed bearer token"
+	descInvalidTarget     = "the request target, host or method is not in canonical form"
 	descInvalidToken      = "the access token is not valid"
 	descInsufficientScope = "the access token does not allow this request"
 	descUnavailable       = "the access token cannot be verified right now"
@@ -36,6 +38,8 @@ const (
 //
 //   - ErrNoToken: 401 with no error code
 //   - ErrMultipleTokens: 400 invalid_request
+//   - canonical.ErrRequest (a request that could be read two ways): 400
+//     invalid_request
 //   - tenantjwt.ErrForbidden: 403 insufficient_scope
 //   - tenantjwt.ErrKeysUnavailable: 503 with no error code (the issuer's keys
 //     could not be fetched; the token may well be good)
@@ -48,7 +52,7 @@ func Status(err error) (status int, code string) {
 		return http.StatusOK, ""
 	case errors.Is(err, ErrNoToken):
 		return http.StatusUnauthorized, ""
-	case errors.Is(err, ErrMultipleTokens):
+	case errors.Is(err, ErrMultipleTokens), errors.Is(err, canonical.ErrRequest):
 		return http.StatusBadRequest, CodeInvalidRequest
 	case errors.Is(err, tenantjwt.ErrForbidden):
 		return http.StatusForbidden, CodeInsufficientScope
@@ -97,6 +101,8 @@ func NewChallenge(realm string, err error, unavailableStatus int) Challenge {
 		}
 	case code == "":
 		c.Description = descNoToken
+	case code == CodeInvalidRequest && errors.Is(err, canonical.ErrRequest):
+		c.Description = descInvalidTarget
 	case code == CodeInvalidRequest:
 		c.Description = descInvalidRequest
 	case code == CodeInsufficientScope:

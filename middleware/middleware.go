@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/middleware/canonical"
 )
 
 // Verifier verifies a raw access token. *issuer.Registry implements it.
@@ -39,10 +41,14 @@ type Config struct {
 	// clients and load balancers to retry). Set 401 to hide outages.
 	KeysUnavailableStatus int
 	// RequestTenant, if set, binds the request to a tenant, for example by
-	// its host (see HostTenants) or a path parameter. A token whose tenant
-	// differs is refused with 403, so a token of tenant A cannot be used on
-	// tenant B's host. ok false means the request is not bound.
-	RequestTenant func(r *http.Request) (tenant string, ok bool)
+	// its host (see HostTenants) or a path parameter. It is given the
+	// request and its canonical form (host lower case without port, path
+	// canonical; see package canonical), derived once per request with
+	// Forwarded and Paths. A token whose tenant differs is refused with
+	// 403, so a token of tenant A cannot be used on tenant B's host. ok
+	// false means the request is not bound; a binding to the empty tenant
+	// refuses every token.
+	RequestTenant func(r *http.Request, req canonical.Request) (tenant string, ok bool)
 	// TenantHeader, if set, names a request header (for example
 	// "X-Tenant-ID") with which a caller picks the tenant to act in among
 	// the tenants its token lists (Principal.Tenants). The verifier must
@@ -59,9 +65,14 @@ type Config struct {
 	// error (never the token). Default: no logging.
 	Logger *slog.Logger
 	// Forwarded names the headers of a trusted reverse proxy that carry
-	// the external method and URL, which DPoP proofs are checked against.
-	// Default: none; the request itself is the external request.
+	// the external method and URL, which DPoP proofs and RequestTenant
+	// read. Default: none; the request itself is the external request.
 	Forwarded Forwarded
+	// Paths relaxes the canonical path rules (package canonical) for the
+	// original request, derived when a DPoP proof or RequestTenant needs
+	// it. A request whose target could be read two ways is refused with
+	// 400 invalid_request. Default: strict.
+	Paths canonical.Policy
 	// ClientCertificate returns the TLS client certificate of the
 	// request, checked against certificate-bound tokens (RFC 8705).
 	// Default TLSClientCertificate. Behind a proxy that terminates TLS the
@@ -100,7 +111,29 @@ func (a *Authenticator) Config() Config { return a.cfg }
 
 // Authenticate extracts, verifies and binds the token of r. It returns
 // (nil, nil) for a request without a token when Config.Optional is set.
+// The original request (for DPoP proofs and RequestTenant) is derived
+// from r with Config.Forwarded and Config.Paths.
 func (a *Authenticator) Authenticate(r *http.Request) (*tenantjwt.Principal, error) {
+	var (
+		once sync.Once
+		req  canonical.Request
+		err  error
+	)
+	return a.authenticate(r, func() (canonical.Request, error) {
+		once.Do(func() { req, err = canonical.FromHTTP(r, a.cfg.Forwarded, false, a.cfg.Paths) })
+		return req, err
+	})
+}
+
+// AuthenticateRequest is Authenticate for a check about another request,
+// as in a forward-auth server: req is that original request, already
+// derived and canonical, and is what DPoP proofs and RequestTenant see.
+// The token, proof and tenant selection still come from r's headers.
+func (a *Authenticator) AuthenticateRequest(r *http.Request, req canonical.Request) (*tenantjwt.Principal, error) {
+	return a.authenticate(r, func() (canonical.Request, error) { return req, nil })
+}
+
+func (a *Authenticator) authenticate(r *http.Request, orig func() (canonical.Request, error)) (*tenantjwt.Principal, error) {
 	c, err := a.cfg.Sources.extract(r, a.pv != nil)
 	if err != nil {
 		if a.cfg.Optional && err == ErrNoToken {
@@ -110,7 +143,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*tenantjwt.Principal, err
 	}
 	var p *tenantjwt.Principal
 	if a.pv != nil {
-		pr, err := a.presentation(r, c)
+		pr, err := a.presentation(r, c, orig)
 		if err != nil {
 			return nil, err
 		}
@@ -125,7 +158,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*tenantjwt.Principal, err
 		// A Verifier breaking its contract must not let the request in.
 		return nil, tenantjwt.ErrInvalidToken
 	}
-	return a.bindTenant(r, p)
+	return a.bindTenant(r, p, orig)
 }
 
 // Challenge renders err as this authenticator's error response. A DPoP

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/tenantjwt/tenantjwt"
 	"github.com/tenantjwt/tenantjwt/middleware"
+	"github.com/tenantjwt/tenantjwt/middleware/canonical"
 )
 
 // forwardAuth is the forward_auth section of the config file: what
@@ -16,133 +19,197 @@ import (
 //	  realm: api                       # WWW-Authenticate realm (default "api")
 //	  cookie: DS                       # also read the token from this cookie
 //	  tenant_header: X-Tenant-ID       # let callers pick one of their tenants
+//	  original_request: forwarded      # or "check": the check request is the original
+//	  paths:                           # relax the canonical path rules (all false by default)
+//	    allow_encoded_slash: false
+//	    allow_semicolon: false
+//	    allow_encoded_percent: false
+//	  log_allowed: debug               # level of allow decisions: debug, info or off
 //	  hosts:                           # host → tenant binding (403 on mismatch)
 //	    acme.example.com: acme
 //	    "*.shops.example.com": ""      # first label is the tenant
 //	  rules:                           # first match wins; no match: a valid token suffices
-//	    - host: admin.example.com      # exact, case-insensitive, or "*.example.com"
-//	      path_prefix: /billing
-//	      methods: [POST, DELETE]
+//	    - name: billing-admin          # for logs (default "rules[N]")
+//	      host: admin.example.com      # exact, case-insensitive, or "*.example.com"
+//	      path_prefix: /billing        # whole segments of the decoded canonical path
+//	      case_insensitive: false      # match path_prefix ignoring case
+//	      methods: [POST, DELETE]      # GET also covers HEAD
 //	      roles: [admin, owner]        # any of
 //	      all_roles: [staff]           # all of
 //	      permissions: [billing:write] # all of
 //	      scopes: [billing]            # all of
 //	      tenant: acme                 # the token must act in this tenant
+//	    - path_prefix: /healthz
+//	      anonymous: true              # no token needed; a token sent is still verified
 type forwardAuth struct {
-	Realm        string            `yaml:"realm"`
-	Cookie       string            `yaml:"cookie"`
-	TenantHeader string            `yaml:"tenant_header"`
-	Hosts        map[string]string `yaml:"hosts"`
-	Rules        []rule            `yaml:"rules"`
+	Realm           string            `yaml:"realm"`
+	Cookie          string            `yaml:"cookie"`
+	TenantHeader    string            `yaml:"tenant_header"`
+	OriginalRequest string            `yaml:"original_request"`
+	Paths           canonical.Policy  `yaml:"paths"`
+	LogAllowed      string            `yaml:"log_allowed"`
+	Hosts           map[string]string `yaml:"hosts"`
+	Rules           []rule            `yaml:"rules"`
+
+	allowLevel slog.Level // of allow decisions; logAllowedOff disables them
+	tenantOf   func(*http.Request, canonical.Request) (string, bool)
 }
+
+// logAllowedOff is above every level a handler enables.
+const logAllowedOff = slog.Level(1 << 10)
 
 // rule is one authorization rule of forward_auth.
 type rule struct {
-	Host        string   `yaml:"host"`
-	PathPrefix  string   `yaml:"path_prefix"`
-	Methods     []string `yaml:"methods"`
-	Roles       []string `yaml:"roles"`
-	AllRoles    []string `yaml:"all_roles"`
-	Permissions []string `yaml:"permissions"`
-	Scopes      []string `yaml:"scopes"`
-	Tenant      string   `yaml:"tenant"`
+	Name            string   `yaml:"name"`
+	Host            string   `yaml:"host"`
+	PathPrefix      string   `yaml:"path_prefix"`
+	CaseInsensitive bool     `yaml:"case_insensitive"`
+	Methods         []string `yaml:"methods"`
+	Anonymous       bool     `yaml:"anonymous"`
+	Roles           []string `yaml:"roles"`
+	AllRoles        []string `yaml:"all_roles"`
+	Permissions     []string `yaml:"permissions"`
+	Scopes          []string `yaml:"scopes"`
+	Tenant          string   `yaml:"tenant"`
+
+	host    *canonical.HostPattern
+	prefix  string          // decoded canonical path_prefix
+	methods map[string]bool // nil: any method
 }
 
-func (fa *forwardAuth) validate() error {
-	for i, r := range fa.Rules {
-		if r.PathPrefix != "" && !strings.HasPrefix(r.PathPrefix, "/") {
-			return fmt.Errorf("forward_auth: rules[%d]: path_prefix must start with /", i)
+// compile validates the section and prepares it for matching: host
+// patterns, path prefixes and methods go through package canonical, the
+// one home of those rules, so a rule and a request are compared in the
+// same form.
+func (fa *forwardAuth) compile() error {
+	switch fa.OriginalRequest {
+	case "", "forwarded", "check":
+	default:
+		return fmt.Errorf("forward_auth: original_request %q: want forwarded or check", fa.OriginalRequest)
+	}
+	switch strings.ToLower(fa.LogAllowed) {
+	case "", "debug":
+		fa.allowLevel = slog.LevelDebug
+	case "info":
+		fa.allowLevel = slog.LevelInfo
+	case "off":
+		fa.allowLevel = logAllowedOff
+	default:
+		return fmt.Errorf("forward_auth: log_allowed %q: want debug, info or off", fa.LogAllowed)
+	}
+	tenantOf, err := middleware.ParseHostTenants(fa.Hosts)
+	if err != nil {
+		return fmt.Errorf("forward_auth: %w", err)
+	}
+	if len(fa.Hosts) > 0 {
+		fa.tenantOf = tenantOf
+	}
+	for i := range fa.Rules {
+		if err := fa.Rules[i].compile(fa.Paths); err != nil {
+			return fmt.Errorf("forward_auth: %s: %w", fa.Rules[i].name(i), err)
 		}
-		for _, m := range r.Methods {
-			if m == "" || strings.ToUpper(m) != m {
-				return fmt.Errorf("forward_auth: rules[%d]: methods: %q must be an upper-case HTTP method", i, m)
-			}
+		if fa.Rules[i].Name == "" {
+			fa.Rules[i].Name = fmt.Sprintf("rules[%d]", i)
 		}
 	}
 	return nil
 }
 
-// forwarded is the original request as the gateway describes it.
-type forwarded struct {
-	host, path, method string
+func (r *rule) name(i int) string {
+	if r.Name != "" {
+		return fmt.Sprintf("rules[%d] (%s)", i, r.Name)
+	}
+	return fmt.Sprintf("rules[%d]", i)
 }
 
-// forwardedOf reads X-Forwarded-Host/Uri/Method, falling back to the
-// request itself (for gateways that forward the original request as is).
-func forwardedOf(r *http.Request) forwarded {
-	f := forwarded{host: r.Header.Get("X-Forwarded-Host"), method: r.Header.Get("X-Forwarded-Method")}
-	if f.host == "" {
-		f.host = r.Host
+func (r *rule) compile(pol canonical.Policy) error {
+	if r.Host != "" {
+		p, err := canonical.ParseHostPattern(r.Host)
+		if err != nil {
+			return fmt.Errorf("host: %w", err)
+		}
+		r.host = &p
 	}
-	if h, _, ok := strings.Cut(f.host, ","); ok { // a proxy chain: the first is the client's
-		f.host = strings.TrimSpace(h)
-	}
-	if f.method == "" {
-		f.method = r.Method
-	}
-	uri := r.Header.Get("X-Forwarded-Uri")
-	if uri == "" {
-		uri = r.URL.RequestURI()
-	}
-	f.path, _, _ = strings.Cut(uri, "?")
-	return f
-}
-
-// matches reports whether r applies to f.
-func (r rule) matches(f forwarded) bool {
-	if r.Host != "" && !hostMatches(r.Host, f.host) {
-		return false
-	}
-	if r.PathPrefix != "" && !pathHasPrefix(f.path, r.PathPrefix) {
-		return false
+	if r.PathPrefix != "" {
+		p, err := canonical.Path(r.PathPrefix, pol)
+		if err != nil {
+			return fmt.Errorf("path_prefix %q must be a canonical path: %w", r.PathPrefix, err)
+		}
+		r.prefix = canonical.Decode(p)
 	}
 	if len(r.Methods) > 0 {
-		ok := false
+		r.methods = make(map[string]bool, len(r.Methods)+1)
 		for _, m := range r.Methods {
-			ok = ok || m == f.method
+			if _, err := canonical.Method(m); err != nil || strings.ToUpper(m) != m {
+				return fmt.Errorf("methods: %q must be an upper-case HTTP method", m)
+			}
+			r.methods[m] = true
 		}
-		if !ok {
-			return false
+		if r.methods["GET"] {
+			r.methods["HEAD"] = true // HEAD is GET without the body (RFC 9110 §9.3.2)
 		}
 	}
-	return true
+	if r.Anonymous && (len(r.Roles)+len(r.AllRoles)+len(r.Permissions)+len(r.Scopes) > 0 || r.Tenant != "") {
+		return errors.New("anonymous: a rule that needs no token cannot require roles, permissions, scopes or a tenant")
+	}
+	return nil
 }
 
-// pathHasPrefix matches whole segments: /billing matches /billing and
-// /billing/x but not /billingx.
-func pathHasPrefix(path, prefix string) bool {
-	if !strings.HasPrefix(path, prefix) {
-		return false
-	}
-	return len(path) == len(prefix) || strings.HasSuffix(prefix, "/") || path[len(prefix)] == '/'
+// needsForwarded reports whether a check must describe its original
+// request in forwarded headers: with hosts or rules, judging the check
+// request itself would fail open.
+func (fa *forwardAuth) needsForwarded() bool {
+	return fa.OriginalRequest != "check" && (len(fa.Hosts) > 0 || len(fa.Rules) > 0)
 }
 
-func hostMatches(pattern, host string) bool {
-	host = strings.ToLower(host)
-	if h, _, ok := strings.Cut(host, ":"); ok && !strings.Contains(host, "]") {
-		host = h
+// original derives the request a gateway check is about: the one place
+// serve reads forwarded headers.
+func (fa *forwardAuth) original(r *http.Request) (canonical.Request, error) {
+	if fa.OriginalRequest == "check" {
+		return canonical.FromHTTP(r, canonical.Forwarded{}, false, fa.Paths)
 	}
-	pattern = strings.ToLower(pattern)
-	if suffix, ok := strings.CutPrefix(pattern, "*."); ok {
-		label, ok := strings.CutSuffix(host, "."+suffix)
-		return ok && label != "" && !strings.Contains(label, ".")
+	return canonical.FromHTTP(r, canonical.GatewayHeaders, fa.needsForwarded(), fa.Paths)
+}
+
+// match returns the first rule that applies to req, nil when none does.
+func (fa *forwardAuth) match(req canonical.Request) *rule {
+	var decoded string
+	for i := range fa.Rules {
+		r := &fa.Rules[i]
+		if r.host != nil {
+			if _, ok := r.host.Match(req.Host); !ok {
+				continue
+			}
+		}
+		if r.methods != nil && !r.methods[req.Method] {
+			continue
+		}
+		if r.prefix != "" {
+			if decoded == "" {
+				decoded = req.DecodedPath()
+			}
+			if !canonical.HasPrefix(decoded, r.prefix, r.CaseInsensitive) {
+				continue
+			}
+		}
+		return r
 	}
-	return host == pattern
+	return nil
 }
 
 // check applies r's requirements to p; the error wraps ErrForbidden.
-func (r rule) check(p *tenantjwt.Principal) error {
+func (r *rule) check(p *tenantjwt.Principal) error {
 	switch {
 	case len(r.Roles) > 0 && !middleware.AnyRole(r.Roles...)(p):
-		return fmt.Errorf("serve: rule needs any role of %q: %w", r.Roles, tenantjwt.ErrForbidden)
+		return fmt.Errorf("serve: %s needs any role of %q: %w", r.Name, r.Roles, tenantjwt.ErrForbidden)
 	case !middleware.AllRoles(r.AllRoles...)(p):
-		return fmt.Errorf("serve: rule needs all roles %q: %w", r.AllRoles, tenantjwt.ErrForbidden)
+		return fmt.Errorf("serve: %s needs all roles %q: %w", r.Name, r.AllRoles, tenantjwt.ErrForbidden)
 	case !middleware.AllPermissions(r.Permissions...)(p):
-		return fmt.Errorf("serve: rule needs permissions %q: %w", r.Permissions, tenantjwt.ErrForbidden)
+		return fmt.Errorf("serve: %s needs permissions %q: %w", r.Name, r.Permissions, tenantjwt.ErrForbidden)
 	case !middleware.AllScopes(r.Scopes...)(p):
-		return fmt.Errorf("serve: rule needs scopes %q: %w", r.Scopes, tenantjwt.ErrForbidden)
+		return fmt.Errorf("serve: %s needs scopes %q: %w", r.Name, r.Scopes, tenantjwt.ErrForbidden)
 	case r.Tenant != "" && p.Tenant != r.Tenant:
-		return fmt.Errorf("serve: rule needs tenant %q, token acts in %.64q: %w", r.Tenant, p.Tenant, tenantjwt.ErrForbidden)
+		return fmt.Errorf("serve: %s needs tenant %q, token acts in %.64q: %w", r.Name, r.Tenant, p.Tenant, tenantjwt.ErrForbidden)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,13 +14,16 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/tenantjwt/tenantjwt"
 	"github.com/tenantjwt/tenantjwt/issuer"
 	"github.com/tenantjwt/tenantjwt/jwks"
 	"github.com/tenantjwt/tenantjwt/middleware"
+	"github.com/tenantjwt/tenantjwt/middleware/canonical"
 )
 
 // serveHooks let tests observe the server without sleeping. Nil in
@@ -136,7 +140,7 @@ func (s *server) load(ctx context.Context) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := fa.validate(); err != nil {
+	if err := fa.compile(); err != nil {
 		return nil, err
 	}
 	dir := filepath.Dir(s.path)
@@ -159,15 +163,14 @@ func (s *server) load(ctx context.Context) (*state, error) {
 		return nil, err
 	}
 	st := &state{reg: reg, fa: fa, hash: sha256.Sum256(data)}
+	// The Authenticator is handed the original request of each check (see
+	// forwardAuth.original), which DPoP proofs and host binding read; it
+	// logs nothing itself, as every decision gets one record from decide.
 	st.auth = middleware.NewAuthenticator(reg, middleware.Config{
 		Realm:         fa.Realm,
 		Sources:       middleware.TokenSources{Cookie: fa.Cookie},
 		TenantHeader:  fa.TenantHeader,
-		RequestTenant: middleware.HostTenants(fa.Hosts),
-		Logger:        s.log,
-		// DPoP proofs are checked against the original request, which the
-		// gateway describes in these headers (see forwardedOf).
-		Forwarded: middleware.TraefikForwarded,
+		RequestTenant: fa.tenantOf,
 		// The TLS connection here is the gateway's, never the client's:
 		// certificate-bound tokens cannot be checked and fail closed.
 		ClientCertificate: func(*http.Request) *x509.Certificate { return nil },
@@ -271,29 +274,88 @@ func (s *server) routes() http.Handler {
 // RFC 6750 refusal the gateway passes on to the client.
 func (s *server) verify(w http.ResponseWriter, r *http.Request) {
 	st := s.cur.Load()
-	f := forwardedOf(r)
-	// Bind and match on the original request's host, not on ours.
-	orig := r.Clone(r.Context())
-	orig.Host = f.host
-	p, err := st.auth.Authenticate(orig)
-	if err == nil && p == nil {
-		err = middleware.ErrNoToken
+	d := st.decide(r)
+	s.logDecision(r.Context(), st, d)
+	status := http.StatusOK
+	if d.err != nil {
+		ch := st.auth.ChallengeFor(r, d.err)
+		status = ch.Status
+		ch.Write(w)
+	} else {
+		writeIdentity(w.Header(), d.p)
+		w.WriteHeader(http.StatusOK)
 	}
-	if err == nil {
-		for _, rl := range st.fa.Rules {
-			if rl.matches(f) {
-				err = rl.check(p)
-				break
-			}
-		}
+	s.metrics.responses.WithLabelValues(strconv.Itoa(status)).Inc()
+}
+
+// decision is the outcome of one check: the original request as judged,
+// the rule that applied, and either a Principal (nil for an anonymous
+// rule without a token) or the refusal.
+type decision struct {
+	req  canonical.Request
+	rule *rule
+	p    *tenantjwt.Principal
+	err  error
+}
+
+// decide judges one check: derive the original request (refused when it
+// could be read two ways), pick the first rule that applies, verify the
+// token and apply the rule. Every mode of serve ends here.
+func (st *state) decide(r *http.Request) decision {
+	var d decision
+	if d.req, d.err = st.fa.original(r); d.err != nil {
+		return d
 	}
-	if err != nil {
-		ch := st.auth.Challenge(err)
-		s.metrics.responses.WithLabelValues(fmt.Sprint(ch.Status)).Inc()
-		st.auth.Fail(w, orig, err)
+	d.rule = st.fa.match(d.req)
+	d.p, d.err = st.auth.AuthenticateRequest(r, d.req)
+	switch {
+	case errors.Is(d.err, middleware.ErrNoToken) && d.rule != nil && d.rule.Anonymous:
+		d.err = nil // no token, and none needed; a bad token is still refused
+	case d.err == nil && d.p == nil:
+		d.err = middleware.ErrNoToken
+	case d.err == nil && d.rule != nil:
+		d.err = d.rule.check(d.p)
+	}
+	return d
+}
+
+// logDecision writes the one record of a decision: refusals at info,
+// allows at forward_auth.log_allowed. Never the token.
+func (s *server) logDecision(ctx context.Context, st *state, d decision) {
+	level, outcome := st.fa.allowLevel, "allow"
+	if d.err != nil {
+		level, outcome = slog.LevelInfo, "deny"
+	}
+	if !s.log.Enabled(ctx, level) {
 		return
 	}
-	h := w.Header()
+	status, _ := middleware.Status(d.err)
+	attrs := []slog.Attr{
+		slog.String("decision", outcome),
+		slog.Int("status", status),
+		slog.String("method", d.req.Method),
+		slog.String("host", d.req.Host),
+		slog.String("path", d.req.Path),
+	}
+	if d.rule != nil {
+		attrs = append(attrs, slog.String("rule", d.rule.Name))
+	}
+	if d.p != nil {
+		attrs = append(attrs, slog.String("issuer", d.p.Issuer), slog.String("tenant", d.p.Tenant), slog.String("subject", d.p.Subject))
+	}
+	if d.err != nil {
+		attrs = append(attrs, slog.String("reason", d.err.Error()))
+	}
+	s.log.LogAttrs(ctx, level, "decision", attrs...)
+}
+
+// writeIdentity sets the X-Auth-* headers of an allowed check: always all
+// of them, empty when absent (an anonymous rule: p is nil), so the gateway
+// overwrites whatever copies the client sent.
+func writeIdentity(h http.Header, p *tenantjwt.Principal) {
+	if p == nil {
+		p = &tenantjwt.Principal{}
+	}
 	h.Set("X-Auth-Issuer", headerValue(p.Issuer))
 	h.Set("X-Auth-Subject", headerValue(p.Subject))
 	h.Set("X-Auth-Tenant", headerValue(p.Tenant))
@@ -301,6 +363,4 @@ func (s *server) verify(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Auth-Permissions", headerList(p.Permissions))
 	h.Set("X-Auth-Scopes", headerList(p.Scopes))
 	h.Set("Cache-Control", "no-store")
-	s.metrics.responses.WithLabelValues("200").Inc()
-	w.WriteHeader(http.StatusOK)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"io"
 	"net/http"
@@ -73,23 +74,23 @@ func startServe(t *testing.T, config string) *testServer {
 	return ts
 }
 
+// fwd describes a check as a gateway sends it. Empty host, uri and
+// method default to api.example.com, / and GET; bare sends no
+// X-Forwarded-* header at all.
 type fwd struct {
 	host, uri, method string
 	token             string
 	headers           map[string]string
+	bare              bool
 }
 
 func (ts *testServer) verify(t *testing.T, f fwd) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest("GET", ts.url+"/verify", nil)
-	if f.host != "" {
-		req.Header.Set("X-Forwarded-Host", f.host)
-	}
-	if f.uri != "" {
-		req.Header.Set("X-Forwarded-Uri", f.uri)
-	}
-	if f.method != "" {
-		req.Header.Set("X-Forwarded-Method", f.method)
+	if !f.bare {
+		req.Header.Set("X-Forwarded-Host", cmp.Or(f.host, "api.example.com"))
+		req.Header.Set("X-Forwarded-Uri", cmp.Or(f.uri, "/"))
+		req.Header.Set("X-Forwarded-Method", cmp.Or(f.method, "GET"))
 	}
 	if f.token != "" {
 		req.Header.Set("Authorization", "Bearer "+f.token)
