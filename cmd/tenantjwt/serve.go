@@ -274,7 +274,8 @@ func (s *server) routes() http.Handler {
 // RFC 6750 refusal the gateway passes on to the client.
 func (s *server) verify(w http.ResponseWriter, r *http.Request) {
 	st := s.cur.Load()
-	d := st.decide(r)
+	req, err := st.fa.original(r)
+	d := st.decide(r, req, err)
 	s.logDecision(r.Context(), st, d)
 	status := http.StatusOK
 	if d.err != nil {
@@ -298,12 +299,14 @@ type decision struct {
 	err  error
 }
 
-// decide judges one check: derive the original request (refused when it
-// could be read two ways), pick the first rule that applies, verify the
-// token and apply the rule. Every mode of serve ends here.
-func (st *state) decide(r *http.Request) decision {
-	var d decision
-	if d.req, d.err = st.fa.original(r); d.err != nil {
+// decide judges one check about the original request req, derived by
+// the caller (reqErr, when it could not be, is the refusal): pick the
+// first rule that applies, verify the token r carries and apply the rule.
+// Every mode of serve ends here; r supplies the credentials (its
+// Authorization, DPoP, Cookie and tenant headers) and the context.
+func (st *state) decide(r *http.Request, req canonical.Request, reqErr error) decision {
+	d := decision{req: req, err: reqErr}
+	if d.err != nil {
 		return d
 	}
 	d.rule = st.fa.match(d.req)
