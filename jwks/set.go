@@ -3,8 +3,6 @@ package jwks
 import (
 	"bytes"
 	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
@@ -170,6 +168,9 @@ func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
 			k, jk, err = nil, nil, fmt.Errorf("unparsable key")
 		}
 	}()
+	if err := refusePrivateMembers(raw); err != nil {
+		return nil, nil, "", err
+	}
 	jk, err = jwk.ParseKey(raw)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("unparsable key: %v", err)
@@ -205,10 +206,10 @@ func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
 		if err := jk.Raw(&p); err != nil {
 			return nil, nil, kid, fmt.Errorf("bad RSA key: %v", err)
 		}
-		if p.N == nil || p.N.BitLen() < MinRSABits {
-			return nil, nil, kid, fmt.Errorf("RSA key shorter than %d bits", MinRSABits)
-		}
-		if p.E < 3 || p.E%2 == 0 {
+		// jwx reads e into an int, keeping the low bits of a longer one:
+		// refuse what it would truncate, so the key verified with is the
+		// key the JWK (and its thumbprint) describes.
+		if e, ok := jk.(interface{ E() []byte }); !ok || !exponentFits(e.E()) {
 			return nil, nil, kid, errors.New("bad RSA exponent")
 		}
 		pub = &p
@@ -217,28 +218,22 @@ func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
 		if err := jk.Raw(&p); err != nil {
 			return nil, nil, kid, fmt.Errorf("bad EC key: %v", err)
 		}
-		switch p.Curve {
-		case elliptic.P256(), elliptic.P384(), elliptic.P521():
-		default:
-			return nil, nil, kid, errors.New("unsupported curve")
-		}
 		pub = &p
 	case jwk.OKPPublicKey:
 		var p any
 		if err := jk.Raw(&p); err != nil {
 			return nil, nil, kid, fmt.Errorf("bad OKP key: %v", err)
 		}
-		ed, ok := p.(ed25519.PublicKey)
-		if !ok || len(ed) != ed25519.PublicKeySize {
-			return nil, nil, kid, errors.New("OKP key is not Ed25519")
-		}
-		pub = ed
+		pub = p
 	case jwk.RSAPrivateKey, jwk.ECDSAPrivateKey, jwk.OKPPrivateKey:
 		return nil, nil, kid, errors.New("key has private members")
 	case jwk.SymmetricKey:
 		return nil, nil, kid, errors.New("symmetric (oct) key")
 	default:
 		return nil, nil, kid, fmt.Errorf("unsupported key type %q", jk.KeyType())
+	}
+	if err := checkPublic(pub); err != nil {
+		return nil, nil, kid, err
 	}
 	key := &Key{ID: kid, Algorithm: alg, Public: pub}
 	if v, ok := jk.Get("issuer"); ok {
@@ -250,6 +245,34 @@ func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
 		return nil, nil, kid, fmt.Errorf("alg %q does not fit the key type", alg)
 	}
 	return key, jk, kid, nil
+}
+
+// privateMembers are the JWK members that carry secret material (RFC 7518
+// §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
+var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+// refusePrivateMembers refuses a JWK with any private member, whatever its
+// kty and whether or not the key would parse as a private key: a verifier
+// never needs one, and a public key that carries one was leaked.
+func refusePrivateMembers(raw []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("unparsable key: %v", err)
+	}
+	for _, name := range privateMembers {
+		if _, ok := m[name]; ok {
+			return fmt.Errorf("key has private members (%q)", name)
+		}
+	}
+	return nil
+}
+
+// exponentFits reports whether an RSA exponent, as big-endian octets,
+// fits the int crypto/rsa takes (at most 2^31-1) once leading zero octets
+// are stripped.
+func exponentFits(e []byte) bool {
+	e = bytes.TrimLeft(e, "\x00")
+	return len(e) > 0 && (len(e) < 4 || len(e) == 4 && e[0] < 0x80)
 }
 
 // allowsAny reports whether some supported algorithm fits the key.
