@@ -1,0 +1,98 @@
+package jwks
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestAddressPolicy(t *testing.T) {
+	tests := []struct {
+		addr           string
+		public, lbOnly bool // allowed under publicOnly, publicOrLoopback
+	}{
+		{"8.8.8.8", true, true},
+		{"2606:4700:4700::1111", true, true},
+		{"64:ff9b::808:808", true, true}, // NAT64 of a public address
+		{"127.0.0.1", false, true},
+		{"127.1.2.3", false, true},
+		{"::1", false, true},
+		{"::ffff:127.0.0.1", false, true},
+		{"169.254.169.254", false, false}, // cloud metadata
+		{"::ffff:169.254.169.254", false, false},
+		{"64:ff9b::a9fe:a9fe", false, false}, // NAT64 of 169.254.169.254
+		{"2002:a9fe:a9fe::1", false, false},  // 6to4 of 169.254.169.254
+		{"fe80::1", false, false},            // link-local
+		{"10.0.0.1", false, false},           // private
+		{"172.16.0.1", false, false},         // private
+		{"192.168.1.1", false, false},        // private
+		{"fd00::1", false, false},            // unique local
+		{"0.0.0.0", false, false},            // unspecified
+		{"::", false, false},                 // unspecified
+		{"224.0.0.1", false, false},          // multicast
+		{"ff02::1", false, false},            // multicast
+		{"100.100.100.200", false, false},    // shared address space (a cloud metadata address)
+		{"255.255.255.255", false, false},    // broadcast
+		{"::127.0.0.1", false, false},        // IPv4-compatible
+	}
+	for _, tt := range tests {
+		ip := netip.MustParseAddr(tt.addr)
+		if got := publicOnly.allowed(ip); got != tt.public {
+			t.Errorf("publicOnly.allowed(%s) = %v, want %v", tt.addr, got, tt.public)
+		}
+		if got := publicOrLoopback.allowed(ip); got != tt.lbOnly {
+			t.Errorf("publicOrLoopback.allowed(%s) = %v, want %v", tt.addr, got, tt.lbOnly)
+		}
+		if !anyAddress.allowed(ip) {
+			t.Errorf("anyAddress.allowed(%s) = false", tt.addr)
+		}
+	}
+}
+
+// TestDialerRefusesAfterDNS: the guarded client checks the address it
+// connects to, after name resolution, so "localhost" (a name, resolved by
+// the system) is refused like 127.0.0.1, and the server sees nothing.
+func TestDialerRefusesAfterDNS(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+	base := httpClient(nil, 5*time.Second)
+	guarded := clientFor(base, publicOnly, 5*time.Second)
+	for _, u := range []string{srv.URL, "http://localhost:" + port + "/"} {
+		resp, err := guarded.Get(u)
+		if err == nil {
+			resp.Body.Close()
+		}
+		if !errors.Is(err, ErrAddressRefused) {
+			t.Errorf("GET %s under publicOnly: err = %v, want ErrAddressRefused", u, err)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the loopback server got %d requests", n)
+	}
+	for _, c := range []*http.Client{clientFor(base, publicOrLoopback, 5*time.Second), clientFor(base, anyAddress, 5*time.Second)} {
+		resp, err := c.Get(srv.URL)
+		if err != nil {
+			t.Fatalf("allowed policy: %v", err)
+		}
+		resp.Body.Close()
+	}
+	if n := hits.Load(); n != 2 {
+		t.Errorf("the loopback server got %d requests under the policies that allow it, want 2", n)
+	}
+	// A RoundTripper that is not an *http.Transport cannot be guarded.
+	custom := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("unused") })}
+	if clientFor(custom, publicOnly, time.Second) != nil {
+		t.Error("a custom RoundTripper was accepted for a restricted policy")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
