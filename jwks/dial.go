@@ -130,7 +130,8 @@ func clientFor(base *http.Client, p netPolicy, timeout time.Duration) *http.Clie
 	case nil:
 		t = http.DefaultTransport.(*http.Transport).Clone()
 	case *http.Transport:
-		if bt.Dial != nil || bt.DialTLS != nil { //nolint:staticcheck // refusing the deprecated hooks, not using them
+		//lint:ignore SA1019 refusing the deprecated dial hooks, which would bypass the guard, not using them
+		if bt.Dial != nil || bt.DialTLS != nil {
 			return nil
 		}
 		t = bt.Clone()

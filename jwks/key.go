@@ -49,6 +49,7 @@ func checkPublic(pub crypto.PublicKey) error {
 		default:
 			return errors.New("unsupported curve")
 		}
+		//lint:ignore SA1019 a key built from coordinates (jwx) may lack one, and Bytes would panic
 		if p.X == nil || p.Y == nil {
 			return errors.New("EC point missing")
 		}

@@ -1,12 +1,11 @@
 package jwks_test
 
 import (
-	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
@@ -73,10 +72,9 @@ func TestKeyFilterIsOneForJWKSAndPEM(t *testing.T) {
 // refused when the key set (or proof key) is loaded, not at verification.
 func TestECPointOnTheCurve(t *testing.T) {
 	off := func(m map[string]any) map[string]any {
-		y := new(big.Int).Add(p256.Y, big.NewInt(1))
-		buf := make([]byte, 32)
-		y.FillBytes(buf)
-		m["y"] = b64(buf)
+		y, _ := base64.RawURLEncoding.DecodeString(m["y"].(string))
+		y[len(y)-1] ^= 1 // another y for the same x: not on the curve
+		m["y"] = b64(y)
 		return m
 	}
 	tests := map[string]map[string]any{
@@ -172,8 +170,5 @@ func TestThumbprintIsCanonical(t *testing.T) {
 		if got, err := tp(jwkOf(t, &rsa2048.PublicKey, map[string]any{"e": b64(e)})); err == nil {
 			t.Errorf("%s: accepted with thumbprint %s (the 65537 key's is %s)", name, got, want)
 		}
-	}
-	if got, err := jwks.Thumbprint(&ecdsa.PublicKey{Curve: p256.Curve, X: p256.X, Y: new(big.Int).Add(p256.Y, big.NewInt(1))}); err == nil {
-		t.Errorf("Thumbprint of a point off the curve = %s", got)
 	}
 }

@@ -31,7 +31,7 @@ func ParseProofKey(raw []byte) (*Key, string, error) {
 	if len(raw) > MaxProofKeyBytes {
 		return nil, "", fmt.Errorf("jwks: proof key of %d bytes exceeds %d", len(raw), MaxProofKeyBytes)
 	}
-	k, _, _, err := convert(raw)
+	k, _, err := convert(raw)
 	if err != nil {
 		return nil, "", fmt.Errorf("jwks: proof key: %v", err)
 	}
@@ -60,11 +60,11 @@ func Thumbprint(pub crypto.PublicKey) (string, error) {
 		e := big.NewInt(int64(p.E)).Bytes()
 		doc = `{"e":"` + b64(e) + `","kty":"RSA","n":"` + b64(p.N.Bytes()) + `"}`
 	case *ecdsa.PublicKey:
-		size := (p.Curve.Params().BitSize + 7) / 8
-		x, y := make([]byte, size), make([]byte, size)
-		p.X.FillBytes(x)
-		p.Y.FillBytes(y)
-		doc = `{"crv":"` + p.Curve.Params().Name + `","kty":"EC","x":"` + b64(x) + `","y":"` + b64(y) + `"}`
+		// The uncompressed point, 0x04 || x || y, has both coordinates at
+		// the curve's full size; checkPublic made sure it encodes.
+		pt, _ := p.Bytes()
+		size := (len(pt) - 1) / 2
+		doc = `{"crv":"` + p.Curve.Params().Name + `","kty":"EC","x":"` + b64(pt[1:1+size]) + `","y":"` + b64(pt[1+size:]) + `"}`
 	case ed25519.PublicKey:
 		doc = `{"crv":"Ed25519","kty":"OKP","x":"` + b64(p) + `"}`
 	}

@@ -129,7 +129,7 @@ func Parse(data []byte, opts ParseOptions) (*Set, []Dropped, error) {
 	keys := make([]*Key, 0, len(doc.Keys))
 	seen := make(map[string]bool, len(doc.Keys))
 	for i, raw := range doc.Keys {
-		k, _, kid, err := convert(raw)
+		k, kid, err := convert(raw)
 		if err == nil && kid != "" && seen[kid] {
 			err = errors.New("duplicate kid")
 		}
@@ -158,29 +158,28 @@ func Parse(data []byte, opts ParseOptions) (*Set, []Dropped, error) {
 	return NewSet(keys...), dropped, nil
 }
 
-// convert turns one JWK into a Key, or says why it is unusable. It also
-// returns jwx's view of the key.
-func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
+// convert turns one JWK into a Key, or says why it is unusable.
+func convert(raw json.RawMessage) (k *Key, kid string, err error) {
 	defer func() {
 		// jwx parses hostile input; a panic there must not take the
 		// process down. Treat it as an unusable key.
 		if r := recover(); r != nil {
-			k, jk, err = nil, nil, fmt.Errorf("unparsable key")
+			k, err = nil, fmt.Errorf("unparsable key")
 		}
 	}()
 	if err := refusePrivateMembers(raw); err != nil {
-		return nil, nil, "", err
+		return nil, "", err
 	}
-	jk, err = jwk.ParseKey(raw)
+	jk, err := jwk.ParseKey(raw)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("unparsable key: %v", err)
+		return nil, "", fmt.Errorf("unparsable key: %v", err)
 	}
 	kid = jk.KeyID()
 	if len(kid) > 256 {
-		return nil, nil, "", errors.New("kid longer than 256 bytes")
+		return nil, "", errors.New("kid longer than 256 bytes")
 	}
 	if use := jk.KeyUsage(); use != "" && use != "sig" {
-		return nil, nil, kid, fmt.Errorf("use %q is not sig", use)
+		return nil, kid, fmt.Errorf("use %q is not sig", use)
 	}
 	if ops := jk.KeyOps(); ops != nil {
 		ok := false
@@ -188,7 +187,7 @@ func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
 			ok = ok || op == jwk.KeyOpVerify
 		}
 		if !ok {
-			return nil, nil, kid, errors.New("key_ops lacks verify")
+			return nil, kid, errors.New("key_ops lacks verify")
 		}
 	}
 	var alg string
@@ -196,44 +195,44 @@ func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
 		alg = a.String()
 	}
 	if alg != "" && !KnownAlgorithm(alg) {
-		return nil, nil, kid, fmt.Errorf("alg %q not supported", alg)
+		return nil, kid, fmt.Errorf("alg %q not supported", alg)
 	}
 
 	var pub any
 	switch jk.(type) {
+	case jwk.RSAPrivateKey, jwk.ECDSAPrivateKey, jwk.OKPPrivateKey:
+		return nil, kid, errors.New("key has private members")
 	case jwk.RSAPublicKey:
 		var p rsa.PublicKey
 		if err := jk.Raw(&p); err != nil {
-			return nil, nil, kid, fmt.Errorf("bad RSA key: %v", err)
+			return nil, kid, fmt.Errorf("bad RSA key: %v", err)
 		}
 		// jwx reads e into an int, keeping the low bits of a longer one:
 		// refuse what it would truncate, so the key verified with is the
 		// key the JWK (and its thumbprint) describes.
 		if e, ok := jk.(interface{ E() []byte }); !ok || !exponentFits(e.E()) {
-			return nil, nil, kid, errors.New("bad RSA exponent")
+			return nil, kid, errors.New("bad RSA exponent")
 		}
 		pub = &p
 	case jwk.ECDSAPublicKey:
 		var p ecdsa.PublicKey
 		if err := jk.Raw(&p); err != nil {
-			return nil, nil, kid, fmt.Errorf("bad EC key: %v", err)
+			return nil, kid, fmt.Errorf("bad EC key: %v", err)
 		}
 		pub = &p
 	case jwk.OKPPublicKey:
 		var p any
 		if err := jk.Raw(&p); err != nil {
-			return nil, nil, kid, fmt.Errorf("bad OKP key: %v", err)
+			return nil, kid, fmt.Errorf("bad OKP key: %v", err)
 		}
 		pub = p
-	case jwk.RSAPrivateKey, jwk.ECDSAPrivateKey, jwk.OKPPrivateKey:
-		return nil, nil, kid, errors.New("key has private members")
 	case jwk.SymmetricKey:
-		return nil, nil, kid, errors.New("symmetric (oct) key")
+		return nil, kid, errors.New("symmetric (oct) key")
 	default:
-		return nil, nil, kid, fmt.Errorf("unsupported key type %q", jk.KeyType())
+		return nil, kid, fmt.Errorf("unsupported key type %q", jk.KeyType())
 	}
 	if err := checkPublic(pub); err != nil {
-		return nil, nil, kid, err
+		return nil, kid, err
 	}
 	key := &Key{ID: kid, Algorithm: alg, Public: pub}
 	if v, ok := jk.Get("issuer"); ok {
@@ -242,9 +241,9 @@ func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
 		}
 	}
 	if !key.allowsAny() {
-		return nil, nil, kid, fmt.Errorf("alg %q does not fit the key type", alg)
+		return nil, kid, fmt.Errorf("alg %q does not fit the key type", alg)
 	}
-	return key, jk, kid, nil
+	return key, kid, nil
 }
 
 // privateMembers are the JWK members that carry secret material (RFC 7518
