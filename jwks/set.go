@@ -258,6 +258,9 @@ func refusePrivateMembers(raw []byte) error {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return fmt.Errorf("unparsable key: %v", err)
 	}
+	if string(m["kty"]) == `"oct"` {
+		return errors.New("symmetric (oct) key")
+	}
 	for _, name := range privateMembers {
 		if _, ok := m[name]; ok {
 			return fmt.Errorf("key has private members (%q)", name)
