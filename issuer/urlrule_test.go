@@ -71,3 +71,22 @@ func TestDiscoveryOnlySettings(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoverySettingsFromFile: the config file keys reach the Config.
+func TestDiscoverySettingsFromFile(t *testing.T) {
+	f, err := issuer.ParseConfig([]byte(`
+issuers:
+  - name: internal
+    issuer: https://idp.internal.example/
+    discovery: true
+    audiences: [api]
+    allow_private_network: true
+    jwks_same_origin: true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := f.Issuers[0]; !c.AllowPrivateNetwork || !c.JWKSSameOrigin {
+		t.Errorf("config %+v lacks allow_private_network or jwks_same_origin", c)
+	}
+}
