@@ -44,8 +44,9 @@ func NewCache(opts Options) *Cache {
 		remotes:  make(map[string]*remote),
 		discover: make(map[string]*discovery),
 	}
+	ownDialer := opts.HTTPClient == nil || opts.HTTPClient.Transport == nil
 	for _, p := range []netPolicy{anyAddress, publicOnly, publicOrLoopback} {
-		c.clients[p] = clientFor(c.opts.HTTPClient, p, c.opts.Timeout)
+		c.clients[p] = clientFor(c.opts.HTTPClient, p, c.opts.Timeout, ownDialer)
 	}
 	return c
 }

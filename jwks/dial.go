@@ -117,11 +117,15 @@ func (p netPolicy) checkAddress(address string) error {
 
 // clientFor returns the client that enforces p: base itself for
 // anyAddress; otherwise a copy whose transport checks every address at
-// connect time (in the dialer's Control hook, after DNS, so a name that
-// resolves to an internal address is refused too) and uses no proxy (a
-// proxy would hide the address). It returns nil when base's transport is
-// not an *http.Transport and cannot be guarded; fetches under p then fail.
-func clientFor(base *http.Client, p netPolicy, timeout time.Duration) *http.Client {
+// connect time and uses no proxy (a proxy would hide the address). With
+// ownDialer (the transport is the cache's own or http.DefaultTransport's),
+// the check runs in the dialer's Control hook, after DNS and before the
+// connection is made, so a name that resolves to an internal address is
+// refused too. A dial function of the caller's own is kept, and the
+// address is checked on the connection it returns, before any byte is
+// sent. It returns nil when base's transport is not an *http.Transport
+// and cannot be guarded; fetches under p then fail.
+func clientFor(base *http.Client, p netPolicy, timeout time.Duration, ownDialer bool) *http.Client {
 	if p == anyAddress {
 		return base
 	}
@@ -129,6 +133,7 @@ func clientFor(base *http.Client, p netPolicy, timeout time.Duration) *http.Clie
 	switch bt := base.Transport.(type) {
 	case nil:
 		t = http.DefaultTransport.(*http.Transport).Clone()
+		ownDialer = true
 	case *http.Transport:
 		//lint:ignore SA1019 refusing the deprecated dial hooks, which would bypass the guard, not using them
 		if bt.Dial != nil || bt.DialTLS != nil {
@@ -139,14 +144,14 @@ func clientFor(base *http.Client, p netPolicy, timeout time.Duration) *http.Clie
 		return nil
 	}
 	t.Proxy = nil
-	if dial := t.DialContext; dial != nil {
-		t.DialContext = guardConn(dial, p)
-	} else {
+	if ownDialer || t.DialContext == nil {
 		d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second,
 			ControlContext: func(_ context.Context, _, address string, _ syscall.RawConn) error {
 				return p.checkAddress(address)
 			}}
 		t.DialContext = d.DialContext
+	} else {
+		t.DialContext = guardConn(t.DialContext, p)
 	}
 	if dial := t.DialTLSContext; dial != nil {
 		t.DialTLSContext = guardConn(dial, p)

@@ -1,7 +1,9 @@
 package jwks
 
 import (
+	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -56,14 +58,21 @@ func TestAddressPolicy(t *testing.T) {
 
 // TestDialerRefusesAfterDNS: the guarded client checks the address it
 // connects to, after name resolution, so "localhost" (a name, resolved by
-// the system) is refused like 127.0.0.1, and the server sees nothing.
+// the system) is refused like 127.0.0.1. With the cache's own dialer the
+// check runs before connecting: the listener never sees a connection.
 func TestDialerRefusesAfterDNS(t *testing.T) {
-	var hits atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	var hits, conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
 	base := httpClient(nil, 5*time.Second)
-	guarded := clientFor(base, publicOnly, 5*time.Second)
+	guarded := clientFor(base, publicOnly, 5*time.Second, true)
 	for _, u := range []string{srv.URL, "http://localhost:" + port + "/"} {
 		resp, err := guarded.Get(u)
 		if err == nil {
@@ -73,10 +82,27 @@ func TestDialerRefusesAfterDNS(t *testing.T) {
 			t.Errorf("GET %s under publicOnly: err = %v, want ErrAddressRefused", u, err)
 		}
 	}
-	if n := hits.Load(); n != 0 {
-		t.Errorf("the loopback server got %d requests", n)
+	if n, c := hits.Load(), conns.Load(); n != 0 || c != 0 {
+		t.Errorf("the loopback server got %d connections and %d requests", c, n)
 	}
-	for _, c := range []*http.Client{clientFor(base, publicOrLoopback, 5*time.Second), clientFor(base, anyAddress, 5*time.Second)} {
+	// A caller's own dial function is kept; the connection it returns is
+	// checked before any byte is sent on it.
+	var dialed atomic.Int64
+	own := base.Transport.(*http.Transport).Clone()
+	own.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dialed.Add(1)
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	wrapped := clientFor(&http.Client{Transport: own}, publicOnly, 5*time.Second, false)
+	resp, err := wrapped.Get(srv.URL)
+	if err == nil {
+		resp.Body.Close()
+	}
+	if !errors.Is(err, ErrAddressRefused) || dialed.Load() != 1 || hits.Load() != 0 {
+		t.Errorf("caller's dialer: err = %v, dials %d, requests %d; want ErrAddressRefused, 1, 0", err, dialed.Load(), hits.Load())
+	}
+	for _, c := range []*http.Client{clientFor(base, publicOrLoopback, 5*time.Second, true), clientFor(base, anyAddress, 5*time.Second, true)} {
 		resp, err := c.Get(srv.URL)
 		if err != nil {
 			t.Fatalf("allowed policy: %v", err)
@@ -88,7 +114,7 @@ func TestDialerRefusesAfterDNS(t *testing.T) {
 	}
 	// A RoundTripper that is not an *http.Transport cannot be guarded.
 	custom := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("unused") })}
-	if clientFor(custom, publicOnly, time.Second) != nil {
+	if clientFor(custom, publicOnly, time.Second, false) != nil {
 		t.Error("a custom RoundTripper was accepted for a restricted policy")
 	}
 }
