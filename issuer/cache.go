@@ -26,6 +26,10 @@ type cached struct {
 	e   *entry    // the issuer entry that verified it
 	key *jwks.Key // the key that verified the signature
 	kid string
+	// exp is the key source when its set expires; set is the generation of
+	// that source's set known to hold key (nil: look key up on each hit).
+	exp jwks.Expiring
+	set *jwks.Set
 	cnf confirmation // re-checked against each request's presentation
 	// Validity window in Unix nanoseconds. notBefore already includes the
 	// leeway; expires is exp itself, with no leeway, so an entry never
@@ -42,9 +46,11 @@ func newTokenCache(size int) *tokenCache {
 }
 
 // get returns the cached principal for raw if the entry is still valid:
-// its issuer entry is the one in force, its key is still published by the
-// issuer's current key set (same pointer), and now lies in its validity
-// window. A stale entry is dropped, so the caller verifies afresh.
+// its issuer entry is the one in force, now lies in its validity window,
+// and its key is still published by a key set that may be used now (same
+// pointer). A stale entry is dropped, so the caller verifies afresh: once
+// the issuer's key set has expired, the token is checked again against the
+// refreshed set, exactly as a token never seen.
 func (c *tokenCache) get(raw string, now time.Time, s *snapshot) (*cached, bool) {
 	v, ok := c.lru.Get(raw)
 	if !ok {
@@ -52,13 +58,31 @@ func (c *tokenCache) get(raw string, now time.Time, s *snapshot) (*cached, bool)
 		return nil, false
 	}
 	t := now.UnixNano()
-	if s.byName[v.e.name] != v.e || t >= v.expires || t < v.notBefore || !stillPublished(v) {
+	if s.byName[v.e.name] != v.e || t >= v.expires || t < v.notBefore || !keyUsable(v, t) {
 		c.lru.Remove(raw)
 		c.misses.Add(1)
 		return nil, false
 	}
 	c.hits.Add(1)
 	return v, true
+}
+
+// keyUsable reports whether the key that verified v may still be trusted
+// at t without a lookup. For an expiring source that is one atomic load
+// and two comparisons while the set is the one the entry saw.
+func keyUsable(v *cached, t int64) bool {
+	if v.exp == nil {
+		return stillPublished(v)
+	}
+	set, until := v.exp.Usable()
+	if set == nil || t >= until {
+		return false // expired: verify afresh, which waits for the refresh
+	}
+	if set == v.set {
+		return true
+	}
+	k, ok := set.Lookup(v.kid)
+	return ok && k == v.key
 }
 
 // stillPublished reports whether the issuer's current key set still maps
@@ -72,8 +96,19 @@ func stillPublished(v *cached) bool {
 	return ok && k == v.key
 }
 
-// put remembers a verification.
-func (c *tokenCache) put(raw string, v *cached) { c.lru.Add(raw, v) }
+// put remembers a verification, with the generation of the key set that
+// holds its key when the source's set expires.
+func (c *tokenCache) put(raw string, v *cached) {
+	if ex, ok := v.e.src.(jwks.Expiring); ok {
+		v.exp = ex
+		if set, _ := ex.Usable(); set != nil {
+			if k, ok := set.Lookup(v.kid); ok && k == v.key {
+				v.set = set
+			}
+		}
+	}
+	c.lru.Add(raw, v)
+}
 
 func (c *tokenCache) stats() CacheStats {
 	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Len: c.lru.Len(), Size: c.size}

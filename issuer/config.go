@@ -95,6 +95,17 @@ type Config struct {
 	// non-loopback host. It MUST NOT be used in production: anyone on the
 	// path could substitute keys.
 	AllowInsecureHTTP bool `yaml:"allow_insecure_http,omitempty" json:"allow_insecure_http,omitempty"`
+	// AllowPrivateNetwork (discovery only) lets the jwks_uri named by the
+	// issuer's metadata connect to loopback, private (10/8, 172.16/12,
+	// 192.168/16, fc00::/7), link-local (169.254/16, fe80::/10) and other
+	// non-public addresses. By default it may not (loopback excepted for an
+	// issuer on a loopback host): a metadata document must not point the
+	// verifier at internal services or cloud metadata. Set it for an IdP
+	// inside your network.
+	AllowPrivateNetwork bool `yaml:"allow_private_network,omitempty" json:"allow_private_network,omitempty"`
+	// JWKSSameOrigin (discovery only) requires the jwks_uri named by the
+	// issuer's metadata to have the issuer's scheme, host and port.
+	JWKSSameOrigin bool `yaml:"jwks_same_origin,omitempty" json:"jwks_same_origin,omitempty"`
 	// Prefetch fetches the keys when the registry starts (Registry.Prefetch)
 	// and makes Registry.Ready wait for them.
 	Prefetch bool `yaml:"prefetch,omitempty" json:"prefetch,omitempty"`

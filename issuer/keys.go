@@ -9,13 +9,15 @@ import (
 )
 
 // KeySources builds the remote key sources of jwks_uri and discovery
-// issuers. label is the issuer's name, for logs and metrics;
-// allowInsecureHTTP is Config.AllowInsecureHTTP. Implementations must be
-// safe for concurrent use, enforce the fetch rules (https, loopback
-// exception, size and time bounds) and should share one source per URL.
+// issuers; *jwks.Cache implements it. ro carries the issuer's name (for
+// logs and metrics) and its allow_insecure_http, allow_private_network and
+// jwks_same_origin settings. Implementations must be safe for concurrent
+// use, enforce the fetch rules (jwks.CheckURL, the address policy for
+// discovered URLs, size and time bounds) and should share one source per
+// URL.
 type KeySources interface {
-	RemoteSource(url, label string, allowInsecureHTTP bool) (jwks.Source, error)
-	DiscoverSource(issuer, label string, allowInsecureHTTP bool) (jwks.Source, error)
+	Remote(url string, ro jwks.RemoteOptions) (jwks.Source, error)
+	Discover(issuer string, ro jwks.RemoteOptions) (jwks.Source, error)
 }
 
 // buildSource makes the key source of a compiled entry.
@@ -34,7 +36,7 @@ func (r *Registry) buildSource(e *entry) error {
 		if r.keys == nil {
 			return errors.New("jwks_uri: no remote key support configured")
 		}
-		src, err := r.keys.RemoteSource(c.JWKSURI, e.name, c.AllowInsecureHTTP)
+		src, err := r.keys.Remote(c.JWKSURI, remoteOptions(e))
 		if err != nil {
 			return fmt.Errorf("jwks_uri: %w", err)
 		}
@@ -43,7 +45,7 @@ func (r *Registry) buildSource(e *entry) error {
 		if r.keys == nil {
 			return errors.New("discovery: no remote key support configured")
 		}
-		src, err := r.keys.DiscoverSource(c.Issuer, e.name, c.AllowInsecureHTTP)
+		src, err := r.keys.Discover(c.Issuer, remoteOptions(e))
 		if err != nil {
 			return fmt.Errorf("discovery: %w", err)
 		}
@@ -52,6 +54,16 @@ func (r *Registry) buildSource(e *entry) error {
 		return errors.New("jwks_uri: no key source")
 	}
 	return nil
+}
+
+// remoteOptions are the fetch settings of e's config.
+func remoteOptions(e *entry) jwks.RemoteOptions {
+	return jwks.RemoteOptions{
+		Label:               e.name,
+		AllowInsecureHTTP:   e.cfg.AllowInsecureHTTP,
+		AllowPrivateNetwork: e.cfg.AllowPrivateNetwork,
+		JWKSSameOrigin:      e.cfg.JWKSSameOrigin,
+	}
 }
 
 // releaseSource lets go of a source the registry no longer uses.

@@ -1,6 +1,7 @@
 package issuer_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -15,13 +16,13 @@ type fakeSources struct {
 	calls []string
 }
 
-func (f *fakeSources) RemoteSource(url, label string, insecure bool) (jwks.Source, error) {
-	f.calls = append(f.calls, "remote "+url+" "+label+" "+map[bool]string{true: "insecure", false: "secure"}[insecure])
+func (f *fakeSources) Remote(url string, ro jwks.RemoteOptions) (jwks.Source, error) {
+	f.calls = append(f.calls, fmt.Sprintf("remote %s %+v", url, ro))
 	return f.src, nil
 }
 
-func (f *fakeSources) DiscoverSource(iss, label string, insecure bool) (jwks.Source, error) {
-	f.calls = append(f.calls, "discover "+iss+" "+label+" "+map[bool]string{true: "insecure", false: "secure"}[insecure])
+func (f *fakeSources) Discover(iss string, ro jwks.RemoteOptions) (jwks.Source, error) {
+	f.calls = append(f.calls, fmt.Sprintf("discover %s %+v", iss, ro))
 	return f.src, nil
 }
 
@@ -29,11 +30,15 @@ func TestRemoteKeySourcesWiring(t *testing.T) {
 	idp := issuertest.New(t)
 	remote := idp.Config()
 	remote.Name = "r"
-	disc := issuer.Config{Name: "d", Issuer: "https://d.example/", Discovery: true, AllowInsecureHTTP: true}
+	disc := issuer.Config{Name: "d", Issuer: "https://d.example/", Discovery: true, AllowInsecureHTTP: true,
+		AllowPrivateNetwork: true, JWKSSameOrigin: true}
 
 	fs := &fakeSources{src: idp.Source()}
 	reg := newRegistry(t, issuer.Options{Keys: fs}, remote, disc)
-	want := []string{"remote " + idp.JWKSURL() + " r secure", "discover https://d.example/ d insecure"}
+	want := []string{
+		"remote " + idp.JWKSURL() + " {Label:r AllowInsecureHTTP:false AllowPrivateNetwork:false JWKSSameOrigin:false}",
+		"discover https://d.example/ {Label:d AllowInsecureHTTP:true AllowPrivateNetwork:true JWKSSameOrigin:true}",
+	}
 	if strings.Join(fs.calls, "\n") != strings.Join(want, "\n") {
 		t.Errorf("calls = %q, want %q", fs.calls, want)
 	}

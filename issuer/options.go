@@ -25,7 +25,9 @@ type Options struct {
 	// token presented again costs a map lookup instead of a signature
 	// check. 0 means DefaultTokenCacheSize; a negative value disables the
 	// cache. Cached results are re-checked on every hit against the clock,
-	// the issuer's presence and the key's presence in its key set.
+	// the issuer's presence and the key's presence in its key set; once
+	// that key set is past its TTL, the token is verified afresh against
+	// the refreshed set (see jwks.Expiring).
 	TokenCacheSize int
 	// Now is the clock. Default time.Now.
 	Now func() time.Time

@@ -3,7 +3,6 @@ package issuer
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -240,49 +239,22 @@ func checkKeySource(c *Config, isTemplate bool) error {
 		if isTemplate {
 			return errors.New("discovery: not possible for a {tenant} template; set jwks_uri")
 		}
-		if err := checkURL(c.Issuer, c.AllowInsecureHTTP); err != nil {
-			return fmt.Errorf("discovery: issuer %v", err)
+		if _, err := jwks.CheckURL(c.Issuer, c.AllowInsecureHTTP); err != nil {
+			return fmt.Errorf("discovery: issuer: %w", err)
 		}
 	}
 	if c.JWKSURI != "" {
-		if err := checkURL(c.JWKSURI, c.AllowInsecureHTTP); err != nil {
-			return fmt.Errorf("jwks_uri: %v", err)
+		if _, err := jwks.CheckURL(c.JWKSURI, c.AllowInsecureHTTP); err != nil {
+			return fmt.Errorf("jwks_uri: %w", err)
 		}
-	}
-	return nil
-}
-
-// checkURL applies the fetch rules: https, or http for loopback hosts or
-// when insecure is allowed; no userinfo, no fragment.
-func checkURL(raw string, insecure bool) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%.128q is not a URL", raw)
 	}
 	switch {
-	case u.Host == "":
-		return fmt.Errorf("%.128q has no host", raw)
-	case u.User != nil:
-		return fmt.Errorf("%.128q has userinfo", raw)
-	case u.Fragment != "":
-		return fmt.Errorf("%.128q has a fragment", raw)
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http":
-		if insecure || isLoopback(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("%.128q: http is only allowed for loopback hosts or with allow_insecure_http", raw)
+	case c.AllowPrivateNetwork && !c.Discovery:
+		return errors.New("allow_private_network: only for discovery (a jwks_uri written in the config is not restricted)")
+	case c.JWKSSameOrigin && !c.Discovery:
+		return errors.New("jwks_same_origin: only for discovery")
 	}
-	return fmt.Errorf("%.128q: scheme must be https", raw)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return nil
 }
 
 // checkTenants enforces the tenant rules of the config contract.

@@ -3,6 +3,7 @@ package jwks
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 )
 
@@ -16,6 +17,9 @@ import (
 // fetches.
 type Cache struct {
 	opts Options
+	// clients by netPolicy; nil where the configured client's transport
+	// cannot enforce the policy.
+	clients [3]*http.Client
 
 	ctx    context.Context // parent of every fetch; cancelled by Close
 	cancel context.CancelFunc
@@ -33,35 +37,59 @@ var ErrClosed = errors.New("jwks: cache closed")
 // NewCache returns a Cache with opts (zero fields take their defaults).
 func NewCache(opts Options) *Cache {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Cache{
+	c := &Cache{
 		opts:     opts.withDefaults(),
 		ctx:      ctx,
 		cancel:   cancel,
 		remotes:  make(map[string]*remote),
 		discover: make(map[string]*discovery),
 	}
+	ownDialer := opts.HTTPClient == nil || opts.HTTPClient.Transport == nil
+	for _, p := range []netPolicy{anyAddress, publicOnly, publicOrLoopback} {
+		c.clients[p] = clientFor(c.opts.HTTPClient, p, c.opts.Timeout, ownDialer)
+	}
+	return c
 }
 
 // RemoteOptions describe the issuer asking for a source.
 type RemoteOptions struct {
 	// Label names the issuer in logs and hooks.
 	Label string
-	// AllowInsecureHTTP permits plain http to a non-loopback host. Tests
-	// only: keys fetched over plain http can be replaced by anyone on the
-	// path.
+	// AllowInsecureHTTP permits plain http to a non-loopback host for the
+	// URLs given to Remote and Discover. Tests only: keys fetched over
+	// plain http can be replaced by anyone on the path. It never applies to
+	// a jwks_uri found by discovery.
 	AllowInsecureHTTP bool
+	// AllowPrivateNetwork lets a jwks_uri found by Discover connect to
+	// loopback, private, link-local and other non-public addresses. By
+	// default such a URL may reach public addresses only (loopback too
+	// when the issuer itself is on a loopback host), checked when
+	// connecting, after DNS. URLs given to Remote are not restricted: the
+	// configuration chose them.
+	AllowPrivateNetwork bool
+	// JWKSSameOrigin requires a jwks_uri found by Discover to have the
+	// issuer's scheme, host and port.
+	JWKSSameOrigin bool
 }
 
 // Remote returns the source of the key set at rawURL, shared with every
-// other caller naming the same URL. The URL must be https (http only for
-// loopback hosts, or with AllowInsecureHTTP), without user info or
-// fragment. No request is made until the first lookup or Refresh.
+// other caller naming the same URL. rawURL must come from the
+// configuration (never from a token or a fetched document: use Discover
+// for those) and obey CheckURL. No request is made until the first lookup
+// or Refresh.
 func (c *Cache) Remote(rawURL string, ro RemoteOptions) (Source, error) {
-	u, err := checkURL(rawURL, ro.AllowInsecureHTTP)
+	u, err := CheckURL(rawURL, ro.AllowInsecureHTTP)
 	if err != nil {
 		return nil, err
 	}
-	key := u.String()
+	return c.remote(u.String(), ro.Label, anyAddress)
+}
+
+// remote returns the shared source of url fetched under p. Sources are
+// shared per URL and policy, so that a set fetched under a lax policy is
+// never served to an issuer that needs a strict one.
+func (c *Cache) remote(url, label string, p netPolicy) (*remote, error) {
+	key := p.String() + " " + url
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -69,20 +97,10 @@ func (c *Cache) Remote(rawURL string, ro RemoteOptions) (Source, error) {
 	}
 	r, ok := c.remotes[key]
 	if !ok {
-		r = &remote{c: c, url: key, label: ro.Label}
+		r = &remote{c: c, url: url, label: label, policy: p}
 		c.remotes[key] = r
 	}
 	return r, nil
-}
-
-// RemoteSource is Remote in the shape of issuer.KeySources.
-func (c *Cache) RemoteSource(rawURL, label string, allowInsecureHTTP bool) (Source, error) {
-	return c.Remote(rawURL, RemoteOptions{Label: label, AllowInsecureHTTP: allowInsecureHTTP})
-}
-
-// DiscoverSource is Discover in the shape of issuer.KeySources.
-func (c *Cache) DiscoverSource(issuer, label string, allowInsecureHTTP bool) (Source, error) {
-	return c.Discover(issuer, RemoteOptions{Label: label, AllowInsecureHTTP: allowInsecureHTTP})
 }
 
 // Close stops the cache: fetches in flight are cancelled and waited for, and
@@ -90,10 +108,37 @@ func (c *Cache) DiscoverSource(issuer, label string, allowInsecureHTTP bool) (So
 func (c *Cache) Close() error {
 	c.mu.Lock()
 	c.closed = true
+	rs := make([]*remote, 0, len(c.remotes))
+	for _, r := range c.remotes {
+		rs = append(rs, r)
+	}
 	c.mu.Unlock()
+	for _, r := range rs {
+		r.stop()
+	}
 	c.cancel()
 	c.wg.Wait()
 	return nil
+}
+
+func (c *Cache) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// track runs f on the calling goroutine as work of the cache, which Close
+// waits for, unless the cache is closed.
+func (c *Cache) track(f func()) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.wg.Add(1)
+	c.mu.Unlock()
+	defer c.wg.Done()
+	f()
 }
 
 // goFetch runs f in a tracked goroutine unless the cache is closed.

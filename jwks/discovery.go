@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -16,12 +17,23 @@ import (
 // metadata: on first need it fetches issuer + "/.well-known/openid-configuration"
 // (OpenID Connect Discovery), falling back to the RFC 8414
 // "/.well-known/oauth-authorization-server" document on 404. The metadata's
-// issuer must equal the configured issuer byte for byte (SECURITY-CASES 33),
-// and its jwks_uri obeys the same rules as Remote's URL; then the source
-// behaves as Remote(jwks_uri). A failed discovery is retried no more often
-// than RetryInterval. No request is made until the first lookup or Refresh.
+// issuer must equal the configured issuer byte for byte (SECURITY-CASES 33).
+// Its jwks_uri came from the network, not from the configuration, so it is
+// held to more than CheckURL (SSRF):
+//
+//   - https only; http only when the configured issuer is itself on a
+//     loopback host (AllowInsecureHTTP does not extend to it);
+//   - with JWKSSameOrigin, the issuer's scheme, host and port;
+//   - its fetches connect to public addresses only (plus loopback when the
+//     issuer is on a loopback host), checked in the dialer after DNS, unless
+//     AllowPrivateNetwork.
+//
+// Then the source behaves as a Remote of the jwks_uri. A failed discovery
+// is retried no more often than RetryInterval. No request is made until
+// the first lookup or Refresh.
 func (c *Cache) Discover(issuer string, ro RemoteOptions) (Source, error) {
-	if _, err := checkURL(issuer, ro.AllowInsecureHTTP); err != nil {
+	iu, err := CheckURL(issuer, ro.AllowInsecureHTTP)
+	if err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -29,10 +41,10 @@ func (c *Cache) Discover(issuer string, ro RemoteOptions) (Source, error) {
 	if c.closed {
 		return nil, ErrClosed
 	}
-	key := issuer + "\x00" + fmt.Sprint(ro.AllowInsecureHTTP)
+	key := fmt.Sprintf("%s\x00%v %v %v", issuer, ro.AllowInsecureHTTP, ro.AllowPrivateNetwork, ro.JWKSSameOrigin)
 	d, ok := c.discover[key]
 	if !ok {
-		d = &discovery{c: c, issuer: issuer, ro: ro}
+		d = &discovery{c: c, issuer: issuer, issuerURL: iu, ro: ro}
 		c.discover[key] = d
 	}
 	return d, nil
@@ -40,9 +52,10 @@ func (c *Cache) Discover(issuer string, ro RemoteOptions) (Source, error) {
 
 // discovery resolves an issuer's jwks_uri once, then delegates.
 type discovery struct {
-	c      *Cache
-	issuer string
-	ro     RemoteOptions
+	c         *Cache
+	issuer    string
+	issuerURL *url.URL
+	ro        RemoteOptions
 
 	mu          sync.Mutex // protects the fields below
 	inner       Source
@@ -58,6 +71,17 @@ func (d *discovery) Current() *Set {
 		return nil
 	}
 	return in.Current()
+}
+
+// Usable implements Expiring for the discovered key set.
+func (d *discovery) Usable() (*Set, int64) {
+	d.mu.Lock()
+	in := d.inner
+	d.mu.Unlock()
+	if ex, ok := in.(Expiring); ok {
+		return ex.Usable()
+	}
+	return nil, 0
 }
 
 func (d *discovery) Lookup(ctx context.Context, kid string) (*Key, error) {
@@ -125,10 +149,10 @@ func (d *discovery) fetch(ctx context.Context, f *flight) {
 	start := d.c.opts.Now()
 	base := strings.TrimSuffix(d.issuer, "/")
 	u := base + "/.well-known/openid-configuration"
-	body, status, _, err := d.c.get(ctx, u)
+	body, status, _, err := d.c.get(ctx, u, anyAddress)
 	if status == http.StatusNotFound {
 		u = rfc8414URL(d.issuer)
-		body, status, _, err = d.c.get(ctx, u)
+		body, status, _, err = d.c.get(ctx, u, anyAddress)
 	}
 	var src Source
 	if err == nil {
@@ -165,7 +189,29 @@ func (d *discovery) use(body []byte) (Source, error) {
 	if m.JWKSURI == "" {
 		return nil, fmt.Errorf("jwks: discovery of %.128q: no jwks_uri", d.issuer)
 	}
-	return d.c.Remote(m.JWKSURI, d.ro)
+	loopbackIssuer := IsLoopbackHost(d.issuerURL.Hostname())
+	// http only to a loopback host, and only for a loopback issuer.
+	u, err := CheckURL(m.JWKSURI, false)
+	if err == nil && u.Scheme == "http" && !loopbackIssuer {
+		err = fmt.Errorf("jwks: URL %.128q: plain http refused for an issuer that is not on a loopback host", m.JWKSURI)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jwks: discovery of %.128q: jwks_uri: %w", d.issuer, err)
+	}
+	if d.ro.JWKSSameOrigin && !sameOrigin(d.issuerURL, u) {
+		return nil, fmt.Errorf("jwks: discovery of %.128q: jwks_uri %.128q is not on the issuer's origin (jwks_same_origin)", d.issuer, m.JWKSURI)
+	}
+	p := publicOnly
+	switch {
+	case d.ro.AllowPrivateNetwork:
+		p = anyAddress
+	case loopbackIssuer:
+		p = publicOrLoopback
+	}
+	if !p.allowedHost(u.Hostname()) {
+		return nil, fmt.Errorf("jwks: discovery of %.128q: jwks_uri %.128q: %w (allow_private_network)", d.issuer, m.JWKSURI, ErrAddressRefused)
+	}
+	return d.c.remote(u.String(), d.ro.Label, p)
 }
 
 // rfc8414URL inserts the well-known segment between host and path, as

@@ -10,9 +10,13 @@ import (
 	"time"
 )
 
-// get fetches u with the cache's client and limits. It returns the body
-// and the response's max-age (-1 when absent).
-func (c *Cache) get(ctx context.Context, u string) (body []byte, status int, maxAge time.Duration, err error) {
+// get fetches u with the cache's client for policy p and its limits. It
+// returns the body and the response's max-age (-1 when absent).
+func (c *Cache) get(ctx context.Context, u string, p netPolicy) (body []byte, status int, maxAge time.Duration, err error) {
+	client := c.clients[p]
+	if client == nil {
+		return nil, 0, -1, fmt.Errorf("jwks: fetch %s: %w: the configured HTTPClient's transport cannot check addresses (set AllowPrivateNetwork, or use an *http.Transport)", u, ErrAddressRefused)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -21,7 +25,7 @@ func (c *Cache) get(ctx context.Context, u string) (body []byte, status int, max
 	}
 	req.Header.Set("Accept", "application/json, application/jwk-set+json")
 	req.Header.Set("User-Agent", c.opts.UserAgent)
-	resp, err := c.opts.HTTPClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, 0, -1, fmt.Errorf("jwks: fetch %s: %w", u, err)
 	}

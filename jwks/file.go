@@ -2,10 +2,6 @@ package jwks
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -106,18 +102,8 @@ func pemPublicKey(b *pem.Block) (any, error) {
 	default:
 		return nil, fmt.Errorf("block type %q refused (only public keys and certificates)", b.Type)
 	}
-	switch p := pub.(type) {
-	case *rsa.PublicKey:
-		if p.N.BitLen() < MinRSABits {
-			return nil, fmt.Errorf("RSA key shorter than %d bits", MinRSABits)
-		}
-	case *ecdsa.PublicKey:
-		if p.Curve != elliptic.P256() && p.Curve != elliptic.P384() && p.Curve != elliptic.P521() {
-			return nil, errors.New("unsupported curve")
-		}
-	case ed25519.PublicKey:
-	default:
-		return nil, fmt.Errorf("unsupported key type %T", pub)
+	if err := checkPublic(pub); err != nil {
+		return nil, err
 	}
 	return pub, nil
 }

@@ -6,6 +6,8 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"errors"
+	"fmt"
 )
 
 // MinRSABits is the smallest RSA modulus accepted. Smaller keys are dropped
@@ -26,6 +28,43 @@ type Key struct {
 	// Issuer is the non-standard JWK "issuer" member some IdPs publish
 	// (Entra ID), "" when absent.
 	Issuer string
+}
+
+// checkPublic is the one key filter, for JWKS, PEM and DPoP proof keys
+// alike: RSA of at least MinRSABits with an odd exponent from 3 to 2^31-1,
+// EC on P-256, P-384 or P-521 with a point on the curve, or Ed25519 of the
+// right size. Anything else is refused with the reason.
+func checkPublic(pub crypto.PublicKey) error {
+	switch p := pub.(type) {
+	case *rsa.PublicKey:
+		if p.N == nil || p.N.BitLen() < MinRSABits {
+			return fmt.Errorf("RSA key shorter than %d bits", MinRSABits)
+		}
+		if p.E < 3 || p.E%2 == 0 || p.E > 1<<31-1 {
+			return errors.New("bad RSA exponent")
+		}
+	case *ecdsa.PublicKey:
+		switch p.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+		default:
+			return errors.New("unsupported curve")
+		}
+		//lint:ignore SA1019 a key built from coordinates (jwx) may lack one, and Bytes would panic
+		if p.X == nil || p.Y == nil {
+			return errors.New("EC point missing")
+		}
+		// Bytes validates the point: in range and on the curve.
+		if _, err := p.Bytes(); err != nil {
+			return errors.New("EC point not on the curve")
+		}
+	case ed25519.PublicKey:
+		if len(p) != ed25519.PublicKeySize {
+			return errors.New("bad Ed25519 key size")
+		}
+	default:
+		return fmt.Errorf("unsupported key type %T", pub)
+	}
+	return nil
 }
 
 // Allows reports whether a token signed with alg may be verified with k:

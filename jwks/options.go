@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -30,6 +29,12 @@ type Options struct {
 	// Timeout, no cookie jar, and redirects followed (at most 3) only to the
 	// same scheme and host. A client given here is copied; its Timeout and
 	// CheckRedirect are set when zero.
+	//
+	// A jwks_uri found by discovery is fetched through a copy of this
+	// client whose transport checks each address when connecting and uses
+	// no proxy (see RemoteOptions.AllowPrivateNetwork). That needs an
+	// *http.Transport (or none); with any other RoundTripper such URLs are
+	// refused with ErrAddressRefused.
 	HTTPClient *http.Client
 	// Timeout bounds one fetch, headers and body. Default 5s. A fetch runs
 	// under this timeout, not under the context of the request that caused
@@ -44,9 +49,12 @@ type Options struct {
 	// response. Defaults 5m and 24h. A response without max-age lives
 	// DefaultTTL (15m), clamped the same way.
 	MinTTL, MaxTTL time.Duration
-	// RefreshAhead is how long before expiry a lookup starts a background
-	// refresh while still answering from the current set. Default a fifth
-	// of the set's TTL.
+	// RefreshAhead is how long before expiry a background refresh starts
+	// (from a timer owned by the Cache, or from a lookup) while lookups
+	// still answer from the current set. Default a fifth of the set's TTL
+	// (refresh at 80%); values not below the TTL take the default. Past
+	// expiry a set is never used as if fresh: lookups wait for the refresh,
+	// and serve the old keys only if it fails (up to MaxStale).
 	RefreshAhead time.Duration
 	// Cooldown is the minimum time between two refetches caused by unknown
 	// kids on one URL. Default 30s: a flood of random kids costs at most
@@ -56,7 +64,7 @@ type Options struct {
 	// attempt on one URL. Default 5s.
 	RetryInterval time.Duration
 	// MaxStale is how long past expiry the last good set keeps serving
-	// while refreshes fail. Default 24h; afterwards lookups fail closed with
+	// after a refresh failed (stale-if-error). Default 24h; afterwards lookups fail closed with
 	// tenantjwt.ErrKeysUnavailable.
 	MaxStale time.Duration
 	// Now is the clock. Default time.Now.
@@ -175,41 +183,4 @@ func sameHostRedirect(req *http.Request, via []*http.Request) error {
 		return fmt.Errorf("jwks: redirect from %s to another host or scheme %s refused", first.Host, req.URL.Host)
 	}
 	return nil
-}
-
-// checkURL enforces the fetch rules on a configured URL: https, or http to
-// a loopback host (or anywhere when allowHTTP), no user info, no fragment.
-func checkURL(raw string, allowHTTP bool) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("jwks: bad URL: %w", err)
-	}
-	if u.Host == "" || u.Opaque != "" {
-		return nil, fmt.Errorf("jwks: URL %.128q has no host", raw)
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("jwks: URL %.128q carries user info", raw)
-	}
-	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return nil, fmt.Errorf("jwks: URL %.128q has a fragment", raw)
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !allowHTTP && !isLoopback(u.Hostname()) {
-			return nil, fmt.Errorf("jwks: plain http to non-loopback host %q refused (allow_insecure_http)", u.Hostname())
-		}
-	default:
-		return nil, fmt.Errorf("jwks: URL scheme %q refused", u.Scheme)
-	}
-	return u, nil
-}
-
-// isLoopback reports whether host is "localhost" or a loopback address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -16,29 +16,58 @@ import (
 //
 //   - never fetched: the first lookup (or Refresh) starts a fetch; until one
 //     succeeds, lookups fail closed with ErrKeysUnavailable;
-//   - fresh: lookups answer from the set with no I/O; from RefreshAhead
-//     before expiry, a lookup also starts one background refresh;
-//   - expired but within MaxStale: lookups still answer from the last good
-//     set (and report ServedStale) while refreshes are retried at most every
-//     RetryInterval;
+//   - fresh: lookups answer from the set with no I/O. From RefreshAhead
+//     before expiry (a fifth of the TTL by default) a refresh runs in the
+//     background: a timer owned by the Cache starts it when the set has
+//     been used since the last fetch, and so does any lookup;
+//   - expired: the set is never used as if fresh. A lookup waits for the
+//     refresh (the one in flight, or one it starts), bounded by the fetch
+//     Timeout and its own context. Only when that refresh fails are the
+//     last keys served (stale-if-error, never stale-while-revalidate);
+//     from then on lookups answer from them at once while retries run in
+//     the background at most every RetryInterval;
 //   - beyond MaxStale: the set is dropped and lookups fail closed.
 //
-// A lookup of an unknown kid refetches at most once per Cooldown. A bad
+// A lookup of an unknown kid refetches at most once per Cooldown; if that
+// refetch fails, the answer is ErrKeysUnavailable, not ErrKeyNotFound. A bad
 // response never replaces the set. Only one fetch is in flight at a time;
 // callers wait for it only as long as their own context allows.
 type remote struct {
-	c     *Cache
-	url   string
-	label string
+	c      *Cache
+	url    string
+	label  string
+	policy netPolicy
 
-	cur atomic.Pointer[Set] // the set in force, read lock-free
+	state atomic.Pointer[keyState] // the set in force, read lock-free
+	used  atomic.Bool              // looked up since the last scheduled refresh
 
-	mu          sync.Mutex // protects the fields below
-	fetchedAt   time.Time  // of the set in cur
-	expires     time.Time  // fetchedAt + TTL
-	lastFailure time.Time  // of the last failed fetch
-	lastUnknown time.Time  // last refetch caused by an unknown kid
-	flight      *flight    // the fetch in progress, or nil
+	mu          sync.Mutex  // protects the fields below
+	lastFailure time.Time   // of the last failed fetch
+	lastUnknown time.Time   // last refetch caused by an unknown kid
+	flight      *flight     // the fetch in progress, or nil
+	timer       *time.Timer // the next background refresh, or nil
+}
+
+// keyState is one immutable view of a fetched set; a failed refresh
+// publishes a copy with failedAt set.
+type keyState struct {
+	set       *Set
+	fetchedAt time.Time
+	expires   time.Time // fetchedAt + TTL
+	refreshAt time.Time // expires - RefreshAhead
+	dropAt    time.Time // expires + MaxStale
+	// failedAt is when the last refresh of this set failed (zero: none).
+	// A failure at or after expires means the IdP was asked after the TTL
+	// and did not answer: stale-if-error applies.
+	failedAt time.Time
+	// usableUntil (Unix ns) bounds use of the set without a lookup: expires,
+	// or dropAt once stale-if-error applies.
+	usableUntil int64
+}
+
+// staleIfError reports whether a refresh failed after the set expired.
+func (s *keyState) staleIfError() bool {
+	return !s.failedAt.IsZero() && !s.failedAt.Before(s.expires)
 }
 
 // flight is one fetch in progress; done is closed when it ends.
@@ -47,20 +76,32 @@ type flight struct {
 	err  error
 }
 
-// Current returns the set in force, or nil when there is none or it is
-// stale beyond MaxStale.
+// Current returns the set last fetched, possibly expired, or nil when there
+// is none or it is stale beyond MaxStale. It does no I/O.
 func (r *remote) Current() *Set {
-	set := r.cur.Load()
-	if set == nil {
+	st := r.state.Load()
+	if st == nil || r.c.opts.Now().After(st.dropAt) {
 		return nil
 	}
-	r.mu.Lock()
-	tooOld := r.c.opts.Now().After(r.expires.Add(r.c.opts.MaxStale))
-	r.mu.Unlock()
-	if tooOld {
-		return nil
+	return st.set
+}
+
+// Usable implements Expiring: one atomic load.
+func (r *remote) Usable() (*Set, int64) {
+	st := r.state.Load()
+	if st == nil {
+		return nil, 0
 	}
-	return set
+	r.markUsed()
+	return st.set, st.usableUntil
+}
+
+// markUsed records a use for the background refresh; after the first use
+// per TTL it is a single atomic load.
+func (r *remote) markUsed() {
+	if !r.used.Load() {
+		r.used.Store(true)
+	}
 }
 
 // Refresh fetches the set now (joining a fetch in flight), for prefetching
@@ -69,49 +110,79 @@ func (r *remote) Refresh(ctx context.Context) error {
 	r.mu.Lock()
 	f := r.startLocked()
 	r.mu.Unlock()
-	return r.wait(ctx, f)
+	_, err := r.wait(ctx, f)
+	return err
 }
 
 // Lookup returns the key for kid.
 func (r *remote) Lookup(ctx context.Context, kid string) (*Key, error) {
+	r.markUsed()
 	now := r.c.opts.Now()
+	// The common case, lock-free: a fresh set, no refresh due, kid known.
+	if st := r.state.Load(); st != nil && now.Before(st.refreshAt) {
+		if k, ok := st.set.Lookup(kid); ok {
+			return k, nil
+		}
+	}
 	r.mu.Lock()
-	set := r.cur.Load()
-	if set != nil && now.After(r.expires.Add(r.c.opts.MaxStale)) {
+	st := r.state.Load()
+	if st != nil && now.After(st.dropAt) {
 		// Stale beyond what we accept: fail closed from now on.
 		r.c.opts.Logger.Warn("jwks: key set dropped, stale beyond max_stale", slog.String("url", r.url), slog.String("issuer", r.label))
-		r.cur.Store(nil)
-		set = nil
+		r.state.Store(nil)
+		st = nil
 	}
-	if set == nil {
+	switch {
+	case st == nil:
 		var f *flight
-		if r.flight != nil || !now.Before(r.lastFailure.Add(r.c.opts.RetryInterval)) || r.lastFailure.IsZero() {
+		if r.flight != nil || r.lastFailure.IsZero() || !now.Before(r.lastFailure.Add(r.c.opts.RetryInterval)) {
 			f = r.startLocked()
 		}
 		r.mu.Unlock()
 		if f == nil {
 			return nil, fmt.Errorf("jwks: %s: no keys (last fetch failed, retrying after %s): %w", r.url, r.c.opts.RetryInterval, tenantjwt.ErrKeysUnavailable)
 		}
-		if err := r.wait(ctx, f); err != nil {
+		if _, err := r.wait(ctx, f); err != nil {
 			return nil, err
 		}
-		return r.lookupIn(r.cur.Load(), kid)
-	}
-	// A set is in force. Refresh ahead of expiry, in the background.
-	ahead := r.c.opts.RefreshAhead
-	if ahead <= 0 {
-		ahead = r.expires.Sub(r.fetchedAt) / 5
-	}
-	if !now.Before(r.expires.Add(-ahead)) && r.flight == nil && !now.Before(r.lastFailure.Add(r.c.opts.RetryInterval)) {
-		r.startLocked()
-	}
-	stale := now.After(r.expires)
-	age := now.Sub(r.expires)
-	if k, ok := set.Lookup(kid); ok {
-		r.mu.Unlock()
-		if stale && r.c.opts.Hooks.ServedStale != nil {
-			r.c.opts.Hooks.ServedStale(r.url, r.label, age)
+		return r.lookupIn(r.state.Load(), kid)
+
+	case now.Before(st.expires):
+		return r.lookupFresh(ctx, st, kid, now) // unlocks
+
+	case st.staleIfError():
+		// The IdP failed after the TTL: serve the last keys, retry in the
+		// background.
+		if r.flight == nil && !now.Before(r.lastFailure.Add(r.c.opts.RetryInterval)) {
+			r.startLocked()
 		}
+		r.mu.Unlock()
+		return r.serveStale(st, kid, now)
+
+	default:
+		// Expired and nobody has asked the IdP since: wait for the answer.
+		f := r.startLocked()
+		r.mu.Unlock()
+		ok, err := r.wait(ctx, f)
+		if !ok {
+			return nil, err // our own context ended first
+		}
+		if err != nil {
+			// The refresh failed: stale-if-error.
+			return r.serveStale(r.stateOr(st), kid, r.c.opts.Now())
+		}
+		return r.lookupIn(r.state.Load(), kid)
+	}
+}
+
+// lookupFresh answers from the fresh set st, starting a refresh when one
+// is due. r.mu is held on entry and released.
+func (r *remote) lookupFresh(ctx context.Context, st *keyState, kid string, now time.Time) (*Key, error) {
+	if !now.Before(st.refreshAt) && r.flight == nil && !now.Before(r.lastFailure.Add(r.c.opts.RetryInterval)) {
+		r.startLocked() // ahead of expiry, in the background
+	}
+	if k, ok := st.set.Lookup(kid); ok {
+		r.mu.Unlock()
 		return k, nil
 	}
 	// Unknown kid: perhaps the IdP rotated. Refetch at most once per
@@ -124,36 +195,66 @@ func (r *remote) Lookup(ctx context.Context, kid string) (*Key, error) {
 		r.lastUnknown = now
 		f = r.startLocked()
 	}
+	failed := !st.failedAt.IsZero()
 	r.mu.Unlock()
 	if f == nil {
+		if failed {
+			// The last refresh failed: the kid may be a key we could not
+			// fetch. That is an outage (503), not a bad token.
+			return nil, fmt.Errorf("jwks: %s: kid %.64q unknown and the last refresh failed: %w", r.url, kid, tenantjwt.ErrKeysUnavailable)
+		}
 		return nil, fmt.Errorf("jwks: %s: kid %.64q not in the key set: %w", r.url, kid, tenantjwt.ErrKeyNotFound)
 	}
-	if err := r.wait(ctx, f); err != nil && r.cur.Load() == nil {
-		return nil, err
+	if _, err := r.wait(ctx, f); err != nil {
+		return nil, err // wraps ErrKeysUnavailable
 	}
-	return r.lookupIn(r.cur.Load(), kid)
+	return r.lookupIn(r.state.Load(), kid)
 }
 
-func (r *remote) lookupIn(set *Set, kid string) (*Key, error) {
-	if set == nil {
+// serveStale answers from an expired set after a failed refresh.
+func (r *remote) serveStale(st *keyState, kid string, now time.Time) (*Key, error) {
+	if st == nil || now.After(st.dropAt) {
 		return nil, fmt.Errorf("jwks: %s: no keys: %w", r.url, tenantjwt.ErrKeysUnavailable)
 	}
-	if k, ok := set.Lookup(kid); ok {
+	k, ok := st.set.Lookup(kid)
+	if !ok {
+		return nil, fmt.Errorf("jwks: %s: kid %.64q unknown while the key set cannot be refreshed: %w", r.url, kid, tenantjwt.ErrKeysUnavailable)
+	}
+	if h := r.c.opts.Hooks.ServedStale; h != nil && now.After(st.expires) {
+		h(r.url, r.label, now.Sub(st.expires))
+	}
+	return k, nil
+}
+
+// stateOr returns the state in force, or old when there is none.
+func (r *remote) stateOr(old *keyState) *keyState {
+	if st := r.state.Load(); st != nil {
+		return st
+	}
+	return old
+}
+
+func (r *remote) lookupIn(st *keyState, kid string) (*Key, error) {
+	if st == nil {
+		return nil, fmt.Errorf("jwks: %s: no keys: %w", r.url, tenantjwt.ErrKeysUnavailable)
+	}
+	if k, ok := st.set.Lookup(kid); ok {
 		return k, nil
 	}
 	return nil, fmt.Errorf("jwks: %s: kid %.64q not in the key set: %w", r.url, kid, tenantjwt.ErrKeyNotFound)
 }
 
-// wait waits for f or ctx, whichever ends first.
-func (r *remote) wait(ctx context.Context, f *flight) error {
+// wait waits for f or ctx, whichever ends first. ended reports that f
+// ended; err is f's error, or ctx's, wrapped with ErrKeysUnavailable.
+func (r *remote) wait(ctx context.Context, f *flight) (ended bool, err error) {
 	select {
 	case <-f.done:
 		if f.err != nil {
-			return fmt.Errorf("%w: %w", f.err, tenantjwt.ErrKeysUnavailable)
+			return true, fmt.Errorf("%w: %w", f.err, tenantjwt.ErrKeysUnavailable)
 		}
-		return nil
+		return true, nil
 	case <-ctx.Done():
-		return fmt.Errorf("jwks: %s: waiting for keys: %w: %w", r.url, ctx.Err(), tenantjwt.ErrKeysUnavailable)
+		return false, fmt.Errorf("jwks: %s: waiting for keys: %w: %w", r.url, ctx.Err(), tenantjwt.ErrKeysUnavailable)
 	}
 }
 
@@ -176,7 +277,7 @@ func (r *remote) startLocked() *flight {
 // fetch runs one fetch and installs its result.
 func (r *remote) fetch(ctx context.Context, f *flight) {
 	start := r.c.opts.Now()
-	body, status, maxAge, err := r.c.get(ctx, r.url)
+	body, status, maxAge, err := r.c.get(ctx, r.url, r.policy)
 	var set *Set
 	if err == nil {
 		var dropped []Dropped
@@ -190,15 +291,33 @@ func (r *remote) fetch(ctx context.Context, f *flight) {
 	}
 	now := r.c.opts.Now()
 	r.mu.Lock()
+	cur := r.state.Load()
 	if err == nil {
-		set = keepPointers(r.cur.Load(), set)
-		r.cur.Store(set)
-		r.fetchedAt = now
-		r.expires = now.Add(r.c.ttl(maxAge))
+		ttl := r.c.ttl(maxAge)
+		ahead := r.c.opts.RefreshAhead
+		if ahead <= 0 || ahead >= ttl {
+			ahead = ttl / 5
+		}
+		st := &keyState{set: keepPointers(cur, set), fetchedAt: now, expires: now.Add(ttl)}
+		st.refreshAt = st.expires.Add(-ahead)
+		st.dropAt = st.expires.Add(r.c.opts.MaxStale)
+		st.usableUntil = st.expires.UnixNano()
+		r.state.Store(st)
 		r.lastFailure = time.Time{}
+		r.scheduleLocked(st.refreshAt.Sub(now))
 	} else {
-		// A bad response never replaces good keys.
+		// A bad response never replaces good keys; it is remembered, so
+		// that an expired set is served only after a failed refresh.
 		r.lastFailure = now
+		if cur != nil {
+			st := *cur
+			st.failedAt = now
+			if st.staleIfError() {
+				st.usableUntil = st.dropAt.UnixNano()
+			}
+			r.state.Store(&st)
+			r.scheduleLocked(r.c.opts.RetryInterval)
+		}
 	}
 	f.err = err
 	r.flight = nil
@@ -219,17 +338,56 @@ func (r *remote) fetch(ctx context.Context, f *flight) {
 	close(f.done)
 }
 
+// scheduleLocked arms the background refresh d from now (real time, as
+// measured by the configured clock when the set was installed). r.mu must
+// be held.
+func (r *remote) scheduleLocked(d time.Duration) {
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+	if r.c.isClosed() {
+		return
+	}
+	r.timer = time.AfterFunc(max(d, 0), r.onTimer)
+}
+
+// onTimer runs the scheduled refresh, as a goroutine of the Cache, when the
+// set was used since the last one: a source nobody asks for lapses, and
+// its next lookup fetches.
+func (r *remote) onTimer() {
+	r.c.track(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.timer = nil
+		if r.flight != nil || r.state.Load() == nil || !r.used.Swap(false) {
+			return
+		}
+		r.startLocked()
+	})
+}
+
+// stop cancels the scheduled refresh.
+func (r *remote) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+}
+
 // keepPointers returns next with every key unchanged since old replaced by
 // old's *Key, so consumers comparing pointers (the verified-token cache)
 // see that the key is still published.
-func keepPointers(old, next *Set) *Set {
+func keepPointers(old *keyState, next *Set) *Set {
 	if old == nil {
 		return next
 	}
 	keys := next.Keys()
 	changed := false
 	for i, k := range keys {
-		o, ok := old.Lookup(k.ID)
+		o, ok := old.set.Lookup(k.ID)
 		if !ok || o.ID != k.ID || o.Algorithm != k.Algorithm || o.Issuer != k.Issuer {
 			continue
 		}

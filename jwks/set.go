@@ -3,8 +3,6 @@ package jwks
 import (
 	"bytes"
 	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
@@ -131,7 +129,7 @@ func Parse(data []byte, opts ParseOptions) (*Set, []Dropped, error) {
 	keys := make([]*Key, 0, len(doc.Keys))
 	seen := make(map[string]bool, len(doc.Keys))
 	for i, raw := range doc.Keys {
-		k, _, kid, err := convert(raw)
+		k, kid, err := convert(raw)
 		if err == nil && kid != "" && seen[kid] {
 			err = errors.New("duplicate kid")
 		}
@@ -160,26 +158,28 @@ func Parse(data []byte, opts ParseOptions) (*Set, []Dropped, error) {
 	return NewSet(keys...), dropped, nil
 }
 
-// convert turns one JWK into a Key, or says why it is unusable. It also
-// returns jwx's view of the key.
-func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
+// convert turns one JWK into a Key, or says why it is unusable.
+func convert(raw json.RawMessage) (k *Key, kid string, err error) {
 	defer func() {
 		// jwx parses hostile input; a panic there must not take the
 		// process down. Treat it as an unusable key.
 		if r := recover(); r != nil {
-			k, jk, err = nil, nil, fmt.Errorf("unparsable key")
+			k, err = nil, fmt.Errorf("unparsable key")
 		}
 	}()
-	jk, err = jwk.ParseKey(raw)
+	if err := refusePrivateMembers(raw); err != nil {
+		return nil, "", err
+	}
+	jk, err := jwk.ParseKey(raw)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("unparsable key: %v", err)
+		return nil, "", fmt.Errorf("unparsable key: %v", err)
 	}
 	kid = jk.KeyID()
 	if len(kid) > 256 {
-		return nil, nil, "", errors.New("kid longer than 256 bytes")
+		return nil, "", errors.New("kid longer than 256 bytes")
 	}
 	if use := jk.KeyUsage(); use != "" && use != "sig" {
-		return nil, nil, kid, fmt.Errorf("use %q is not sig", use)
+		return nil, kid, fmt.Errorf("use %q is not sig", use)
 	}
 	if ops := jk.KeyOps(); ops != nil {
 		ok := false
@@ -187,7 +187,7 @@ func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
 			ok = ok || op == jwk.KeyOpVerify
 		}
 		if !ok {
-			return nil, nil, kid, errors.New("key_ops lacks verify")
+			return nil, kid, errors.New("key_ops lacks verify")
 		}
 	}
 	var alg string
@@ -195,50 +195,44 @@ func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
 		alg = a.String()
 	}
 	if alg != "" && !KnownAlgorithm(alg) {
-		return nil, nil, kid, fmt.Errorf("alg %q not supported", alg)
+		return nil, kid, fmt.Errorf("alg %q not supported", alg)
 	}
 
 	var pub any
 	switch jk.(type) {
+	case jwk.RSAPrivateKey, jwk.ECDSAPrivateKey, jwk.OKPPrivateKey:
+		return nil, kid, errors.New("key has private members")
 	case jwk.RSAPublicKey:
 		var p rsa.PublicKey
 		if err := jk.Raw(&p); err != nil {
-			return nil, nil, kid, fmt.Errorf("bad RSA key: %v", err)
+			return nil, kid, fmt.Errorf("bad RSA key: %v", err)
 		}
-		if p.N == nil || p.N.BitLen() < MinRSABits {
-			return nil, nil, kid, fmt.Errorf("RSA key shorter than %d bits", MinRSABits)
-		}
-		if p.E < 3 || p.E%2 == 0 {
-			return nil, nil, kid, errors.New("bad RSA exponent")
+		// jwx reads e into an int, keeping the low bits of a longer one:
+		// refuse what it would truncate, so the key verified with is the
+		// key the JWK (and its thumbprint) describes.
+		if e, ok := jk.(interface{ E() []byte }); !ok || !exponentFits(e.E()) {
+			return nil, kid, errors.New("bad RSA exponent")
 		}
 		pub = &p
 	case jwk.ECDSAPublicKey:
 		var p ecdsa.PublicKey
 		if err := jk.Raw(&p); err != nil {
-			return nil, nil, kid, fmt.Errorf("bad EC key: %v", err)
-		}
-		switch p.Curve {
-		case elliptic.P256(), elliptic.P384(), elliptic.P521():
-		default:
-			return nil, nil, kid, errors.New("unsupported curve")
+			return nil, kid, fmt.Errorf("bad EC key: %v", err)
 		}
 		pub = &p
 	case jwk.OKPPublicKey:
 		var p any
 		if err := jk.Raw(&p); err != nil {
-			return nil, nil, kid, fmt.Errorf("bad OKP key: %v", err)
+			return nil, kid, fmt.Errorf("bad OKP key: %v", err)
 		}
-		ed, ok := p.(ed25519.PublicKey)
-		if !ok || len(ed) != ed25519.PublicKeySize {
-			return nil, nil, kid, errors.New("OKP key is not Ed25519")
-		}
-		pub = ed
-	case jwk.RSAPrivateKey, jwk.ECDSAPrivateKey, jwk.OKPPrivateKey:
-		return nil, nil, kid, errors.New("key has private members")
+		pub = p
 	case jwk.SymmetricKey:
-		return nil, nil, kid, errors.New("symmetric (oct) key")
+		return nil, kid, errors.New("symmetric (oct) key")
 	default:
-		return nil, nil, kid, fmt.Errorf("unsupported key type %q", jk.KeyType())
+		return nil, kid, fmt.Errorf("unsupported key type %q", jk.KeyType())
+	}
+	if err := checkPublic(pub); err != nil {
+		return nil, kid, err
 	}
 	key := &Key{ID: kid, Algorithm: alg, Public: pub}
 	if v, ok := jk.Get("issuer"); ok {
@@ -247,9 +241,40 @@ func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
 		}
 	}
 	if !key.allowsAny() {
-		return nil, nil, kid, fmt.Errorf("alg %q does not fit the key type", alg)
+		return nil, kid, fmt.Errorf("alg %q does not fit the key type", alg)
 	}
-	return key, jk, kid, nil
+	return key, kid, nil
+}
+
+// privateMembers are the JWK members that carry secret material (RFC 7518
+// §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
+var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+// refusePrivateMembers refuses a JWK with any private member, whatever its
+// kty and whether or not the key would parse as a private key: a verifier
+// never needs one, and a public key that carries one was leaked.
+func refusePrivateMembers(raw []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("unparsable key: %v", err)
+	}
+	if string(m["kty"]) == `"oct"` {
+		return errors.New("symmetric (oct) key")
+	}
+	for _, name := range privateMembers {
+		if _, ok := m[name]; ok {
+			return fmt.Errorf("key has private members (%q)", name)
+		}
+	}
+	return nil
+}
+
+// exponentFits reports whether an RSA exponent, as big-endian octets,
+// fits the int crypto/rsa takes (at most 2^31-1) once leading zero octets
+// are stripped.
+func exponentFits(e []byte) bool {
+	e = bytes.TrimLeft(e, "\x00")
+	return len(e) > 0 && (len(e) < 4 || len(e) == 4 && e[0] < 0x80)
 }
 
 // allowsAny reports whether some supported algorithm fits the key.

@@ -32,6 +32,19 @@ type Source interface {
 	Current() *Set
 }
 
+// Expiring is implemented by sources whose set expires (remote and
+// discovered key sets). It lets a consumer that remembers a verification
+// (the verified-token cache) obey the set's lifetime without I/O or locks.
+type Expiring interface {
+	// Usable returns the set in force and the instant (Unix nanoseconds)
+	// until which it may be used without a Lookup: the set's expiry, or,
+	// once a refresh after expiry has failed, the end of MaxStale. After
+	// that instant, or when the set returned differs from the one a
+	// verification used, the consumer must Lookup again. (nil, 0) when
+	// there is no set. It is one atomic load.
+	Usable() (set *Set, until int64)
+}
+
 // Refresher is implemented by sources that fetch. Refresh fetches now,
 // regardless of TTL (but still one fetch in flight at a time), and returns
 // the fetch's error. It is used to prefetch keys at start.

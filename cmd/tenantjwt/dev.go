@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
+	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
 // listFlag is a repeatable string flag.
@@ -54,7 +55,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		tenants = listFlag{"dev"}
 	}
 	host, _, err := net.SplitHostPort(*listen)
-	if err != nil || !isLoopbackHost(host) {
+	if err != nil || !jwks.IsLoopbackHost(host) {
 		return usageError{fmt.Sprintf("dev: --listen %q must be a loopback address", *listen)}
 	}
 	ln, err := net.Listen("tcp", *listen)
@@ -114,14 +115,6 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shut)
-}
-
-func isLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // devIssuer loads tenant's persisted key, or makes and saves one, and
