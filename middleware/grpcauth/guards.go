@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/tenantjwt/tenantjwt"
 	"github.com/tenantjwt/tenantjwt/middleware"
@@ -59,7 +60,8 @@ func Check(ctx context.Context, guards ...Guard) error {
 		if err := g.g.Check(ctx); err != nil {
 			core := rpcauth.FromContext(ctx)
 			method, _ := grpc.Method(ctx)
-			return refusal(ctx, core.Refuse(ctx, method, false, err))
+			dpop := rpcauth.UsedDPoP(metadata.ValueFromIncomingContext(ctx, "authorization"))
+			return refusal(ctx, core.Refuse(ctx, method, dpop, err))
 		}
 	}
 	return nil

@@ -241,6 +241,17 @@ func (c *Core) presentation(call *Call, dpop bool) (tenantjwt.Presentation, erro
 	return pr, nil
 }
 
+// UsedDPoP reports whether a call with these authorization values sent
+// its one token with the DPoP scheme, for the challenge of a refusal made
+// after authentication (a guard in a handler).
+func UsedDPoP(authorization []string) bool {
+	if len(authorization) != 1 {
+		return false
+	}
+	_, dpop, err := middleware.ParseAuthorization(authorization[0], true)
+	return err == nil && dpop
+}
+
 // Refuse logs err, calls the error hook, and renders the refusal.
 func (c *Core) Refuse(ctx context.Context, procedure string, dpop bool, err error) middleware.Challenge {
 	if c.cfg.Logger != nil {
