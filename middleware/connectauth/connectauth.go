@@ -179,30 +179,48 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 
 // authenticate verifies the call described by its procedure and headers.
 func (i *Interceptor) authenticate(ctx context.Context, procedure string, h http.Header, method string) (context.Context, *connect.Error) {
-	call := rpcauth.Call{
-		Procedure:         procedure,
-		Values:            h.Values,
-		HTTPMethod:        method,
-		ClientCertificate: func() *x509.Certificate { return i.cert(ctx) },
-	}
-	if r, ok := ctx.Value(requestKey{}).(*http.Request); ok {
-		call.Path = r.URL.EscapedPath()
-		call.Origin = func() string {
-			scheme := "http"
-			if r.TLS != nil {
-				scheme = "https"
-			}
-			if r.Host == "" {
-				return ""
-			}
-			return scheme + "://" + r.Host
-		}
-	}
-	actx, dpop, err := i.core.Authenticate(ctx, &call)
+	c := &call{ctx: ctx, procedure: procedure, header: h, method: method, cert: i.cert}
+	c.req, _ = ctx.Value(requestKey{}).(*http.Request)
+	actx, dpop, err := i.core.Authenticate(ctx, procedure, c)
 	if err != nil {
 		return nil, refusal(i.core.Refuse(actx, procedure, dpop, err))
 	}
 	return actx, nil
+}
+
+// call reads a Connect call for the core.
+type call struct {
+	ctx       context.Context
+	procedure string
+	header    http.Header
+	method    string
+	req       *http.Request // recorded by Wrap, nil without it
+	cert      func(context.Context) *x509.Certificate
+}
+
+func (c *call) Values(key string) []string           { return c.header.Values(key) }
+func (c *call) HTTPMethod() string                   { return c.method }
+func (c *call) ClientCertificate() *x509.Certificate { return c.cert(c.ctx) }
+
+// Origin is "scheme://host" of the recorded request: https when it came
+// over TLS, and its Host.
+func (c *call) Origin() string {
+	if c.req == nil || c.req.Host == "" {
+		return ""
+	}
+	if c.req.TLS != nil {
+		return "https://" + c.req.Host
+	}
+	return "http://" + c.req.Host
+}
+
+// Path is the recorded request's path (with any prefix the handler is
+// mounted under), or the procedure without Wrap.
+func (c *call) Path() string {
+	if c.req == nil {
+		return c.procedure
+	}
+	return c.req.URL.EscapedPath()
 }
 
 // trailerSafe copies the challenge of err to the response headers for the

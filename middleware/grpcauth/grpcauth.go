@@ -203,28 +203,39 @@ func (s *stream) Context() context.Context { return s.ctx }
 
 // authenticate verifies the call of ctx to method.
 func (i *Interceptor) authenticate(ctx context.Context, method string) (context.Context, error) {
-	call := rpcauth.Call{
-		Procedure:         method,
-		Values:            func(key string) []string { return metadata.ValueFromIncomingContext(ctx, key) },
-		HTTPMethod:        "POST",
-		Origin:            func() string { return origin(ctx) },
-		ClientCertificate: func() *x509.Certificate { return i.cert(ctx) },
-	}
-	actx, dpop, err := i.core.Authenticate(ctx, &call)
+	actx, dpop, err := i.core.Authenticate(ctx, method, &call{ctx: ctx, method: method, cert: i.cert})
 	if err != nil {
 		return nil, refusal(actx, i.core.Refuse(actx, method, dpop, err))
 	}
 	return actx, nil
 }
 
-// origin is the call's "scheme://authority" as the client addressed it.
-func origin(ctx context.Context) string {
-	auth := metadata.ValueFromIncomingContext(ctx, ":authority")
+// call reads a gRPC call for the core.
+type call struct {
+	ctx    context.Context
+	method string
+	cert   func(context.Context) *x509.Certificate
+}
+
+func (c *call) Values(key string) []string { return metadata.ValueFromIncomingContext(c.ctx, key) }
+
+// HTTPMethod is POST: every gRPC call is an HTTP/2 POST.
+func (c *call) HTTPMethod() string { return http.MethodPost }
+
+// Path is the full method name, the path of the call's HTTP/2 request.
+func (c *call) Path() string { return c.method }
+
+func (c *call) ClientCertificate() *x509.Certificate { return c.cert(c.ctx) }
+
+// Origin is the call's "scheme://authority" as the client addressed it:
+// https when the connection is TLS, and the :authority pseudo-header.
+func (c *call) Origin() string {
+	auth := metadata.ValueFromIncomingContext(c.ctx, ":authority")
 	if len(auth) != 1 || auth[0] == "" {
 		return ""
 	}
 	scheme := "http"
-	if p, ok := peer.FromContext(ctx); ok {
+	if p, ok := peer.FromContext(c.ctx); ok {
 		if _, tls := p.AuthInfo.(credentials.TLSInfo); tls {
 			scheme = "https"
 		}

@@ -57,23 +57,21 @@ type Config struct {
 	OnError               func(ctx context.Context, procedure string, err error)
 }
 
-// Call is what the core needs to know of one call.
-type Call struct {
-	// Procedure is the full method name, "/package.Service/Method".
-	Procedure string
+// Call is what the core needs to know of one call, read from its
+// transport.
+type Call interface {
 	// Values returns the values of a request metadata entry or header.
 	// The core asks for "authorization", "dpop" and the tenant key.
-	Values func(key string) []string
-	// HTTPMethod is the method the proof's htm is checked against.
-	HTTPMethod string
+	Values(key string) []string
+	// HTTPMethod is the method the DPoP proof's htm is checked against.
+	HTTPMethod() string
 	// Origin returns the call's "scheme://authority", used for the
-	// proof's htu when Config.Origin is not set.
-	Origin func() string
-	// Path is the request path the proof's htu is checked against; ""
-	// means Procedure.
-	Path string
+	// proof's htu when Config.Origin is not set; "" when unknown.
+	Origin() string
+	// Path returns the request path the proof's htu is checked against.
+	Path() string
 	// ClientCertificate returns the TLS client certificate of the call.
-	ClientCertificate func() *x509.Certificate
+	ClientCertificate() *x509.Certificate
 }
 
 // Core authenticates calls. It is safe for concurrent use.
@@ -143,7 +141,7 @@ var defaultCore = New(nil, Config{})
 // method's guards. It returns the context for the handler, with the
 // Principal (none for an Optional call without a token), and whether the
 // token came with the DPoP scheme, which the challenge of a refusal needs.
-func (c *Core) Authenticate(ctx context.Context, call *Call) (context.Context, bool, error) {
+func (c *Core) Authenticate(ctx context.Context, procedure string, call Call) (context.Context, bool, error) {
 	ctx = context.WithValue(ctx, coreKey{}, c)
 	p, dpop, err := c.verify(ctx, call)
 	if err != nil {
@@ -152,7 +150,7 @@ func (c *Core) Authenticate(ctx context.Context, call *Call) (context.Context, b
 	if p != nil {
 		ctx = tenantjwt.NewContext(ctx, p)
 	}
-	for _, g := range c.cfg.Guards[call.Procedure] {
+	for _, g := range c.cfg.Guards[procedure] {
 		if err := g.Check(ctx); err != nil {
 			return ctx, dpop, err
 		}
@@ -160,7 +158,7 @@ func (c *Core) Authenticate(ctx context.Context, call *Call) (context.Context, b
 	return ctx, dpop, nil
 }
 
-func (c *Core) verify(ctx context.Context, call *Call) (*tenantjwt.Principal, bool, error) {
+func (c *Core) verify(ctx context.Context, call Call) (*tenantjwt.Principal, bool, error) {
 	auth := call.Values("authorization")
 	switch {
 	case len(auth) == 0 && c.cfg.Optional:
@@ -208,11 +206,8 @@ func (c *Core) verify(ctx context.Context, call *Call) (*tenantjwt.Principal, bo
 }
 
 // presentation describes how the call presented its token.
-func (c *Core) presentation(call *Call, dpop bool) (tenantjwt.Presentation, error) {
-	pr := tenantjwt.Presentation{Scheme: "Bearer"}
-	if call.ClientCertificate != nil {
-		pr.ClientCertificate = call.ClientCertificate()
-	}
+func (c *Core) presentation(call Call, dpop bool) (tenantjwt.Presentation, error) {
+	pr := tenantjwt.Presentation{Scheme: "Bearer", ClientCertificate: call.ClientCertificate()}
 	if !dpop {
 		return pr, nil
 	}
@@ -227,17 +222,14 @@ func (c *Core) presentation(call *Call, dpop bool) (tenantjwt.Presentation, erro
 		pr.DPoP = vals[0]
 	}
 	origin := strings.TrimSuffix(c.cfg.Origin, "/")
-	if origin == "" && call.Origin != nil {
+	if origin == "" {
 		origin = call.Origin()
 	}
-	path := call.Path
-	if path == "" {
-		path = call.Procedure
-	}
+	path := call.Path()
 	if origin == "" || !strings.HasPrefix(path, "/") {
 		return pr, fmt.Errorf("rpcauth: call URL unknown (origin %.64q, path %.64q): %w", origin, path, tenantjwt.ErrDPoPProof)
 	}
-	pr.Method, pr.URL = call.HTTPMethod, origin+path
+	pr.Method, pr.URL = call.HTTPMethod(), origin+path
 	return pr, nil
 }
 
