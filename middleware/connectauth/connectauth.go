@@ -198,7 +198,18 @@ type call struct {
 	cert      func(context.Context) *x509.Certificate
 }
 
-func (c *call) Values(key string) []string           { return c.header.Values(key) }
+// Values reads a header; the core asks in lower case, and the two keys
+// of every call are looked up in canonical form without converting.
+func (c *call) Values(key string) []string {
+	switch key {
+	case "authorization":
+		return c.header["Authorization"]
+	case "dpop":
+		return c.header["Dpop"]
+	}
+	return c.header.Values(key)
+}
+
 func (c *call) HTTPMethod() string                   { return c.method }
 func (c *call) ClientCertificate() *x509.Certificate { return c.cert(c.ctx) }
 
