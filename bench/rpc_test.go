@@ -134,3 +134,38 @@ func echoServer(b *testing.B, opts ...grpc.ServerOption) *grpc.ClientConn {
 	b.Cleanup(func() { conn.Close() })
 	return conn
 }
+
+// TestRPCSetupsAcceptAndReject proves the benchmarked interceptors accept
+// the fixture token and refuse a tampered one, so the benchmark measures
+// real verification.
+func TestRPCSetupsAcceptAndReject(t *testing.T) {
+	f := loadFixtures()[0]
+	reg, err := issuer.New(issuer.Options{}, f.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	tampered := f.token[:len(f.token)-4] + "AAAA"
+	if tampered == f.token {
+		tampered = f.token[:len(f.token)-4] + "BBBB"
+	}
+	unary := grpcauth.New(reg, grpcauth.Config{}).Unary()
+	cunary := connectauth.New(reg, connectauth.Config{}).WrapUnary(func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		return nil, nil
+	})
+	ok := func(ctx context.Context, req any) (any, error) { return req, nil }
+	for _, tc := range []struct {
+		tok  string
+		want bool
+	}{{f.token, true}, {tampered, false}} {
+		ctx := metadata.NewIncomingContext(context.Background(), metadata.MD{"authorization": {"Bearer " + tc.tok}})
+		if _, err := unary(ctx, f, &grpc.UnaryServerInfo{FullMethod: rpcMethod}, ok); (err == nil) != tc.want {
+			t.Errorf("grpcauth, accept %v: err %v", tc.want, err)
+		}
+		req := connect.NewRequest(wrapperspb.String(""))
+		req.Header().Set("Authorization", "Bearer "+tc.tok)
+		if _, err := cunary(context.Background(), req); (err == nil) != tc.want {
+			t.Errorf("connectauth, accept %v: err %v", tc.want, err)
+		}
+	}
+}
