@@ -253,9 +253,9 @@ type requestKey struct{}
 
 // Wrap records the HTTP request of each call for the interceptor: its TLS
 // client certificate and the URL the client called. Put it around the
-// handler that connect's NewXxxHandler returns (or around the mux serving
-// it), inside any http.StripPrefix, so the recorded path is the one the
-// client sent.
+// handler that connect's NewXxxHandler returns, or around the mux serving
+// it; when the handlers are mounted under http.StripPrefix, put Wrap
+// outside it, so that the recorded path is the one the client sent.
 func Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
