@@ -255,9 +255,14 @@ type requestKey struct{}
 // client certificate and the URL the client called. Put it around the
 // handler that connect's NewXxxHandler returns, or around the mux serving
 // it; when the handlers are mounted under http.StripPrefix, put Wrap
-// outside it, so that the recorded path is the one the client sent.
+// outside it, so that the recorded path is the one the client sent. When
+// Wraps nest, the outermost one's record is kept.
 func Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := r.Context().Value(requestKey{}).(*http.Request); ok {
+			h.ServeHTTP(w, r)
+			return
+		}
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
 	})
 }

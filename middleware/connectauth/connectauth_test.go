@@ -299,6 +299,20 @@ func TestDPoP(t *testing.T) {
 			}
 		})
 	}
+	t.Run("mounted under a prefix", func(t *testing.T) {
+		// Wrap outside http.StripPrefix records the path the client sent,
+		// also with another Wrap inside (newMux has one).
+		inner := newMux(reg, connectauth.Config{})
+		mounted := httptest.NewServer(connectauth.Wrap(http.StripPrefix("/api", inner)))
+		defer mounted.Close()
+		base := mounted.URL + "/api"
+		if got := call(t, mounted.Client(), base, pWhoami, dpop(client.Proof("POST", base+pWhoami, tok)), ""); got != ok {
+			t.Errorf("proof for the external URL: got %v, want %v", got, ok)
+		}
+		if got := call(t, mounted.Client(), base, pWhoami, dpop(client.Proof("POST", mounted.URL+pWhoami, tok)), ""); got != bad {
+			t.Errorf("proof for the stripped URL: got %v, want %v", got, bad)
+		}
+	})
 	t.Run("without Wrap, Origin gives the URL", func(t *testing.T) {
 		// The interceptor alone: a handler not wrapped.
 		opts := connect.WithInterceptors(connectauth.New(reg, connectauth.Config{Origin: "https://api.example.com"}))
