@@ -46,8 +46,16 @@ for n in order:
         m = med[n]
         out.append(f"| {n.split('/',1)[1]} | {f(m['ns/op'])} | {f(m.get('B/op',0))} | {f(m.get('allocs/op',0))} | {f(m.get('B/issuer',0))} B |")
 out.append("")
+out.append("| rpc | ns/op | B/op | allocs/op | overhead ns (paired median) |")
+out.append("|---|---:|---:|---:|---:|")
 for n in order:
-    if not n.startswith(("BenchmarkVerify/", "BenchmarkHTTP/", "BenchmarkIssuers/")):
+    if n.startswith("BenchmarkRPC/"):
+        m = med[n]; base = "BenchmarkRPC/" + n.split("/")[1] + "/bare"
+        d = st.median(x - y for x, y in zip(rows[n]["ns/op"], rows[base]["ns/op"])) if base in rows else 0
+        out.append(f"| {n.split('/',1)[1]} | {f(m['ns/op'])} | {f(m.get('B/op',0))} | {f(m.get('allocs/op',0))} | {f(d)} |")
+out.append("")
+for n in order:
+    if not n.startswith(("BenchmarkVerify/", "BenchmarkHTTP/", "BenchmarkIssuers/", "BenchmarkRPC/")):
         out.append(f"{n}: " + ", ".join(f"{k} {v:,.2f}" for k, v in med[n].items()))
 # Paired ratios: run k of tenantjwt-first against run k of each peer.
 runs = len(rows["BenchmarkVerify/RS256/floor"]["ns/op"])

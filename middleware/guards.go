@@ -34,14 +34,7 @@ func Require(what string, allow func(*tenantjwt.Principal) bool) func(http.Handl
 // it returns ErrNoToken when r has no Principal and an error wrapping
 // tenantjwt.ErrForbidden when allow refuses it.
 func Check(r *http.Request, what string, allow func(*tenantjwt.Principal) bool) error {
-	p, ok := tenantjwt.FromContext(r.Context())
-	if !ok || p == nil {
-		return fmt.Errorf("middleware: %s: no authenticated principal: %w", what, ErrNoToken)
-	}
-	if !allow(p) {
-		return fmt.Errorf("middleware: %s not met by %.64q of %.64q: %w", what, p.Subject, p.Issuer, tenantjwt.ErrForbidden)
-	}
-	return nil
+	return CheckContext(r.Context(), what, allow)
 }
 
 // RequireRoles lets through a Principal with at least one of roles.
