@@ -89,16 +89,9 @@ func (a *Authenticator) bindTenant(r *http.Request, p *tenantjwt.Principal, orig
 			if isBound && want != bound {
 				return nil, fmt.Errorf("middleware: selected tenant %.64q on a request bound to %.64q: %w", want, bound, tenantjwt.ErrForbidden)
 			}
-			sel, ok := a.v.(TenantSelector)
-			if !ok {
-				return nil, fmt.Errorf("middleware: tenant selection needs a TenantSelector: %w", tenantjwt.ErrForbidden)
-			}
-			np, err := sel.SelectTenant(r.Context(), p, want)
+			np, err := SelectTenant(r.Context(), a.v, p, want)
 			if err != nil {
-				return nil, fmt.Errorf("middleware: select tenant %.64q: %w: %w", want, tenantjwt.ErrForbidden, err)
-			}
-			if np == nil || np.Tenant != want {
-				return nil, fmt.Errorf("middleware: tenant selection of %.64q failed: %w", want, tenantjwt.ErrForbidden)
+				return nil, err
 			}
 			p = np
 		}
