@@ -243,6 +243,10 @@ func TestRequestBoundTenant(t *testing.T) {
 		{"wildcard names the tenant", "acme.tenants.example", acme, 200},
 		{"wildcard, other tenant", "globex.tenants.example", acme, 403},
 		{"wildcard needs one label", "a.acme.tenants.example", acme, 200},
+		{"own host with a trailing dot", "acme.example.com.", acme, 200},
+		{"another tenant's host with a trailing dot and port", "GLOBEX.example.com.:443", acme, 403},
+		{"wildcard label is lower-cased", "ACME.tenants.example", acme, 200},
+		{"host that could be read two ways", "globex..example.com", acme, 400},
 	}
 	for _, a := range adapters {
 		for _, tt := range tests {
@@ -259,6 +263,36 @@ func TestRequestBoundTenant(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestHostTenants: host bindings are compared in canonical form, and a
+// binding the map cannot express fails closed: ParseHostTenants reports
+// it, and HostTenants refuses every request.
+func TestHostTenants(t *testing.T) {
+	e := newEnv(t)
+	acme := e.acme.Mint(nil)
+	for name, hosts := range map[string]map[string]string{
+		"empty tenant":           {"acme.example.com": ""},
+		"invalid host":           {"acme..example.com": "acme"},
+		"host with port":         {"acme.example.com:443": "acme"},
+		"wildcard with a tenant": {"*.example.com": "acme"},
+		"same host twice":        {"acme.example.com": "acme", "ACME.example.com.": "acme"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := middleware.ParseHostTenants(hosts); err == nil {
+				t.Fatal("ParseHostTenants accepted it")
+			}
+			for _, a := range adapters {
+				r := httptest.NewRequest("GET", "/", nil)
+				r.Host = "api.example.com"
+				r.Header.Set("Authorization", "Bearer "+acme)
+				cfg := middleware.Config{RequestTenant: middleware.HostTenants(hosts)}
+				if rec, reached, _ := a.serve(e.reg, cfg, r); rec.Code != 403 || reached {
+					t.Errorf("%s: status %d reached %v, want 403", a.name, rec.Code, reached)
+				}
+			}
+		})
 	}
 }
 
