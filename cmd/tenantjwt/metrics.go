@@ -3,8 +3,13 @@ package main
 import (
 	"errors"
 	"net/http"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tenantjwt/tenantjwt"
@@ -14,20 +19,30 @@ import (
 
 // metrics are the serve command's Prometheus series, on a registry of its
 // own. Issuer labels are config names, so their number is bounded by the
-// config, never by tokens.
+// config, never by tokens: one series per issuer and result for
+// tenantjwt_verifications_total, one per issuer for the key series. For
+// very large registries --metrics-issuer-label=false folds them into
+// issuer="".
 type metrics struct {
 	reg           *prometheus.Registry
+	issuerLabel   bool
 	verifications *prometheus.CounterVec
 	fetches       *prometheus.CounterVec
 	fetchSeconds  *prometheus.HistogramVec
+	staleServed   *prometheus.CounterVec
 	cacheHits     prometheus.Counter
 	cacheMisses   prometheus.Counter
 	responses     *prometheus.CounterVec
+	checkSeconds  *prometheus.HistogramVec
+	reloadOK      prometheus.Gauge
+	reloadTime    prometheus.Gauge
+	suppressedLog *prometheus.CounterVec
 }
 
-func newMetrics() *metrics {
+func newMetrics(issuerLabel bool) *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		reg:         prometheus.NewRegistry(),
+		issuerLabel: issuerLabel,
 		verifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tenantjwt_verifications_total",
 			Help: "Token verifications by issuer and result (ok or the rejection cause).",
@@ -41,6 +56,10 @@ func newMetrics() *metrics {
 			Help:    "Duration of JWKS and discovery fetches.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"issuer"}),
+		staleServed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenantjwt_jwks_stale_served_total",
+			Help: "Key lookups answered from a key set past its expiry because refreshing it failed (stale-if-error).",
+		}, []string{"issuer"}),
 		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tenantjwt_token_cache_hits_total",
 			Help: "Verifications answered by the verified-token cache.",
@@ -53,9 +72,34 @@ func newMetrics() *metrics {
 			Name: "tenantjwt_forward_auth_responses_total",
 			Help: "Responses of /verify by status code.",
 		}, []string{"code"}),
+		checkSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tenantjwt_check_duration_seconds",
+			Help:    "Time to answer one check, by mode (forward_auth, ext_authz_http, ext_authz_grpc).",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"mode"}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tenantjwt_config_reload_success",
+			Help: "1 when the last load of the config file succeeded, 0 when it failed (the previous config keeps serving).",
+		}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tenantjwt_config_reload_timestamp_seconds",
+			Help: "Unix time of the last load attempt of the config file.",
+		}),
+		suppressedLog: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenantjwt_log_records_suppressed_total",
+			Help: "Refusal log records held back by rate limiting, by reason.",
+		}, []string{"reason"}),
 	}
-	m.reg.MustRegister(m.verifications, m.fetches, m.fetchSeconds, m.cacheHits, m.cacheMisses, m.responses,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	version, revision, goVersion := moduleBuild()
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "tenantjwt_build_info",
+		Help:        "Always 1; the labels say which build runs.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
+	})
+	buildInfo.Set(1)
+	m.reg.MustRegister(m.verifications, m.fetches, m.fetchSeconds, m.staleServed, m.cacheHits, m.cacheMisses,
+		m.responses, m.checkSeconds, m.reloadOK, m.reloadTime, m.suppressedLog, buildInfo,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -63,9 +107,17 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+// issuer returns the issuer label value.
+func (m *metrics) issuer(name string) string {
+	if !m.issuerLabel {
+		return ""
+	}
+	return name
+}
+
 // verified is the registry hook.
 func (m *metrics) verified(ev issuer.VerifyEvent) {
-	m.verifications.WithLabelValues(ev.Issuer, result(ev.Err)).Inc()
+	m.verifications.WithLabelValues(m.issuer(ev.Issuer), result(ev.Err)).Inc()
 	switch {
 	case ev.CacheHit:
 		m.cacheHits.Inc()
@@ -74,14 +126,118 @@ func (m *metrics) verified(ev issuer.VerifyEvent) {
 	}
 }
 
-// fetched is the key cache hook.
+// fetched counts a key cache fetch.
 func (m *metrics) fetched(ev jwks.FetchEvent) {
 	outcome := "ok"
 	if ev.Err != nil {
 		outcome = "error"
 	}
-	m.fetches.WithLabelValues(ev.Label, outcome).Inc()
-	m.fetchSeconds.WithLabelValues(ev.Label).Observe(ev.Duration.Seconds())
+	m.fetches.WithLabelValues(m.issuer(ev.Label), outcome).Inc()
+	m.fetchSeconds.WithLabelValues(m.issuer(ev.Label)).Observe(ev.Duration.Seconds())
+}
+
+// servedStale is the key cache's ServedStale hook.
+func (m *metrics) servedStale(_, label string, _ time.Duration) {
+	m.staleServed.WithLabelValues(m.issuer(label)).Inc()
+}
+
+// checked records one answered check.
+func (m *metrics) checked(mode string, status int, took time.Duration) {
+	m.responses.WithLabelValues(strconv.Itoa(status)).Inc()
+	m.checkSeconds.WithLabelValues(mode).Observe(took.Seconds())
+}
+
+// reloaded records a load of the config file.
+func (m *metrics) reloaded(ok bool, at time.Time) {
+	v := 0.0
+	if ok {
+		v = 1
+	}
+	m.reloadOK.Set(v)
+	m.reloadTime.Set(float64(at.UnixNano()) / 1e9)
+}
+
+// suppressed counts a refusal record held back by the log limiter.
+func (m *metrics) suppressed(reason string) { m.suppressedLog.WithLabelValues(reason).Inc() }
+
+// watchKeys registers the per-issuer key series, computed at scrape time
+// from the server's current registry and fetch log.
+func (m *metrics) watchKeys(s *server) {
+	m.reg.MustRegister(&keyCollector{s: s, m: m})
+}
+
+var (
+	readyDesc = prometheus.NewDesc("tenantjwt_issuer_keys_ready",
+		"1 when the issuer holds usable keys now, else 0.", []string{"issuer"}, nil)
+	keysDesc = prometheus.NewDesc("tenantjwt_issuer_keys",
+		"Usable keys the issuer holds now.", []string{"issuer"}, nil)
+	ageDesc = prometheus.NewDesc("tenantjwt_jwks_age_seconds",
+		"Seconds since the issuer's key set was last fetched successfully.", []string{"issuer"}, nil)
+)
+
+// keyCollector reads key state at scrape time: no bookkeeping on the
+// verification path.
+type keyCollector struct {
+	s *server
+	m *metrics
+}
+
+func (c *keyCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- readyDesc
+	ch <- keysDesc
+	ch <- ageDesc
+}
+
+func (c *keyCollector) Collect(ch chan<- prometheus.Metric) {
+	if !c.m.issuerLabel {
+		return // per-issuer series only: nothing to fold them into
+	}
+	st := c.s.cur.Load()
+	if st == nil {
+		return
+	}
+	ages := c.s.fetches.ages(time.Now())
+	for _, k := range st.reg.KeyStates() {
+		ready := 0.0
+		if k.Keys > 0 {
+			ready = 1
+		}
+		ch <- prometheus.MustNewConstMetric(readyDesc, prometheus.GaugeValue, ready, k.Name)
+		ch <- prometheus.MustNewConstMetric(keysDesc, prometheus.GaugeValue, float64(k.Keys), k.Name)
+		if age, ok := ages[k.Name]; ok {
+			ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, age.Seconds(), k.Name)
+		}
+	}
+}
+
+// moduleBuild reads the binary's build information: module version (or
+// "(devel)"), VCS revision (with "+dirty" when modified) and Go version.
+func moduleBuild() (version, revision, goVersion string) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown", "", runtime.Version()
+	}
+	version = bi.Main.Version
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				revision += "+dirty"
+			}
+		}
+	}
+	return version, revision, bi.GoVersion
+}
+
+// buildVersion is the version for logs.
+func buildVersion() string {
+	v, rev, _ := moduleBuild()
+	if rev != "" {
+		return v + " " + rev
+	}
+	return v
 }
 
 // result names the cause of a rejection with a fixed, small vocabulary.

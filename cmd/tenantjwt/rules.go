@@ -25,6 +25,9 @@ import (
 //	    allow_semicolon: false
 //	    allow_encoded_percent: false
 //	  log_allowed: debug               # level of allow decisions: debug, info or off
+//	  headers:                         # claim headers: always sent, empty when absent
+//	    X-User-Email: email
+//	    X-Org: org_id
 //	  hosts:                           # host → tenant binding (403 on mismatch)
 //	    acme.example.com: acme
 //	    "*.shops.example.com": ""      # first label is the tenant
@@ -50,9 +53,11 @@ type forwardAuth struct {
 	LogAllowed      string            `yaml:"log_allowed"`
 	Hosts           map[string]string `yaml:"hosts"`
 	Rules           []rule            `yaml:"rules"`
+	Headers         map[string]string `yaml:"headers"`
 
-	allowLevel slog.Level // of allow decisions; logAllowedOff disables them
-	tenantOf   func(*http.Request, canonical.Request) (string, bool)
+	allowLevel   slog.Level // of allow decisions; logAllowedOff disables them
+	claimHeaders []claimHeader
+	tenantOf     func(*http.Request, canonical.Request) (string, bool)
 }
 
 // logAllowedOff is above every level a handler enables.
@@ -96,6 +101,10 @@ func (fa *forwardAuth) compile() error {
 		fa.allowLevel = logAllowedOff
 	default:
 		return fmt.Errorf("forward_auth: log_allowed %q: want debug, info or off", fa.LogAllowed)
+	}
+	var err error
+	if fa.claimHeaders, err = compileClaimHeaders(fa.Headers); err != nil {
+		return err
 	}
 	tenantOf, err := middleware.ParseHostTenants(fa.Hosts)
 	if err != nil {

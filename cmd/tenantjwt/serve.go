@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"flag"
@@ -14,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -29,9 +29,10 @@ import (
 // serveHooks let tests observe the server without sleeping. Nil in
 // production.
 type serveHooks struct {
-	listening func(addr string)
-	reloaded  func(err error)
-	reload    chan struct{}
+	listening  func(addr string)
+	reloaded   func(err error)
+	reload     chan struct{}
+	prefetched func(ready bool) // after each prefetch attempt
 }
 
 var testHooks *serveHooks
@@ -43,8 +44,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	watch := fs.Duration("watch-interval", 2*time.Second, "how often to check the config file for changes (0 disables)")
-	if err := parseFlags(fs, args, stdout, "serve --config FILE [--listen ADDR] [--log-format json|text]"); err != nil {
+	watch := fs.Duration("watch-interval", 2*time.Second, "how often to check the config file (and TLS files) for changes (0 disables)")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM, reloaded when it changes); needs --tls-key")
+	tlsKey := fs.String("tls-key", "", "private key of --tls-cert (PEM)")
+	readTimeout := fs.Duration("read-timeout", 10*time.Second, "longest time to read a request, headers included")
+	readHeaderTimeout := fs.Duration("read-header-timeout", 5*time.Second, "longest time to read a request's headers")
+	writeTimeout := fs.Duration("write-timeout", 15*time.Second, "longest time from the end of the request headers to the end of the response (a check may wait for a key fetch)")
+	idleTimeout := fs.Duration("idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
+	maxHeaderBytes := fs.Int("max-header-bytes", 64<<10, "largest request header block in bytes (a token is capped at 16 KiB by default, a header at 64 KiB)")
+	retryMin := fs.Duration("prefetch-retry", time.Second, "first delay between attempts to fetch the keys of prefetch issuers (doubles up to 30s, with jitter)")
+	logRefusals := fs.Float64("log-refusals", 1, "refusal log records per second per reason and issuer, after a burst of 10 (the first is always written; 0 writes all)")
+	issuerLabel := fs.Bool("metrics-issuer-label", true, "label metrics by issuer (one series per issuer and result: turn off for very large registries)")
+	if err := parseFlags(fs, args, stdout, "serve --config FILE [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--log-format json|text]"); err != nil {
 		return helpOK(err)
 	}
 	if *configPath == "" {
@@ -53,32 +64,74 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return usageError{"serve: unexpected arguments"}
 	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usageError{"serve: --tls-cert and --tls-key go together"}
+	}
+	if *retryMin <= 0 || *maxHeaderBytes < 4<<10 || *logRefusals < 0 {
+		return usageError{"serve: --prefetch-retry must be positive, --max-header-bytes at least 4096, --log-refusals not negative"}
+	}
 	logger, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
 		return err
 	}
-	s := &server{path: *configPath, log: logger, metrics: newMetrics()}
-	s.keys = jwks.NewCache(jwks.Options{Logger: logger, Hooks: jwks.Hooks{FetchDone: s.metrics.fetched}})
+	s := &server{
+		path: *configPath, log: logger, metrics: newMetrics(*issuerLabel), hooks: testHooks, retryMin: *retryMin,
+		limiter: &logLimiter{rate: *logRefusals, burst: 10, now: time.Now},
+	}
+	s.keys = jwks.NewCache(jwks.Options{Logger: logger, Hooks: jwks.Hooks{FetchDone: s.fetched, ServedStale: s.metrics.servedStale}})
 	defer s.keys.Close()
+	s.metrics.watchKeys(s)
+	var certs *certReloader
+	if *tlsCert != "" {
+		if certs, err = newCertReloader(*tlsCert, *tlsKey); err != nil {
+			return err
+		}
+	}
 	st, err := s.load(ctx)
 	if err != nil {
 		return err
 	}
 	s.cur.Store(st)
-	defer func() { s.cur.Load().reg.Close() }()
+	s.metrics.reloaded(true, time.Now())
+	// Background work belongs to this call: the prefetch loop of the
+	// current state and the watcher stop, and are waited for, on return.
+	bg, stopBG := context.WithCancel(ctx)
+	s.startPrefetch(bg, st)
+	defer func() {
+		cur := s.cur.Load()
+		cur.stopPrefetch()
+		cur.reg.Close()
+	}()
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
+		stopBG()
 		return err
 	}
-	srv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	logger.Info("listening", "addr", ln.Addr().String(), "config", *configPath)
-	if testHooks != nil && testHooks.listening != nil {
-		testHooks.listening(ln.Addr().String())
+	srv := &http.Server{
+		Handler:           s.routes(),
+		ReadTimeout:       *readTimeout,
+		ReadHeaderTimeout: *readHeaderTimeout,
+		WriteTimeout:      *writeTimeout,
+		IdleTimeout:       *idleTimeout,
+		MaxHeaderBytes:    *maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if certs != nil {
+		srv.TLSConfig = certs.tlsConfig()
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		scheme = "https"
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "config", *configPath, "version", buildVersion())
+	if s.hooks != nil && s.hooks.listening != nil {
+		s.hooks.listening(ln.Addr().String())
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	go s.watch(ctx, *watch)
+	watched := make(chan struct{})
+	go func() { defer close(watched); s.watch(bg, *watch, certs) }()
+	defer func() { stopBG(); <-watched }()
 
 	select {
 	case err := <-served:
@@ -110,10 +163,22 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 // server holds the state that survives reloads (key cache, metrics) and
 // the current configuration, swapped atomically.
 type server struct {
-	path    string
-	log     *slog.Logger
-	metrics *metrics
-	keys    *jwks.Cache // shared by successive registries, so keys survive reloads
+	path     string
+	log      *slog.Logger
+	metrics  *metrics
+	hooks    *serveHooks // tests only
+	retryMin time.Duration
+	limiter  *logLimiter
+	fetches  fetchLog
+	// everReady is set once every prefetch issuer has had keys: from then
+	// on /readyz stays 200 across reloads.
+	everReady atomic.Bool
+	// lastFailed is the digest of the last config file that failed to
+	// load, and failMsg its error: the watcher does not retry (or log) the
+	// same bad file every tick. Only the watcher goroutine touches them.
+	lastFailed [32]byte
+	failMsg    string
+	keys       *jwks.Cache // shared by successive registries, so keys survive reloads
 	// replay is shared likewise, so a reload does not forget the DPoP
 	// proofs already seen; replaced only when its configured size changes.
 	replay     *issuer.ReplayCache
@@ -127,6 +192,8 @@ type state struct {
 	auth *middleware.Authenticator
 	fa   forwardAuth
 	hash [32]byte
+	// stopPrefetch cancels the state's prefetch loop and waits for it.
+	stopPrefetch func()
 }
 
 // load reads and builds a configuration, without touching the current one.
@@ -175,14 +242,7 @@ func (s *server) load(ctx context.Context) (*state, error) {
 		// certificate-bound tokens cannot be checked and fail closed.
 		ClientCertificate: func(*http.Request) *x509.Certificate { return nil },
 	})
-	// Prefetch in the background; /readyz reports when it is done.
-	go func() {
-		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if err := reg.Prefetch(pctx); err != nil {
-			s.log.Warn("prefetch failed", "error", err.Error())
-		}
-	}()
+	st.stopPrefetch = func() {}
 	return st, nil
 }
 
@@ -202,8 +262,9 @@ func readConfig(path string) ([]byte, error) {
 	return data, nil
 }
 
-// watch reloads on SIGHUP, on a changed file, and on the test trigger.
-func (s *server) watch(ctx context.Context, every time.Duration) {
+// watch reloads on SIGHUP, on a changed config file, and on the test
+// trigger; on each tick it also reloads a changed TLS certificate.
+func (s *server) watch(ctx context.Context, every time.Duration, certs *certReloader) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -214,8 +275,8 @@ func (s *server) watch(ctx context.Context, every time.Duration) {
 		tick = t.C
 	}
 	var trigger chan struct{}
-	if testHooks != nil {
-		trigger = testHooks.reload
+	if s.hooks != nil {
+		trigger = s.hooks.reload
 	}
 	for {
 		force := true
@@ -227,29 +288,48 @@ func (s *server) watch(ctx context.Context, every time.Duration) {
 		case <-tick:
 			force = false
 		}
+		if certs != nil {
+			if changed, err := certs.reload(); err != nil {
+				s.log.Error("TLS certificate reload failed; the previous one keeps serving", "error", err.Error())
+			} else if changed {
+				s.log.Info("TLS certificate reloaded")
+			}
+		}
 		s.reload(ctx, force)
 	}
 }
 
 // reload builds the new configuration and swaps it in; a bad one is logged
-// and the old one keeps serving.
+// once (until the file changes or is good again) and the old one keeps
+// serving.
 func (s *server) reload(ctx context.Context, force bool) {
-	if !force {
-		data, err := readConfig(s.path)
-		if err != nil || sha256.Sum256(data) == s.cur.Load().hash {
-			return // unreadable right now, or unchanged: nothing to do
-		}
+	data, readErr := readConfig(s.path)
+	sum := sha256.Sum256(data)
+	if !force && (readErr != nil || sum == s.cur.Load().hash || sum == s.lastFailed) {
+		return // unreadable right now, unchanged, or the same bad file
 	}
 	st, err := s.load(ctx)
 	if err != nil {
-		s.log.Error("config reload failed; the previous config keeps serving", "error", err.Error())
+		if msg := err.Error(); msg != s.failMsg {
+			s.log.Error("config reload failed; the previous config keeps serving", "error", msg)
+			s.failMsg = msg
+		}
+		s.lastFailed = sum
+		s.metrics.reloaded(false, time.Now())
 	} else {
+		if s.failMsg != "" {
+			s.log.Info("config file is good again")
+		}
+		s.failMsg, s.lastFailed = "", [32]byte{}
 		old := s.cur.Swap(st)
+		old.stopPrefetch()
 		old.reg.Close()
+		s.startPrefetch(ctx, st)
+		s.metrics.reloaded(true, time.Now())
 		s.log.Info("config reloaded", "issuers", len(st.reg.Issuers()))
 	}
-	if testHooks != nil && testHooks.reloaded != nil {
-		testHooks.reloaded(err)
+	if s.hooks != nil && s.hooks.reloaded != nil {
+		s.hooks.reloaded(err)
 	}
 }
 
@@ -259,13 +339,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !s.cur.Load().reg.Ready() {
-			http.Error(w, "keys of prefetch issuers not loaded yet", http.StatusServiceUnavailable)
-			return
-		}
-		io.WriteString(w, "ready\n")
-	})
+	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	return mux
 }
@@ -273,6 +347,7 @@ func (s *server) routes() http.Handler {
 // verify is the forward-auth endpoint: 200 with X-Auth-* headers, or the
 // RFC 6750 refusal the gateway passes on to the client.
 func (s *server) verify(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	st := s.cur.Load()
 	req, err := st.fa.original(r)
 	d := st.decide(r, req, err)
@@ -283,10 +358,14 @@ func (s *server) verify(w http.ResponseWriter, r *http.Request) {
 		status = ch.Status
 		ch.Write(w)
 	} else {
-		writeIdentity(w.Header(), d.p)
+		h := w.Header()
+		writeIdentity(h, d.p)
+		for _, ch := range st.fa.claimHeaders {
+			h[ch.name] = []string{ch.value(d.p)}
+		}
 		w.WriteHeader(http.StatusOK)
 	}
-	s.metrics.responses.WithLabelValues(strconv.Itoa(status)).Inc()
+	s.metrics.checked("forward_auth", status, time.Since(start))
 }
 
 // decision is the outcome of one check: the original request as judged,
@@ -332,6 +411,19 @@ func (s *server) logDecision(ctx context.Context, st *state, d decision) {
 	if !s.log.Enabled(ctx, level) {
 		return
 	}
+	var suppressed int
+	if d.err != nil {
+		key := reasonOf(d.err)
+		if d.p != nil {
+			key += "|" + d.p.Issuer
+		}
+		ok, n := s.limiter.allow(key)
+		if !ok {
+			s.metrics.suppressed(reasonOf(d.err))
+			return
+		}
+		suppressed = n
+	}
 	status, _ := middleware.Status(d.err)
 	attrs := []slog.Attr{
 		slog.String("decision", outcome),
@@ -348,6 +440,9 @@ func (s *server) logDecision(ctx context.Context, st *state, d decision) {
 	}
 	if d.err != nil {
 		attrs = append(attrs, slog.String("reason", d.err.Error()))
+	}
+	if suppressed > 0 {
+		attrs = append(attrs, slog.Int("suppressed", suppressed))
 	}
 	s.log.LogAttrs(ctx, level, "decision", attrs...)
 }

@@ -22,6 +22,8 @@ type testServer struct {
 	stop   func()
 	logs   *syncBuffer
 	config string
+	// prefetched receives the outcome of each prefetch attempt.
+	prefetched chan bool
 }
 
 type syncBuffer struct {
@@ -36,23 +38,31 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func startServe(t *testing.T, config string) *testServer {
+func startServe(t *testing.T, config string, extra ...string) *testServer {
 	t.Helper()
 	listening := make(chan string, 1)
 	reloaded := make(chan error, 1)
 	trigger := make(chan struct{})
+	prefetched := make(chan bool, 100)
 	testHooks = &serveHooks{
 		listening: func(addr string) { listening <- addr },
 		reloaded:  func(err error) { reloaded <- err },
 		reload:    trigger,
+		prefetched: func(ready bool) {
+			select {
+			case prefetched <- ready:
+			default: // never block the server; tests read what they need
+			}
+		},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	logs := &syncBuffer{}
+	args := append([]string{"serve", "--config", config, "--listen", "127.0.0.1:0", "--watch-interval", "0"}, extra...)
 	go func() {
-		done <- run(ctx, []string{"serve", "--config", config, "--listen", "127.0.0.1:0", "--watch-interval", "0"}, io.Discard, logs)
+		done <- run(ctx, args, io.Discard, logs)
 	}()
-	ts := &testServer{logs: logs, config: config}
+	ts := &testServer{logs: logs, config: config, prefetched: prefetched}
 	select {
 	case addr := <-listening:
 		ts.url = "http://" + addr

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/issuer"
+)
+
+// claimHeader is one entry of forward_auth.headers: a response header
+// carrying the value at a claim path of the verified token.
+type claimHeader struct {
+	name string // canonical header name
+	path issuer.ClaimPath
+}
+
+// identityHeaders are what serve always sends; a claim header may not
+// reuse one of their names.
+var identityHeaders = []string{"X-Auth-Issuer", "X-Auth-Subject", "X-Auth-Tenant", "X-Auth-Roles", "X-Auth-Permissions", "X-Auth-Scopes"}
+
+// compileClaimHeaders validates forward_auth.headers, header → claim path.
+func compileClaimHeaders(m map[string]string) ([]claimHeader, error) {
+	out := make([]claimHeader, 0, len(m))
+	for name, path := range m {
+		if !validHeaderName(name) {
+			return nil, fmt.Errorf("forward_auth: headers: %q is not a header name", name)
+		}
+		canon := http.CanonicalHeaderKey(name)
+		for _, h := range append(identityHeaders, "Www-Authenticate", "Retry-After", "Cache-Control", "Content-Type", "Content-Length", "Set-Cookie") {
+			if strings.EqualFold(canon, h) {
+				return nil, fmt.Errorf("forward_auth: headers: %s is set by serve itself", canon)
+			}
+		}
+		p, err := issuer.ParseClaimPath(path)
+		if err != nil {
+			return nil, fmt.Errorf("forward_auth: headers: %s: claim path %q: %w", canon, path, err)
+		}
+		out = append(out, claimHeader{name: canon, path: p})
+	}
+	return out, nil
+}
+
+func validHeaderName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// claimValue renders the claim at h's path for a header, encoded like the
+// X-Auth-* values: a string as itself, an array of strings, numbers or
+// booleans as a comma-joined list, a number or boolean as its JSON text,
+// an object as compact JSON; each percent-encoded where needed. Absent,
+// null or unreadable claims give "", so the header is still sent and
+// overwrites a client's copy.
+func (h claimHeader) value(p *tenantjwt.Principal) string {
+	if p == nil {
+		return ""
+	}
+	raw, found, err := h.path.Lookup(p)
+	if err != nil || !found {
+		return ""
+	}
+	raw = bytes.TrimSpace(raw)
+	switch raw[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return ""
+		}
+		return headerValue(s)
+	case '[':
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return ""
+		}
+		out := make([]string, 0, len(items))
+		for _, it := range items {
+			var s string
+			if json.Unmarshal(it, &s) == nil {
+				out = append(out, s)
+			} else if c := bytes.TrimSpace(it); len(c) > 0 && c[0] != '{' && c[0] != '[' && c[0] != 'n' {
+				out = append(out, string(c))
+			}
+		}
+		return headerList(out)
+	case '{':
+		var buf bytes.Buffer
+		if json.Compact(&buf, raw) != nil {
+			return ""
+		}
+		return headerValue(buf.String())
+	default:
+		return headerValue(string(raw))
+	}
+}

@@ -1,0 +1,41 @@
+package issuer
+
+import (
+	"encoding/json"
+
+	"github.com/tenantjwt/tenantjwt"
+)
+
+// ClaimPath is a claim path in the syntax of Config.Claims
+// ("email", "org.id", "https://example.com/roles", "tenants.{tenant}.roles"),
+// parsed once, for reading further claims of a verified Principal (such as
+// the claim headers of `tenantjwt serve`).
+type ClaimPath struct{ p claimPath }
+
+// ParseClaimPath parses s; the error says what is wrong with it.
+func ParseClaimPath(s string) (ClaimPath, error) {
+	p, err := parsePath(s)
+	if err != nil {
+		return ClaimPath{}, err
+	}
+	return ClaimPath{p: p}, nil
+}
+
+// String returns the path as written.
+func (cp ClaimPath) String() string { return cp.p.src }
+
+// Lookup returns the JSON value at the path in p's claims, reading a
+// {tenant} segment as p's tenant. found is false when the claim is absent
+// or null. The claims were verified with the token: the value is the
+// issuer's, in the token's own JSON.
+func (cp ClaimPath) Lookup(p *tenantjwt.Principal) (raw json.RawMessage, found bool, err error) {
+	payload, err := p.RawClaims()
+	if err != nil {
+		return nil, false, err
+	}
+	c, err := newClaims(payload)
+	if err != nil {
+		return nil, false, err
+	}
+	return c.lookup(cp.p, p.Tenant)
+}
