@@ -90,7 +90,7 @@ func (e *entry) checkClaims(t *token, iss, bound string, now time.Time, leeway t
 	}
 	reg.exp = d
 	if n >= d.sec+lw {
-		return reg, rep.step("exp", fmt.Errorf("issuer: %s: exp %.0f is not after now %.0f (leeway %s): %w", e.name, d.sec, n, leeway, tenantjwt.ErrExpired), "")
+		return reg, rep.step("exp", fmt.Errorf("issuer: %s: exp %s is not after now %s (leeway %s): %w", e.name, d.time().Format(time.RFC3339), numericDate{sec: n}.time().Format(time.RFC3339), leeway, tenantjwt.ErrExpired), "")
 	}
 	if rep != nil { // details are for Explain only
 		rep.step("exp", nil, d.time().Format(time.RFC3339))
@@ -109,7 +109,7 @@ func (e *entry) checkClaims(t *token, iss, bound string, now time.Time, leeway t
 			return reg, rep.step(claim.name, fmt.Errorf("issuer: %s: %s: %v: %w", e.name, claim.name, err, tenantjwt.ErrNotYetValid), "")
 		}
 		if d.sec > n+lw {
-			return reg, rep.step(claim.name, fmt.Errorf("issuer: %s: %s %.0f is after now %.0f (leeway %s): %w", e.name, claim.name, d.sec, n, leeway, tenantjwt.ErrNotYetValid), "")
+			return reg, rep.step(claim.name, fmt.Errorf("issuer: %s: %s %s is after now %s (leeway %s): %w", e.name, claim.name, d.time().Format(time.RFC3339), numericDate{sec: n}.time().Format(time.RFC3339), leeway, tenantjwt.ErrNotYetValid), "")
 		}
 		*claim.dst = d
 		if rep != nil { // details are for Explain only

@@ -9,6 +9,8 @@ type KeyState struct {
 	// Keys is the number of usable keys held now; 0 when the key set was
 	// never fetched (or could not be).
 	Keys int
+	// KeyIDs lists the kid of each usable key ("" for a key without one).
+	KeyIDs []string
 }
 
 // KeyStates reports, in configuration order, how many usable keys each
@@ -18,7 +20,12 @@ func (r *Registry) KeyStates() []KeyState {
 	entries := r.snap.Load().entries
 	out := make([]KeyState, 0, len(entries))
 	for _, e := range entries {
-		out = append(out, KeyState{Name: e.name, Prefetch: e.cfg.Prefetch, Keys: e.src.Current().Len()})
+		set := e.src.Current()
+		ks := KeyState{Name: e.name, Prefetch: e.cfg.Prefetch, Keys: set.Len()}
+		for _, k := range set.Keys() {
+			ks.KeyIDs = append(ks.KeyIDs, k.ID)
+		}
+		out = append(out, ks)
 	}
 	return out
 }

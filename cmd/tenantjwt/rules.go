@@ -206,6 +206,27 @@ func (fa *forwardAuth) match(req canonical.Request) *rule {
 	return nil
 }
 
+// describe renders r for humans: its name and what it matches and needs.
+func (r *rule) describe() string {
+	var parts []string
+	add := func(k string, v any, ok bool) {
+		if ok {
+			parts = append(parts, fmt.Sprintf("%s %v", k, v))
+		}
+	}
+	add("host", r.Host, r.Host != "")
+	add("path_prefix", r.PathPrefix, r.PathPrefix != "")
+	add("case_insensitive", true, r.CaseInsensitive)
+	add("methods", r.Methods, len(r.Methods) > 0)
+	add("anonymous", true, r.Anonymous)
+	add("roles (any)", r.Roles, len(r.Roles) > 0)
+	add("all_roles", r.AllRoles, len(r.AllRoles) > 0)
+	add("permissions", r.Permissions, len(r.Permissions) > 0)
+	add("scopes", r.Scopes, len(r.Scopes) > 0)
+	add("tenant", r.Tenant, r.Tenant != "")
+	return r.Name + ": " + strings.Join(parts, ", ")
+}
+
 // check applies r's requirements to p; the error wraps ErrForbidden.
 func (r *rule) check(p *tenantjwt.Principal) error {
 	switch {

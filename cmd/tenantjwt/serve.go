@@ -196,26 +196,46 @@ type state struct {
 	stopPrefetch func()
 }
 
-// load reads and builds a configuration, without touching the current one.
-func (s *server) load(ctx context.Context) (*state, error) {
-	data, err := readConfig(s.path)
+// serveConfig is a config file as serve reads it: the issuers and the
+// forward_auth section, compiled.
+type serveConfig struct {
+	file *issuer.File
+	fa   forwardAuth
+	data []byte
+}
+
+// loadServeConfig is the one loader of serve's config file, for serve and
+// for verify: strict (unknown keys are errors, with their line), the
+// forward_auth section compiled, relative jwks_file paths taken from the
+// file's folder.
+func loadServeConfig(path string) (*serveConfig, error) {
+	data, err := readConfig(path)
 	if err != nil {
 		return nil, err
 	}
-	var fa forwardAuth
-	file, err := issuer.ParseConfigExtended(data, map[string]any{"forward_auth": &fa})
-	if err != nil {
-		return nil, err
+	c := &serveConfig{data: data}
+	if c.file, err = issuer.ParseConfigExtended(data, map[string]any{"forward_auth": &c.fa}); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := fa.compile(); err != nil {
-		return nil, err
+	if err := c.fa.compile(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	dir := filepath.Dir(s.path)
-	for i := range file.Issuers {
-		if p := file.Issuers[i].JWKSFile; p != "" && !filepath.IsAbs(p) {
-			file.Issuers[i].JWKSFile = filepath.Join(dir, p)
+	dir := filepath.Dir(path)
+	for i := range c.file.Issuers {
+		if p := c.file.Issuers[i].JWKSFile; p != "" && !filepath.IsAbs(p) {
+			c.file.Issuers[i].JWKSFile = filepath.Join(dir, p)
 		}
 	}
+	return c, nil
+}
+
+// load reads and builds a configuration, without touching the current one.
+func (s *server) load(ctx context.Context) (*state, error) {
+	cfg, err := loadServeConfig(s.path)
+	if err != nil {
+		return nil, err
+	}
+	file, fa, data := cfg.file, cfg.fa, cfg.data
 	if size := file.DPoPProofs.ReplayCacheSize; s.replay == nil || size != s.replaySize {
 		// Only load runs this, one reload at a time.
 		s.replay, s.replaySize = issuer.NewReplayCache(size, 0), size

@@ -83,3 +83,66 @@ func TestVerify(t *testing.T) {
 		}
 	})
 }
+
+// TestVerifyServeConfig: verify reads the serve config and, given a
+// request, explains serve's decision about it, with hints a human needs.
+func TestVerifyServeConfig(t *testing.T) {
+	a := issuertest.New(t)
+	cfg := writeConfig(t, `
+forward_auth:
+  hosts:
+    t0.example.com: t0
+    other.example.com: other
+  rules:
+    - name: admin
+      path_prefix: /admin
+      roles: [admin]
+`, a)
+	viewer := a.Mint(map[string]any{"sub": "vic", "roles": []string{"viewer"}, "aud": "https://wrong.example"})
+	verify := func(args ...string) (int, string) {
+		t.Helper()
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"verify", "--config", cfg}, args...), &out, &bytes.Buffer{})
+		return exitCode(err), out.String()
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"token only", []string{viewer}, 0, []string{"token: VALID", "hint: exp: 20", "(expires in "}},
+		{"a rule refuses", []string{"--host", "t0.example.com", "--path", "/admin/users", viewer}, 1,
+			[]string{"rule: admin: path_prefix /admin, roles (any) [admin]", "serve would answer: 403", `needs any role of ["admin"]`, `the token has roles ["viewer"]`}},
+		{"canonical spelling", []string{"--host", "T0.example.com.", "--path", "/%61dmin", viewer}, 1,
+			[]string{"request: GET t0.example.com/admin", "serve would answer: 403"}},
+		{"no rule", []string{"--method", "POST", "--host", "t0.example.com", "--path", "/orders?x=1", viewer}, 0,
+			[]string{"rule: none applies", "serve would answer: 200"}},
+		{"host bound to another tenant", []string{"--host", "other.example.com", "--path", "/", viewer}, 1,
+			[]string{`host other.example.com is bound to tenant "other"; the token acts in "t0"`, "serve would answer: 403"}},
+		{"refused target", []string{"--host", "t0.example.com", "--path", "/a/../admin", viewer}, 1,
+			[]string{"serve would answer: 400", "dot segment"}},
+		{"lower-case method", []string{"--method", "get", "--host", "t0.example.com", "--path", "/", viewer}, 1,
+			[]string{"serve would answer: 400"}},
+		{"expired token", []string{"--host", "t0.example.com", "--path", "/", a.Mint(map[string]any{"exp": time.Now().Add(-2 * time.Hour).Unix()})}, 1,
+			[]string{"(expires 2h0m", "ago)", "serve would answer: 401", "exp 20"}},
+		{"unknown issuer near miss", []string{a.Mint(map[string]any{"iss": a.URL() + "/"})}, 1,
+			[]string{"hint: iss", "differ by a trailing slash", "hint: trusted issuers: " + a.URL()}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out := verify(tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\n%s", code, tt.code, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	if code, _ := verify("--host", "t0.example.com", viewer); code != 2 {
+		t.Errorf("--host without --path: exit %d, want 2", code)
+	}
+}
