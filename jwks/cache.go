@@ -21,10 +21,11 @@ type Cache struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // running fetches
 
-	mu       sync.Mutex // protects remotes, discover, closed
+	mu       sync.Mutex // protects remotes, discover, closed, refs
 	remotes  map[string]*remote
 	discover map[string]*discovery
 	closed   bool
+	refs     map[Source]int // users counted by RemoteSource and DiscoverSource (refs.go)
 }
 
 // ErrClosed is returned by a closed Cache.
@@ -73,16 +74,6 @@ func (c *Cache) Remote(rawURL string, ro RemoteOptions) (Source, error) {
 		c.remotes[key] = r
 	}
 	return r, nil
-}
-
-// RemoteSource is Remote in the shape of issuer.KeySources.
-func (c *Cache) RemoteSource(rawURL, label string, allowInsecureHTTP bool) (Source, error) {
-	return c.Remote(rawURL, RemoteOptions{Label: label, AllowInsecureHTTP: allowInsecureHTTP})
-}
-
-// DiscoverSource is Discover in the shape of issuer.KeySources.
-func (c *Cache) DiscoverSource(issuer, label string, allowInsecureHTTP bool) (Source, error) {
-	return c.Discover(issuer, RemoteOptions{Label: label, AllowInsecureHTTP: allowInsecureHTTP})
 }
 
 // Close stops the cache: fetches in flight are cancelled and waited for, and

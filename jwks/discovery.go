@@ -29,7 +29,7 @@ func (c *Cache) Discover(issuer string, ro RemoteOptions) (Source, error) {
 	if c.closed {
 		return nil, ErrClosed
 	}
-	key := issuer + "\x00" + fmt.Sprint(ro.AllowInsecureHTTP)
+	key := discoverKey(issuer, ro.AllowInsecureHTTP)
 	d, ok := c.discover[key]
 	if !ok {
 		d = &discovery{c: c, issuer: issuer, ro: ro}
