@@ -83,19 +83,22 @@ func (s *shardedMap) del(k string) {
 	p.Store(&table{m: m})
 }
 
-// fill sets every shard from m at once; for building a new index.
-func (s *shardedMap) fill(m map[string]*entry) {
-	var parts [shards]map[string]*entry
-	for k, e := range m {
-		i := shardOf(k)
-		if parts[i] == nil {
-			parts[i] = make(map[string]*entry, 2*len(m)/shards+1)
-		}
-		parts[i][k] = e
+// builder collects the shards of a new shardedMap without copying.
+type builder [shards]map[string]*entry
+
+func (b *builder) put(k string, e *entry) {
+	i := shardOf(k)
+	if b[i] == nil {
+		b[i] = make(map[string]*entry)
 	}
-	for i, part := range parts {
-		if part != nil {
-			s.shard[i].Store(&table{m: part})
+	b[i][k] = e
+}
+
+// publish stores the collected shards in s.
+func (b *builder) publish(s *shardedMap) {
+	for i, m := range b {
+		if m != nil {
+			s.shard[i].Store(&table{m: m})
 		}
 	}
 }
@@ -123,22 +126,19 @@ type snapshot struct {
 
 func newSnapshot(entries []*entry) *snapshot {
 	s := &snapshot{}
-	exact := make(map[string]*entry, len(entries))
-	names := make(map[string]*entry, len(entries))
+	exact, names := new(builder), new(builder)
 	var templates []*entry
 	for _, e := range entries {
-		names[e.name] = e
+		names.put(e.name, e)
+		for _, k := range e.exactKeys() {
+			exact.put(k, e)
+		}
 		if e.tpl != nil {
 			templates = append(templates, e)
-		} else {
-			exact[e.cfg.Issuer] = e
-		}
-		for _, a := range e.cfg.Aliases {
-			exact[a] = e
 		}
 	}
-	s.exact.fill(exact)
-	s.names.fill(names)
+	exact.publish(&s.exact)
+	names.publish(&s.names)
 	s.templates.Store(&templates)
 	return s
 }
