@@ -191,7 +191,7 @@ func (res *resolver) resolve(ctx context.Context, iss string) (*resolved, error)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("issuer: resolving iss %.64q: no free slot: %w: %w", iss, ctx.Err(), tenantjwt.ErrKeysUnavailable)
 	}
-	c, err := res.o.Resolve(ctx, iss)
+	c, err := res.call(ctx, iss)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err() // an answer after the deadline is not used
 	}
@@ -209,6 +209,18 @@ func (res *resolver) resolve(ctx context.Context, iss string) (*resolved, error)
 		return nil, fmt.Errorf("issuer: resolving iss %.64q: %w: %w", iss, err, tenantjwt.ErrKeysUnavailable)
 	}
 	return v, nil
+}
+
+// call runs Resolve, turning a panic into an error: a bug in one
+// tenant's lookup must not take the process down (singleflight would
+// re-raise it on a goroutine of its own).
+func (res *resolver) call(ctx context.Context, iss string) (c *Config, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c, err = nil, fmt.Errorf("resolver panicked: %v", p)
+		}
+	}()
+	return res.o.Resolve(ctx, iss)
 }
 
 // decline remembers a nil answer, and drops a positive one for iss.

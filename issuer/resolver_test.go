@@ -286,6 +286,14 @@ func TestResolverFailuresFailClosed(t *testing.T) {
 			t.Errorf("resolver calls = %d, want 2", got)
 		}
 	})
+	t.Run("panic", func(t *testing.T) {
+		env := newResolverEnv(t, issuer.Resolver{Resolve: func(context.Context, string) (*issuer.Config, error) {
+			panic("bug in the tenant lookup")
+		}})
+		if _, err := env.verify(tok); !errors.Is(err, tenantjwt.ErrKeysUnavailable) {
+			t.Errorf("err = %v, want ErrKeysUnavailable", err)
+		}
+	})
 	t.Run("timeout", func(t *testing.T) {
 		env := newResolverEnv(t, issuer.Resolver{Timeout: 20 * time.Millisecond})
 		env.db.gate = make(chan struct{}) // never opens
