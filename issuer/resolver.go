@@ -51,9 +51,11 @@ import (
 // an iss unless Resolve returned a Config for it: an unknown issuer costs
 // at most one Resolve call per NegativeTTL and never a key fetch.
 //
-// Resolved issuers live in an LRU of Size entries. Evicting one (the least
-// recently used, when the LRU is full) releases its key source and voids
-// its cached tokens; its next token resolves again. After TTL the next
+// Resolved issuers live in an LRU of Size entries. An issuer is evicted
+// when it is the least recently used of a full LRU, or when it has been
+// idle (no token re-resolved it) for a TTL after its answer expired;
+// eviction releases its key source and voids its cached tokens, and its
+// next token resolves again. After TTL the next
 // token of the issuer asks Resolve again; an unchanged answer keeps the
 // entry, its key set and its cached tokens, and a changed or nil one takes
 // effect at once. Registry.Remove(iss) forgets both kinds of answer for
@@ -267,7 +269,24 @@ func (res *resolver) install(iss string, c Config) (*resolved, error) {
 	res.pos.Remove(iss) // retires an entry resolved before, if any
 	res.pos.Add(iss, v)
 	res.negs.Remove(iss)
+	res.evictIdle()
 	return v, nil
+}
+
+// evictIdle drops resolved issuers nobody has verified a token of for a
+// whole TTL after their answer expired: a token of an issuer in use
+// re-resolves it within a TTL, so such an entry only holds memory and a
+// key set. The LRU keeps the least recently used first, so the sweep
+// stops at the first entry still in use. r.mu must be held.
+func (res *resolver) evictIdle() {
+	idle := res.r.opts.Now().Add(-res.o.TTL).UnixNano()
+	for {
+		k, v, ok := res.pos.GetOldest()
+		if !ok || v.e.until.Load() > idle {
+			return
+		}
+		res.pos.Remove(k)
+	}
 }
 
 // selects reports whether e is the issuer of iss, and the template's

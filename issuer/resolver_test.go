@@ -377,6 +377,31 @@ func TestResolverLRUEvictsWithKeySource(t *testing.T) {
 	}
 }
 
+func TestResolverEvictsIdleIssuers(t *testing.T) {
+	env := newResolverEnv(t, issuer.Resolver{TTL: time.Minute})
+	a, b, c := newIdP(t), newIdP(t), newIdP(t)
+	for _, idp := range []*issuertest.Issuer{a, b, c} {
+		env.db.put(idp.URL(), idp.Config())
+	}
+	for _, idp := range []*issuertest.Issuer{a, b} {
+		if _, err := env.verify(idp.Mint(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// b stays in use (re-resolved after each TTL); a sees no token.
+	env.clk.add(90 * time.Second)
+	if _, err := env.verify(b.Mint(nil)); err != nil {
+		t.Fatal(err)
+	}
+	env.clk.add(40 * time.Second) // a: answer expired 70 s ago, idle > TTL
+	if _, err := env.verify(c.Mint(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if acq, rel, held := env.keys.counts(t); acq != 3 || rel != 1 || held != 2 {
+		t.Errorf("key sources: acquired %d released %d held %d; want 3 1 2 (a evicted)", acq, rel, held)
+	}
+}
+
 func TestResolverTemplateAndStaticPrecedence(t *testing.T) {
 	entra := newIdP(t, issuertest.WithPath("/{tenant}/v2.0"))
 	env := newResolverEnv(t, issuer.Resolver{})
