@@ -46,19 +46,20 @@ func newTokenCache(size int) *tokenCache {
 }
 
 // get returns the cached principal for raw if the entry is still valid:
-// its issuer entry is the one in force, now lies in its validity window,
-// and its key is still published by a key set that may be used now (same
-// pointer). A stale entry is dropped, so the caller verifies afresh: once
-// the issuer's key set has expired, the token is checked again against the
-// refreshed set, exactly as a token never seen.
-func (c *tokenCache) get(raw string, now time.Time, s *snapshot) (*cached, bool) {
+// its issuer entry is still in force (not removed, updated, replaced or
+// evicted), now lies in its validity window, and its key is still
+// published by a key set that may be used now (same pointer). A stale
+// entry is dropped, so the caller verifies afresh: once the issuer's key
+// set has expired, the token is checked again against the refreshed set,
+// exactly as a token never seen.
+func (c *tokenCache) get(raw string, now time.Time) (*cached, bool) {
 	v, ok := c.lru.Get(raw)
 	if !ok {
 		c.misses.Add(1)
 		return nil, false
 	}
 	t := now.UnixNano()
-	if s.byName[v.e.name] != v.e || t >= v.expires || t < v.notBefore || !keyUsable(v, t) {
+	if v.e.gone.Load() || v.e.expired(t) || t >= v.expires || t < v.notBefore || !keyUsable(v, t) {
 		c.lru.Remove(raw)
 		c.misses.Add(1)
 		return nil, false
@@ -94,6 +95,13 @@ func stillPublished(v *cached) bool {
 	}
 	k, ok := set.Lookup(v.kid)
 	return ok && k == v.key
+}
+
+// expired reports whether a resolved entry is past its TTL at t (Unix
+// nanoseconds): its tokens wait for the Resolver's answer again.
+func (e *entry) expired(t int64) bool {
+	u := e.until.Load()
+	return u != 0 && t >= u
 }
 
 // put remembers a verification, with the generation of the key set that

@@ -31,9 +31,17 @@
 //
 // # Changing issuers at run time
 //
-// Add, Remove and Replace swap an immutable snapshot atomically and never
-// block Verify. Removing an issuer also stops its cached tokens from
-// verifying.
+// Add, Remove, Update and Replace never block Verify. The first three
+// change one issuer and cost about the same at 100 000 issuers as at 10;
+// Replace swaps the whole set atomically. Removing an issuer also stops
+// its cached tokens from verifying and releases its key source.
+//
+// # Issuers resolved on first use
+//
+// Options.Resolver lets the application supply an issuer's Config when
+// its first token arrives, from its own database (see Resolver). The
+// resolver is the trust decision: it must consult the application's own
+// allowlist and never treat iss as a URL.
 //
 // # Verified-token cache
 //

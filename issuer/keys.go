@@ -20,6 +20,17 @@ type KeySources interface {
 	Discover(issuer string, ro jwks.RemoteOptions) (jwks.Source, error)
 }
 
+// SourceReleaser is implemented by KeySources that count the users of
+// the sources they hand out, so that a key set nobody uses any more is
+// freed (*jwks.Cache does). The registry calls ReleaseSource exactly once
+// for every source it got from Remote or Discover: when the
+// issuer is removed, updated, replaced or evicted from the Resolver's
+// cache, and when the registry is closed. A registry may keep verifying
+// with a released source for a moment (a verification in flight).
+type SourceReleaser interface {
+	ReleaseSource(src jwks.Source)
+}
+
 // buildSource makes the key source of a compiled entry.
 func (r *Registry) buildSource(e *entry) error {
 	c := &e.cfg
@@ -40,7 +51,7 @@ func (r *Registry) buildSource(e *entry) error {
 		if err != nil {
 			return fmt.Errorf("jwks_uri: %w", err)
 		}
-		e.src = src
+		e.src, e.owned = src, true
 	case c.Discovery:
 		if r.keys == nil {
 			return errors.New("discovery: no remote key support configured")
@@ -49,7 +60,7 @@ func (r *Registry) buildSource(e *entry) error {
 		if err != nil {
 			return fmt.Errorf("discovery: %w", err)
 		}
-		e.src = src
+		e.src, e.owned = src, true
 	default:
 		return errors.New("jwks_uri: no key source")
 	}
@@ -66,8 +77,16 @@ func remoteOptions(e *entry) jwks.RemoteOptions {
 	}
 }
 
-// releaseSource lets go of a source the registry no longer uses.
-func (r *Registry) releaseSource(e *entry) {}
+// releaseSource lets go of the source of an entry the registry no longer
+// uses: once per entry, and only a source the KeySources made.
+func (r *Registry) releaseSource(e *entry) {
+	if !e.owned || !e.released.CompareAndSwap(false, true) {
+		return
+	}
+	if rel, ok := r.keys.(SourceReleaser); ok {
+		rel.ReleaseSource(e.src)
+	}
+}
 
 // closeKeys closes the key cache if the registry owns it.
 func (r *Registry) closeKeys() error {

@@ -49,6 +49,12 @@ type Options struct {
 	Hooks Hooks
 	// DPoP tunes the checking of DPoP proofs.
 	DPoP DPoPOptions
+	// Resolver, when its Resolve is set, is asked for the configuration
+	// of an issuer the registry does not know, so tenants can come from
+	// the application's own database on first use. Resolve is the trust
+	// decision: it must consult the application's allowlist and never
+	// trust iss as a URL. See Resolver.
+	Resolver Resolver
 }
 
 // Hooks are callbacks for metrics and tracing. Nil fields are skipped.

@@ -84,7 +84,7 @@ func (r *Registry) verify(ctx context.Context, raw string, rep *Report) (c *cach
 	snap := r.snap.Load()
 	now := r.opts.Now()
 	if r.cache != nil && rep == nil {
-		if c, ok := r.cache.get(raw, now, snap); ok {
+		if c, ok := r.cache.get(raw, now); ok {
 			return c, c.e, true, nil
 		}
 	}
@@ -111,9 +111,8 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 		rep.step("issuer", err, "")
 		return nil, nil, err
 	}
-	e, bound, ok := snap.lookup(iss)
-	if !ok {
-		err := fmt.Errorf("issuer: iss %.64q is not trusted: %w", iss, tenantjwt.ErrUnknownIssuer)
+	e, bound, err := r.lookup(ctx, snap, iss)
+	if err != nil {
 		rep.step("issuer", err, "")
 		return nil, nil, err
 	}
@@ -254,7 +253,7 @@ func (r *Registry) SelectTenant(ctx context.Context, p *tenantjwt.Principal, ten
 	if p == nil {
 		return nil, fmt.Errorf("issuer: no principal: %w", tenantjwt.ErrTenant)
 	}
-	e, ok := r.snap.Load().byName[p.Issuer]
+	e, ok := r.named(p)
 	if !ok {
 		return nil, fmt.Errorf("issuer: %.64q is no longer trusted: %w", p.Issuer, tenantjwt.ErrUnknownIssuer)
 	}

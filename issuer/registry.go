@@ -9,68 +9,32 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tenantjwt/tenantjwt"
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
 // Registry is the set of trusted issuers and the verification pipeline.
 //
-// It is safe for concurrent use. Verify reads an immutable snapshot of the
-// issuers through an atomic pointer, so Add, Remove and Replace never block
-// verifications: a SaaS can onboard a tenant without a restart. Writers are
-// serialised among themselves.
+// It is safe for concurrent use. Verify never locks to find an issuer: the
+// index is sharded into immutable maps behind atomic pointers (see
+// index.go), so Add, Remove, Update and Replace never block verifications
+// and a SaaS can onboard a tenant without a restart. Adding, removing or
+// updating one issuer copies one shard, not the registry, so it costs
+// about the same at 100 000 issuers as at 10. Writers are serialised among
+// themselves.
 type Registry struct {
 	opts  Options
 	keys  KeySources
 	owned bool // the registry made keys and closes it
 	cache *tokenCache
 	dpop  dpopChecker
+	res   *resolver // nil without Options.Resolver
 
 	snap atomic.Pointer[snapshot]
 
-	mu     sync.Mutex // serialises Add, Remove, Replace and Close
+	mu     sync.Mutex // serialises Add, Remove, Update, Replace and Close
 	closed bool
-}
-
-// snapshot is an immutable view of the issuers.
-type snapshot struct {
-	entries   []*entry          // in configuration order
-	exact     map[string]*entry // by issuer and alias
-	templates []*entry
-	byName    map[string]*entry
-}
-
-func newSnapshot(entries []*entry) *snapshot {
-	s := &snapshot{
-		entries: entries,
-		exact:   make(map[string]*entry, len(entries)),
-		byName:  make(map[string]*entry, len(entries)),
-	}
-	for _, e := range entries {
-		s.byName[e.name] = e
-		if e.tpl != nil {
-			s.templates = append(s.templates, e)
-		} else {
-			s.exact[e.cfg.Issuer] = e
-		}
-		for _, a := range e.cfg.Aliases {
-			s.exact[a] = e
-		}
-	}
-	return s
-}
-
-// lookup finds the entry for an unverified iss: exact map first, then
-// templates. bound is the template's tenant.
-func (s *snapshot) lookup(iss string) (e *entry, bound string, ok bool) {
-	if e, ok := s.exact[iss]; ok {
-		return e, "", true
-	}
-	for _, e := range s.templates {
-		if t, ok := e.tpl.match(iss); ok {
-			return e, t, true
-		}
-	}
-	return nil, "", false
+	seq    uint64 // configuration order of the next entry
 }
 
 // New builds a registry trusting issuers. Every Config is validated; the
@@ -96,19 +60,37 @@ func New(opts Options, issuers ...Config) (*Registry, error) {
 	}
 	for i, e := range entries {
 		if err := r.buildSource(e); err != nil {
+			for _, b := range entries[:i] {
+				r.releaseSource(b)
+			}
 			r.closeKeys()
 			return nil, fmt.Errorf("issuer[%d] (%s): %w", i, e.name, err)
 		}
 	}
+	r.number(entries)
+	if opts.Resolver.Resolve != nil {
+		r.res = newResolver(r, opts.Resolver)
+	}
 	r.snap.Store(newSnapshot(entries))
 	return r, nil
+}
+
+// number gives entries their configuration order. r.mu must be held, or r
+// not yet shared.
+func (r *Registry) number(entries []*entry) {
+	for _, e := range entries {
+		e.seq = r.seq
+		r.seq++
+	}
 }
 
 // errClosed is returned by writers after Close.
 var errClosed = errors.New("issuer: registry is closed")
 
 // Add trusts one more issuer. It fails when c is invalid or conflicts with
-// a trusted issuer (same issuer string, alias or name).
+// a trusted issuer (same issuer string, alias or name). Its cost does not
+// grow with the number of issuers. An issuer the Resolver had resolved
+// under one of c's issuer strings is dropped in favour of c.
 func (r *Registry) Add(c Config) error {
 	e, err := compile(c)
 	if err != nil {
@@ -120,46 +102,105 @@ func (r *Registry) Add(c Config) error {
 		return errClosed
 	}
 	cur := r.snap.Load()
-	if err := checkConflicts([]*entry{e}, cur.entries, func(int) string { return "issuer" }); err != nil {
+	if err := cur.conflict(e, nil, "issuer"); err != nil {
 		return err
 	}
 	if err := r.buildSource(e); err != nil {
 		return fmt.Errorf("issuer (%s): %w", e.name, err)
 	}
-	entries := append(append(make([]*entry, 0, len(cur.entries)+1), cur.entries...), e)
-	r.snap.Store(newSnapshot(entries))
+	r.number([]*entry{e})
+	cur.swap(nil, e)
+	for _, sp := range e.spellings() {
+		r.res.forget(sp)
+	}
 	r.opts.Logger.Info("issuer added", "issuer", e.name)
 	return nil
 }
 
 // Remove stops trusting the issuer with the given name or issuer string
 // and reports whether there was one. Its cached tokens stop verifying at
-// once.
+// once, and its key source is released (see SourceReleaser). With a
+// Resolver, Remove(iss) also drops what was resolved for iss, positive or
+// negative, so the next token of iss asks the Resolver again: call it
+// after changing a tenant in the application's own store.
 func (r *Registry) Remove(issuerOrName string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	resolved := r.res.forget(issuerOrName)
 	cur := r.snap.Load()
-	var gone *entry
-	entries := make([]*entry, 0, len(cur.entries))
-	for _, e := range cur.entries {
-		if gone == nil && (e.name == issuerOrName || e.cfg.Issuer == issuerOrName) {
-			gone = e
-			continue
-		}
-		entries = append(entries, e)
+	gone, ok := cur.find(issuerOrName)
+	if !ok {
+		return resolved
 	}
-	if gone == nil {
-		return false
-	}
-	r.snap.Store(newSnapshot(entries))
-	r.releaseSource(gone)
+	cur.swap(gone, nil)
+	r.retire(gone)
 	r.opts.Logger.Info("issuer removed", "issuer", gone.name)
 	return true
 }
 
+// Update changes one trusted issuer without touching the others, for
+// example to add a tenant to a template's allowlist:
+//
+//	reg.Update("entra", func(c *issuer.Config) error {
+//		c.Tenants = append(c.Tenants, tid)
+//		return nil
+//	})
+//
+// issuerOrName selects the issuer as Remove does. fn edits a copy of its
+// Config (slices included); when fn returns an error, or the result is
+// invalid or conflicts with another issuer, nothing changes. Otherwise
+// the new entry takes the old one's place atomically: verifications see
+// the old config or the new one, never neither. The key source is kept
+// when the key source settings did not change. Tokens cached under the
+// old config are verified again.
+func (r *Registry) Update(issuerOrName string, fn func(*Config) error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return errClosed
+	}
+	cur := r.snap.Load()
+	old, ok := cur.find(issuerOrName)
+	if !ok {
+		return fmt.Errorf("issuer: %.128q is not trusted: %w", issuerOrName, tenantjwt.ErrUnknownIssuer)
+	}
+	c := old.config()
+	if err := fn(&c); err != nil {
+		return fmt.Errorf("issuer (%s): update: %w", old.name, err)
+	}
+	e, err := compile(c)
+	if err != nil {
+		return fmt.Errorf("issuer (%s): %w", c.label(), err)
+	}
+	if err := cur.conflict(e, old, "issuer"); err != nil {
+		return err
+	}
+	// Acquire before releasing, so a shared key set is never dropped.
+	if err := r.buildSource(e); err != nil {
+		return fmt.Errorf("issuer (%s): %w", e.name, err)
+	}
+	e.seq = old.seq
+	cur.swap(old, e)
+	r.retire(old)
+	for _, sp := range e.spellings() {
+		r.res.forget(sp)
+	}
+	r.opts.Logger.Info("issuer updated", "issuer", e.name)
+	return nil
+}
+
+// retire marks an entry that left the index: its cached tokens stop
+// verifying, and its key source is released.
+func (r *Registry) retire(e *entry) {
+	e.gone.Store(true)
+	r.releaseSource(e)
+}
+
 // Replace swaps the whole set of issuers atomically: verifications see
 // either the old set or the new one. On error nothing changes. Tokens
-// cached under the old set are verified again.
+// cached under the old set are verified again. Replace costs time in
+// proportion to the new set; to change a few issuers of a large set, use
+// Add, Remove and Update.
 func (r *Registry) Replace(cs []Config) error {
 	entries, err := validateAll(cs)
 	if err != nil {
@@ -178,10 +219,9 @@ func (r *Registry) Replace(cs []Config) error {
 			return fmt.Errorf("issuer[%d] (%s): %w", i, e.name, err)
 		}
 	}
+	r.number(entries)
 	old := r.snap.Swap(newSnapshot(entries))
-	for _, e := range old.entries {
-		r.releaseSource(e)
-	}
+	old.names.each(r.retire)
 	r.opts.Logger.Info("issuers replaced", "count", len(entries))
 	return nil
 }
@@ -189,17 +229,22 @@ func (r *Registry) Replace(cs []Config) error {
 // Issuers returns the configurations in force, in order. The slices in the
 // returned values are copies.
 func (r *Registry) Issuers() []Config {
-	s := r.snap.Load()
-	out := make([]Config, 0, len(s.entries))
-	for _, e := range s.entries {
-		c := e.cfg
-		c.Audiences = append([]string(nil), c.Audiences...)
-		c.Algorithms = append([]string(nil), c.Algorithms...)
-		c.Tenants = append([]string(nil), c.Tenants...)
-		c.Aliases = append([]string(nil), c.Aliases...)
-		out = append(out, c)
+	entries := r.snap.Load().entries()
+	out := make([]Config, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, e.config())
 	}
 	return out
+}
+
+// config returns a copy of e's Config with its own slices.
+func (e *entry) config() Config {
+	c := e.cfg
+	c.Audiences = append([]string(nil), c.Audiences...)
+	c.Algorithms = append([]string(nil), c.Algorithms...)
+	c.Tenants = append([]string(nil), c.Tenants...)
+	c.Aliases = append([]string(nil), c.Aliases...)
+	return c
 }
 
 // Prefetch fetches the keys of every issuer marked prefetch, concurrently,
@@ -209,7 +254,7 @@ func (r *Registry) Prefetch(ctx context.Context) error {
 	var g errgroup.Group
 	var mu sync.Mutex
 	var errs []error
-	for _, e := range r.snap.Load().entries {
+	for _, e := range r.snap.Load().entries() {
 		ref, ok := e.src.(jwks.Refresher)
 		if !e.cfg.Prefetch || !ok {
 			continue
@@ -230,12 +275,13 @@ func (r *Registry) Prefetch(ctx context.Context) error {
 // Ready reports whether every issuer marked prefetch has usable keys now.
 // It does no I/O.
 func (r *Registry) Ready() bool {
-	for _, e := range r.snap.Load().entries {
-		if e.cfg.Prefetch && e.src.Current() == nil {
-			return false
+	ready := true
+	r.snap.Load().names.each(func(e *entry) {
+		if ready && e.cfg.Prefetch && e.src.Current() == nil {
+			ready = false
 		}
-	}
-	return true
+	})
+	return ready
 }
 
 // CacheStats reports the verified-token cache's counters.
@@ -252,8 +298,9 @@ func (r *Registry) CacheStats() CacheStats {
 	return r.cache.stats()
 }
 
-// Close releases the registry's key sources and stops their background
-// work when the registry owns its key cache. Verify keeps working on keys
+// Close releases the registry's key sources (see SourceReleaser), and
+// closes its key cache when the registry owns it, which stops its
+// background work. Verify keeps working on keys
 // already held, but nothing is fetched any more.
 func (r *Registry) Close() error {
 	r.mu.Lock()
@@ -262,5 +309,7 @@ func (r *Registry) Close() error {
 		return nil
 	}
 	r.closed = true
+	r.snap.Load().names.each(r.releaseSource)
+	r.res.close()
 	return r.closeKeys()
 }

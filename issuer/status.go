@@ -17,7 +17,7 @@ type KeyState struct {
 // issuer holds now. It does no I/O; a health endpoint may call it per
 // request.
 func (r *Registry) KeyStates() []KeyState {
-	entries := r.snap.Load().entries
+	entries := r.snap.Load().entries()
 	out := make([]KeyState, 0, len(entries))
 	for _, e := range entries {
 		set := e.src.Current()

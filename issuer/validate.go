@@ -6,12 +6,14 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
-// entry is a validated Config compiled for verification. It is immutable
-// once built; registry snapshots share entries.
+// entry is a validated Config compiled for verification. Its
+// configuration is immutable once built; registry snapshots share
+// entries.
 type entry struct {
 	cfg         Config // a private copy
 	name        string
@@ -26,6 +28,14 @@ type entry struct {
 	src         jwks.Source
 	// owned reports that the registry built src and must release it.
 	owned bool
+
+	// Registry bookkeeping, not configuration.
+	seq      uint64      // configuration order (see snapshot.entries)
+	gone     atomic.Bool // left the registry: its cached tokens are void
+	released atomic.Bool // src was released
+	// until is when a resolved entry must be resolved again (Unix
+	// nanoseconds by Options.Now); 0 for an issuer given to the registry.
+	until atomic.Int64
 }
 
 // template is an issuer with one {tenant} placeholder.

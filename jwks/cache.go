@@ -25,10 +25,11 @@ type Cache struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // running fetches
 
-	mu       sync.Mutex // protects remotes, discover, closed
+	mu       sync.Mutex // protects remotes, discover, closed, refs
 	remotes  map[string]*remote
 	discover map[string]*discovery
 	closed   bool
+	refs     map[Source]int // users counted by Remote and Discover (refs.go)
 }
 
 // ErrClosed is returned by a closed Cache.
@@ -76,25 +77,39 @@ type RemoteOptions struct {
 // other caller naming the same URL. rawURL must come from the
 // configuration (never from a token or a fetched document: use Discover
 // for those) and obey CheckURL. No request is made until the first lookup
-// or Refresh.
+// or Refresh. Each call counts one user of the source until ReleaseSource
+// (refs.go); a source never released lives as long as the cache.
 func (c *Cache) Remote(rawURL string, ro RemoteOptions) (Source, error) {
 	u, err := CheckURL(rawURL, ro.AllowInsecureHTTP)
 	if err != nil {
 		return nil, err
 	}
-	return c.remote(u.String(), ro.Label, anyAddress)
-}
-
-// remote returns the shared source of url fetched under p. Sources are
-// shared per URL and policy, so that a set fetched under a lax policy is
-// never served to an issuer that needs a strict one.
-func (c *Cache) remote(url, label string, p netPolicy) (*remote, error) {
-	key := p.String() + " " + url
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	r, err := c.remoteLocked(u.String(), ro.Label, anyAddress)
+	if err != nil {
+		return nil, err
+	}
+	c.countLocked(r)
+	return r, nil
+}
+
+// remote returns the shared source of url fetched under p, uncounted (for
+// a discovery source's key set). Sources are shared per URL and policy,
+// so that a set fetched under a lax policy is never served to an issuer
+// that needs a strict one.
+func (c *Cache) remote(url, label string, p netPolicy) (*remote, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.remoteLocked(url, label, p)
+}
+
+// remoteLocked is remote with c.mu held.
+func (c *Cache) remoteLocked(url, label string, p netPolicy) (*remote, error) {
 	if c.closed {
 		return nil, ErrClosed
 	}
+	key := remoteKey(url, p)
 	r, ok := c.remotes[key]
 	if !ok {
 		r = &remote{c: c, url: url, label: label, policy: p}
@@ -102,6 +117,9 @@ func (c *Cache) remote(url, label string, p netPolicy) (*remote, error) {
 	}
 	return r, nil
 }
+
+// remoteKey is the map key of a remote source.
+func remoteKey(url string, p netPolicy) string { return p.String() + " " + url }
 
 // Close stops the cache: fetches in flight are cancelled and waited for, and
 // later lookups of its sources fail. Close is idempotent.

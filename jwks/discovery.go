@@ -41,12 +41,13 @@ func (c *Cache) Discover(issuer string, ro RemoteOptions) (Source, error) {
 	if c.closed {
 		return nil, ErrClosed
 	}
-	key := fmt.Sprintf("%s\x00%v %v %v", issuer, ro.AllowInsecureHTTP, ro.AllowPrivateNetwork, ro.JWKSSameOrigin)
+	key := discoverKey(issuer, ro)
 	d, ok := c.discover[key]
 	if !ok {
 		d = &discovery{c: c, issuer: issuer, issuerURL: iu, ro: ro}
 		c.discover[key] = d
 	}
+	c.countLocked(d)
 	return d, nil
 }
 

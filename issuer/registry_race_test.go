@@ -1,0 +1,5 @@
+//go:build race
+
+package issuer_test
+
+const raceEnabled = true
