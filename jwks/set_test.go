@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
@@ -59,12 +60,22 @@ func doc(_ testing.TB, keys ...map[string]any) []byte {
 }
 
 var (
-	rsa2048, _  = rsa.GenerateKey(rand.Reader, 2048)
+	rsa2048     = fixtureRSA()
 	rsa1024, _  = rsa.GenerateKey(rand.Reader, 1024)
 	p256, _     = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	p224, _     = ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
 	edPub, _, _ = ed25519.GenerateKey(rand.Reader)
 )
+
+// fixtureRSA takes a 2048-bit key from the shared test key pool: no test
+// here needs a freshly generated one.
+func fixtureRSA() *rsa.PrivateKey {
+	k, err := issuertest.FixtureKey("RS256")
+	if err != nil {
+		panic(err)
+	}
+	return k.(*rsa.PrivateKey)
+}
 
 func TestParseFiltersKeys(t *testing.T) {
 	good := jwkOf(t, &rsa2048.PublicKey, map[string]any{"kid": "good", "use": "sig", "alg": "RS256"})
