@@ -200,6 +200,10 @@ func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
 
 	var pub any
 	switch jk.(type) {
+	// Private keys first: a private key also has every method of the
+	// public key interface of its type, so it would match that case.
+	case jwk.RSAPrivateKey, jwk.ECDSAPrivateKey, jwk.OKPPrivateKey:
+		return nil, nil, kid, errors.New("key has private members")
 	case jwk.RSAPublicKey:
 		var p rsa.PublicKey
 		if err := jk.Raw(&p); err != nil {
@@ -233,8 +237,6 @@ func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
 			return nil, nil, kid, errors.New("OKP key is not Ed25519")
 		}
 		pub = ed
-	case jwk.RSAPrivateKey, jwk.ECDSAPrivateKey, jwk.OKPPrivateKey:
-		return nil, nil, kid, errors.New("key has private members")
 	case jwk.SymmetricKey:
 		return nil, nil, kid, errors.New("symmetric (oct) key")
 	default:
@@ -262,7 +264,7 @@ func (k *Key) allowsAny() bool {
 	return false
 }
 
-// describe is used in logs.
+// String describes the dropped key, for logs.
 func (d Dropped) String() string {
 	return strings.TrimSpace(fmt.Sprintf("key %d %q: %s", d.Index, d.KeyID, d.Reason))
 }

@@ -31,11 +31,9 @@ func jwkOf(t testing.TB, pub any, extra map[string]any) map[string]any {
 	case *rsa.PublicKey:
 		m["kty"], m["n"], m["e"] = "RSA", b64(p.N.Bytes()), b64(big.NewInt(int64(p.E)).Bytes())
 	case *ecdsa.PublicKey:
-		size := (p.Curve.Params().BitSize + 7) / 8
-		x, y := make([]byte, size), make([]byte, size)
-		p.X.FillBytes(x)
-		p.Y.FillBytes(y)
-		m["kty"], m["crv"], m["x"], m["y"] = "EC", p.Curve.Params().Name, b64(x), b64(y)
+		raw := mustBytes(p.Bytes()) // 0x04 || X || Y, each of fixed length
+		size := (len(raw) - 1) / 2
+		m["kty"], m["crv"], m["x"], m["y"] = "EC", p.Curve.Params().Name, b64(raw[1:1+size]), b64(raw[1+size:])
 	case ed25519.PublicKey:
 		m["kty"], m["crv"], m["x"] = "OKP", "Ed25519", b64(p)
 	default:
@@ -75,6 +73,14 @@ func fixtureRSA() *rsa.PrivateKey {
 		panic(err)
 	}
 	return k.(*rsa.PrivateKey)
+}
+
+// mustBytes is for encodings of keys made here, which cannot fail.
+func mustBytes(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func TestParseFiltersKeys(t *testing.T) {

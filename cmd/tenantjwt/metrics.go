@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tenantjwt/tenantjwt"
@@ -55,7 +56,7 @@ func newMetrics() *metrics {
 		}, []string{"code"}),
 	}
 	m.reg.MustRegister(m.verifications, m.fetches, m.fetchSeconds, m.cacheHits, m.cacheMisses, m.responses,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
