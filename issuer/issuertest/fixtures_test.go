@@ -55,11 +55,15 @@ func TestFixtureKeysAreDistinctAndPooled(t *testing.T) {
 	if !inTest() {
 		t.Fatal("inTest() is false in a test binary")
 	}
+	pooled := map[*keyPool]map[string]bool{}
+	for _, p := range []*keyPool{rsaPool, p256Pool, ed25519Pool} {
+		pooled[p] = poolKeys(t, p)
+	}
 	for _, c := range []struct {
 		alg  string
 		pool *keyPool
 	}{{"RS256", rsaPool}, {"PS512", rsaPool}, {"ES256", p256Pool}, {"EdDSA", ed25519Pool}} {
-		inPool := poolKeys(t, c.pool)
+		inPool := pooled[c.pool]
 		a, err := FixtureKey(c.alg)
 		if err != nil {
 			t.Fatal(err)
@@ -78,7 +82,7 @@ func TestFixtureKeysAreDistinctAndPooled(t *testing.T) {
 	}
 
 	// A live issuer, its rotation and a DPoP client take pooled keys too.
-	inPool := poolKeys(t, rsaPool)
+	inPool := pooled[rsaPool]
 	iss := New(t)
 	first := publicDER(t, iss.Signer())
 	iss.Rotate()
