@@ -200,8 +200,6 @@ func convert(raw json.RawMessage) (k *Key, jk jwk.Key, kid string, err error) {
 
 	var pub any
 	switch jk.(type) {
-	// Private keys first: a private key also has every method of the
-	// public key interface of its type, so it would match that case.
 	case jwk.RSAPrivateKey, jwk.ECDSAPrivateKey, jwk.OKPPrivateKey:
 		return nil, nil, kid, errors.New("key has private members")
 	case jwk.RSAPublicKey:
