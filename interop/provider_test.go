@@ -17,6 +17,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -69,13 +70,15 @@ type tenantStorage struct {
 var _ op.Storage = (*tenantStorage)(nil)
 var _ op.ClientCredentialsStorage = (*tenantStorage)(nil)
 
+// newRSAKey takes a distinct key from the shared test key pool: the
+// provider needs a key of its own, not a freshly generated one.
 func newRSAKey(t *testing.T, id string) *rsaKey {
 	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	k, err := issuertest.FixtureKey("RS256")
 	if err != nil {
-		t.Fatalf("generate RSA key: %v", err)
+		t.Fatalf("RSA key: %v", err)
 	}
-	return &rsaKey{id: id, key: k}
+	return &rsaKey{id: id, key: k.(*rsa.PrivateKey)}
 }
 
 func (s *tenantStorage) current() *rsaKey {

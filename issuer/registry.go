@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/tenantjwt/tenantjwt"
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
@@ -251,7 +249,7 @@ func (e *entry) config() Config {
 // and returns the errors joined. Verification still works for issuers
 // whose prefetch failed: their keys are fetched on first use.
 func (r *Registry) Prefetch(ctx context.Context) error {
-	var g errgroup.Group
+	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
 	for _, e := range r.snap.Load().entries() {
@@ -259,16 +257,15 @@ func (r *Registry) Prefetch(ctx context.Context) error {
 		if !e.cfg.Prefetch || !ok {
 			continue
 		}
-		g.Go(func() error {
+		wg.Go(func() {
 			if err := ref.Refresh(ctx); err != nil {
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("issuer: %s: prefetch: %w", e.name, err))
 				mu.Unlock()
 			}
-			return nil
 		})
 	}
-	g.Wait()
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

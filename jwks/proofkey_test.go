@@ -46,7 +46,7 @@ func TestParseProofKey(t *testing.T) {
 	})
 	refused := map[string]any{
 		"private members (RSA)": jwkOf(t, &rsa2048.PublicKey, map[string]any{"d": b64(rsa2048.D.Bytes()), "p": b64(rsa2048.Primes[0].Bytes()), "q": b64(rsa2048.Primes[1].Bytes())}),
-		"private member d (EC)": jwkOf(t, &p256.PublicKey, map[string]any{"d": b64(p256.D.Bytes())}),
+		"private member d (EC)": jwkOf(t, &p256.PublicKey, map[string]any{"d": b64(mustBytes(p256.Bytes()))}),
 		"symmetric":             map[string]any{"kty": "oct", "k": b64([]byte("secret"))},
 		"RSA 1024":              jwkOf(t, &rsa1024.PublicKey, nil),
 		"use enc":               jwkOf(t, &p256.PublicKey, map[string]any{"use": "enc"}),

@@ -287,7 +287,7 @@ func (k *Key) allowsAny() bool {
 	return false
 }
 
-// describe is used in logs.
+// String describes the dropped key, for logs.
 func (d Dropped) String() string {
 	return strings.TrimSpace(fmt.Sprintf("key %d %q: %s", d.Index, d.KeyID, d.Reason))
 }

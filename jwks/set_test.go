@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
@@ -30,11 +31,9 @@ func jwkOf(t testing.TB, pub any, extra map[string]any) map[string]any {
 	case *rsa.PublicKey:
 		m["kty"], m["n"], m["e"] = "RSA", b64(p.N.Bytes()), b64(big.NewInt(int64(p.E)).Bytes())
 	case *ecdsa.PublicKey:
-		size := (p.Curve.Params().BitSize + 7) / 8
-		x, y := make([]byte, size), make([]byte, size)
-		p.X.FillBytes(x)
-		p.Y.FillBytes(y)
-		m["kty"], m["crv"], m["x"], m["y"] = "EC", p.Curve.Params().Name, b64(x), b64(y)
+		raw := mustBytes(p.Bytes()) // 0x04 || X || Y, each of fixed length
+		size := (len(raw) - 1) / 2
+		m["kty"], m["crv"], m["x"], m["y"] = "EC", p.Curve.Params().Name, b64(raw[1:1+size]), b64(raw[1+size:])
 	case ed25519.PublicKey:
 		m["kty"], m["crv"], m["x"] = "OKP", "Ed25519", b64(p)
 	default:
@@ -59,12 +58,30 @@ func doc(_ testing.TB, keys ...map[string]any) []byte {
 }
 
 var (
-	rsa2048, _  = rsa.GenerateKey(rand.Reader, 2048)
+	rsa2048     = fixtureRSA()
 	rsa1024, _  = rsa.GenerateKey(rand.Reader, 1024)
 	p256, _     = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	p224, _     = ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
 	edPub, _, _ = ed25519.GenerateKey(rand.Reader)
 )
+
+// fixtureRSA takes a 2048-bit key from the shared test key pool: no test
+// here needs a freshly generated one.
+func fixtureRSA() *rsa.PrivateKey {
+	k, err := issuertest.FixtureKey("RS256")
+	if err != nil {
+		panic(err)
+	}
+	return k.(*rsa.PrivateKey)
+}
+
+// mustBytes is for encodings of keys made here, which cannot fail.
+func mustBytes(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
 
 func TestParseFiltersKeys(t *testing.T) {
 	good := jwkOf(t, &rsa2048.PublicKey, map[string]any{"kid": "good", "use": "sig", "alg": "RS256"})

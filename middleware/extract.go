@@ -84,9 +84,7 @@ func (s TokenSources) extract(r *http.Request, dpop bool) (credential, error) {
 		}
 	}
 	if s.Header != "" {
-		for _, v := range r.Header.Values(s.Header) {
-			found = append(found, v)
-		}
+		found = append(found, r.Header.Values(s.Header)...)
 	}
 	if s.Cookie != "" {
 		for _, c := range r.Cookies() {

@@ -22,6 +22,12 @@
 // JWKSRequests counts fetches, and SetJWKSHandler lets a test make the JWKS
 // endpoint fail or stall.
 //
+// In a test binary, keys come from a pool of pre-generated fixture keys
+// in the module's testdata/keys (see FixtureKey), each handed out once, so
+// tests do not wait for rsa.GenerateKey; other programs always generate
+// fresh keys. New and NewRegistry take a TB, not testing.TB, so a program
+// using this package does not link the testing package.
+//
 // It is for tests and local development only: keys live in memory (or are
 // given by the caller), the server speaks plain HTTP, and nothing about it
 // is hardened for production.

@@ -22,10 +22,11 @@ type DPoPClient struct {
 	now func() time.Time
 }
 
-// NewDPoPClient makes a client with a fresh key for alg (RS256, PS256,
-// ES256, ES384, ES512, EdDSA, …) and a clock (nil: time.Now).
+// NewDPoPClient makes a client with a key of its own for alg (RS256,
+// PS256, ES256, ES384, ES512, EdDSA, …; in a test binary taken from the
+// fixture pool, see FixtureKey) and a clock (nil: time.Now).
 func NewDPoPClient(alg string, now func() time.Time) (*DPoPClient, error) {
-	s, err := generateKey(alg)
+	s, err := newKey(alg)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +55,7 @@ func (c *DPoPClient) SetNow(now func() time.Time) {
 func (c *DPoPClient) JWK() map[string]any {
 	m, err := c.key.jwk()
 	if err != nil {
-		panic(fmt.Sprintf("issuertest: %v", err)) // keys come from generateKey or fits
+		panic(fmt.Sprintf("issuertest: %v", err)) // keys come from newKey or fits
 	}
 	delete(m, "kid")
 	delete(m, "use")

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/tenantjwt/tenantjwt/issuer"
@@ -31,7 +30,8 @@ type options struct {
 
 // WithAlgorithm sets the signing algorithm: RS256 (default), RS384, RS512,
 // PS256, PS384, PS512, ES256, ES384, ES512 or EdDSA. A key of the fitting
-// type is generated unless WithKey gives one.
+// type is generated (in a test binary, taken from the fixture pool: see
+// FixtureKey) unless WithKey gives one.
 func WithAlgorithm(alg string) Option { return func(o *options) { o.alg = alg } }
 
 // WithPath puts the issuer under a path of the server: the issuer URL is
@@ -82,7 +82,7 @@ func NewServer(opts ...Option) (*Issuer, error) {
 		if o.alg == "" {
 			o.alg = "RS256"
 		}
-		s, err := generateKey(o.alg)
+		s, err := newKey(o.alg)
 		if err != nil {
 			return nil, err
 		}
@@ -109,9 +109,19 @@ func NewServer(opts ...Option) (*Issuer, error) {
 	return iss, nil
 }
 
+// TB is the part of testing.TB that New and NewRegistry use; *testing.T,
+// *testing.B and *testing.F satisfy it. Taking it instead of testing.TB
+// keeps the testing package out of programs that use this one (the
+// tenantjwt command's dev and demo).
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+}
+
 // New starts a fake issuer for a test and closes it when the test ends.
 // It fails the test if the issuer cannot start.
-func New(t testing.TB, opts ...Option) *Issuer {
+func New(t TB, opts ...Option) *Issuer {
 	t.Helper()
 	iss, err := NewServer(opts...)
 	if err != nil {
@@ -228,11 +238,12 @@ func (i *Issuer) Keys() []PublicKeyInfo {
 	return out
 }
 
-// Rotate generates a new current key of the same algorithm and returns its
-// kid. Old keys stay published until Retire or RemoveOldKeys.
+// Rotate makes a new current key of the same algorithm (as NewServer
+// does) and returns its kid. Old keys stay published until Retire or
+// RemoveOldKeys.
 func (i *Issuer) Rotate() string {
 	alg := i.Algorithm()
-	s, err := generateKey(alg)
+	s, err := newKey(alg)
 	if err != nil {
 		panic(err) // alg was accepted at start, so this cannot fail
 	}

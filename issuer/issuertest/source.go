@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"testing"
 
 	"github.com/tenantjwt/tenantjwt"
 	"github.com/tenantjwt/tenantjwt/issuer"
@@ -29,7 +28,7 @@ func (i *Issuer) LocalConfig() issuer.Config {
 
 // NewRegistry builds a registry trusting the given issuers through their
 // LocalConfig and closes it when the test ends. It fails the test on error.
-func NewRegistry(t testing.TB, opts issuer.Options, issuers ...*Issuer) *issuer.Registry {
+func NewRegistry(t TB, opts issuer.Options, issuers ...*Issuer) *issuer.Registry {
 	t.Helper()
 	cs := make([]issuer.Config, 0, len(issuers))
 	for _, iss := range issuers {
