@@ -1,9 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -32,6 +32,9 @@ type serveHooks struct {
 	listening func(addr string)
 	reloaded  func(err error)
 	reload    chan struct{}
+
+	// grpcListening gets the --grpc-listen address (extauthz.go).
+	grpcListening func(addr string)
 }
 
 var testHooks *serveHooks
@@ -44,7 +47,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	watch := fs.Duration("watch-interval", 2*time.Second, "how often to check the config file for changes (0 disables)")
-	if err := parseFlags(fs, args, stdout, "serve --config FILE [--listen ADDR] [--log-format json|text]"); err != nil {
+	grpcListen := fs.String("grpc-listen", "", "also serve Envoy's gRPC ext_authz (envoy.service.auth.v3.Authorization/Check) and gRPC health on this address (default forward_auth.grpc_listen; empty: off)")
+	if err := parseFlags(fs, args, stdout, "serve --config FILE [--listen ADDR] [--grpc-listen ADDR] [--log-format json|text]\n\n"+gatewayHelp); err != nil {
 		return helpOK(err)
 	}
 	if *configPath == "" {
@@ -76,18 +80,28 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if testHooks != nil && testHooks.listening != nil {
 		testHooks.listening(ln.Addr().String())
 	}
-	served := make(chan error, 1)
+	served := make(chan error, 2)
+	ext, err := s.startExtAuthz(cmp.Or(*grpcListen, st.fa.GRPCListen), served)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	go func() { served <- srv.Serve(ln) }()
 	go s.watch(ctx, *watch)
 
+	var failed error
 	select {
-	case err := <-served:
-		return err
+	case failed = <-served:
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	ext.stop(shutCtx)
+	if failed != nil {
+		srv.Close()
+		return failed
+	}
 	return srv.Shutdown(shutCtx)
 }
 
@@ -172,8 +186,9 @@ func (s *server) load(ctx context.Context) (*state, error) {
 		TenantHeader:  fa.TenantHeader,
 		RequestTenant: fa.tenantOf,
 		// The TLS connection here is the gateway's, never the client's:
-		// certificate-bound tokens cannot be checked and fail closed.
-		ClientCertificate: func(*http.Request) *x509.Certificate { return nil },
+		// only a certificate the gateway reported in a gRPC check counts;
+		// otherwise certificate-bound tokens fail closed.
+		ClientCertificate: gatewayCertificate,
 	})
 	// Prefetch in the background; /readyz reports when it is done.
 	go func() {
@@ -267,7 +282,7 @@ func (s *server) routes() http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	mux.Handle("GET /metrics", s.metrics.handler())
-	return mux
+	return s.envoyChecks(mux)
 }
 
 // verify is the forward-auth endpoint: 200 with X-Auth-* headers, or the
