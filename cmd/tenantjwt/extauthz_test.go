@@ -557,7 +557,10 @@ func TestExtAuthzGRPCBadAttributes(t *testing.T) {
 			{Key: "authorization", RawValue: []byte("Bearer " + tok)}, {Key: "authorization", RawValue: []byte("Bearer " + tok)}}}.request()},
 		{"header_map: :path twice", envoyCheck{raw: []*corev3.HeaderValue{
 			{Key: ":path", RawValue: []byte("/")}, {Key: ":path", RawValue: []byte("/admin")}, {Key: "authorization", RawValue: []byte("Bearer " + tok)}}}.request()},
-		{"host list", mutate(func(r *authv3.CheckRequest) { r.Attributes.Request.Http.Host = "a.example.com,b.example.com"; delete(hdrs(r), ":authority") })},
+		{"host list", mutate(func(r *authv3.CheckRequest) {
+			r.Attributes.Request.Http.Host = "a.example.com,b.example.com"
+			delete(hdrs(r), ":authority")
+		})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
