@@ -114,6 +114,11 @@ func TestExtAuthzHTTPDecisions(t *testing.T) {
 		{"encoded slash", envoyHTTPCheck{target: "/admin%2Fusers", token: viewer}, 400, badTarget},
 		{"encoded slash and dots after the prefix", envoyHTTPCheck{target: "/..%2Fadmin", token: viewer}, 400, badTarget},
 		{"encoded backslash", envoyHTTPCheck{target: "/%5Cadmin", token: viewer}, 400, badTarget},
+		{"backslash", envoyHTTPCheck{target: `/\admin`, token: viewer}, 400, badTarget},
+		{"fragment", envoyHTTPCheck{target: "/public#/admin", token: viewer}, 400, badTarget},
+		// net/http refuses these request lines itself, with a plain 400.
+		{"invalid escape", envoyHTTPCheck{target: "/adm%zzin", token: viewer}, 400, ""},
+		{"control byte", envoyHTTPCheck{target: "/ad\x01min", token: viewer}, 400, ""},
 		{"double slash", envoyHTTPCheck{target: "//admin", token: viewer}, 400, badTarget},
 		{"inner double slash", envoyHTTPCheck{target: "/x//admin", token: viewer}, 400, badTarget},
 		{"dot segment", envoyHTTPCheck{target: "/./admin", token: viewer}, 400, badTarget},

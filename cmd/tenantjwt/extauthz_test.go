@@ -171,7 +171,9 @@ func applyEnvoyOK(t *testing.T, client http.Header, ok *authv3.OkHttpResponse) h
 	t.Helper()
 	up := client.Clone()
 	for _, o := range ok.GetHeaders() {
-		if o.GetAppendAction() != corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD || o.GetAppend() != nil {
+		// The deprecated append field, when set, wins over append_action.
+		deprecated := o.ProtoReflect().Has(o.ProtoReflect().Descriptor().Fields().ByName("append"))
+		if o.GetAppendAction() != corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD || deprecated {
 			t.Errorf("header %s is not set with OVERWRITE_IF_EXISTS_OR_ADD", o.GetHeader().GetKey())
 		}
 		up.Set(o.GetHeader().GetKey(), o.GetHeader().GetValue())
