@@ -87,7 +87,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	go func() { served <- srv.Serve(ln) }()
-	go s.watch(ctx, *watch)
+	// The watcher is owned: it ends before runServe returns (and before
+	// the registry closes), so no reload outlives the server.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watching := make(chan struct{})
+	go func() { defer close(watching); s.watch(watchCtx, *watch) }()
+	defer func() { stopWatch(); <-watching }()
 
 	var failed error
 	select {
