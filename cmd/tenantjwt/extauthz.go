@@ -284,8 +284,9 @@ func checkAttributes(ctx context.Context, in *authv3.CheckRequest, pol canonical
 // checkHeaders copies the request headers of hr into h: from the headers
 // map (Envoy's default: lower-case names, repeated headers merged with
 // ",") or from header_map (encode_raw_headers: raw values, repeats kept),
-// never both. Names must be lower-case tokens (pseudo-headers start with
-// ':'), values valid field values; count and size are bounded. A header
+// never both. Names must be tokens (pseudo-headers start with ':'),
+// compared without case; values must be valid field values; count and
+// size are bounded. A header
 // in singleHeaders, or the tenant header, that appears twice or holds a
 // merged list is refused; merged Cookie headers are split again, so two
 // token cookies are seen as two.
@@ -308,9 +309,11 @@ func checkHeaders(h http.Header, hr *authv3.AttributeContext_HttpRequest, tenant
 		case !httpguts.ValidHeaderFieldValue(value):
 			return badAttributes("invalid value of header %.64q", name)
 		}
-		key := name
-		if name[0] != ':' {
-			key = http.CanonicalHeaderKey(name)
+		// Envoy sends lower-case names; other spellings of one name
+		// become one key here, so they count as a repeat.
+		key := strings.ToLower(name)
+		if key[0] != ':' {
+			key = http.CanonicalHeaderKey(key)
 		}
 		h[key] = append(h[key], value)
 		return nil
@@ -357,14 +360,11 @@ func checkHeaders(h http.Header, hr *authv3.AttributeContext_HttpRequest, tenant
 	return nil
 }
 
-// validHeaderName accepts what Envoy sends: a lower-case RFC 9110 token,
-// or ':' and a lower-case token for a pseudo-header.
+// validHeaderName accepts an RFC 9110 token, or ':' and a token for a
+// pseudo-header.
 func validHeaderName(name string) bool {
 	name = strings.TrimPrefix(name, ":")
-	if name == "" || !httpguts.ValidHeaderFieldName(name) {
-		return false
-	}
-	return strings.ToLower(name) == name
+	return name != "" && httpguts.ValidHeaderFieldName(name)
 }
 
 // sourceCertificate parses attributes.source.certificate: the client's
