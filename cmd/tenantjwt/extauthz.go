@@ -428,7 +428,7 @@ func (s *server) startExtAuthz(addr string, errc chan<- error) (*extAuthzServer,
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus(extAuthzService, healthpb.HealthCheckResponse_SERVING)
-	healthpb.RegisterHealthServer(g, hs)
+	healthpb.RegisterHealthServer(g, readiness{Server: hs, s: s})
 	e := &extAuthzServer{g: g, health: hs, done: make(chan struct{})}
 	s.log.Info("listening for ext_authz gRPC", "addr", ln.Addr().String())
 	if testHooks != nil && testHooks.grpcListening != nil {
@@ -441,6 +441,25 @@ func (s *server) startExtAuthz(addr string, errc chan<- error) (*extAuthzServer,
 		}
 	}()
 	return e, nil
+}
+
+// readiness is the gRPC health service: the standard one, except that
+// Check for the Authorization service also needs the keys of every
+// prefetch issuer, as /readyz does, so Envoy's grpc_health_check keeps
+// checks away from an instance that would answer 503. The server as a
+// whole (service "") is SERVING while it runs.
+type readiness struct {
+	*health.Server
+	s *server
+}
+
+// Check reports the status of req's service.
+func (h readiness) Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	resp, err := h.Server.Check(ctx, req)
+	if err == nil && req.GetService() == extAuthzService && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING && !h.s.cur.Load().reg.Ready() {
+		return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_NOT_SERVING}, nil
+	}
+	return resp, err
 }
 
 // stop reports NOT_SERVING, lets running checks finish until ctx ends,

@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -610,6 +611,46 @@ func TestExtAuthzGRPCBadAttributes(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestExtAuthzGRPCHealthFollowsReadiness: the Authorization service is
+// NOT_SERVING while a prefetch issuer's keys are missing (as /readyz),
+// and SERVING once they load; the server itself is SERVING throughout.
+func TestExtAuthzGRPCHealthFollowsReadiness(t *testing.T) {
+	a := issuertest.New(t)
+	a.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
+	cfg := writeConfig(t, "", a)
+	data := strings.Replace(mustRead(t, cfg), "    tenant: t0\n", "    tenant: t0\n    prefetch: true\n", 1)
+	if err := os.WriteFile(cfg, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gs := startServeGRPC(t, cfg)
+	hc := healthpb.NewHealthClient(gs.conn)
+	status := func(svc string) healthpb.HealthCheckResponse_ServingStatus {
+		resp, err := hc.Check(t.Context(), &healthpb.HealthCheckRequest{Service: svc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetStatus()
+	}
+	if got := status(extAuthzService); got != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("without keys: %v, want NOT_SERVING", got)
+	}
+	if got := status(""); got != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("server: %v, want SERVING", got)
+	}
+	a.SetJWKSHandler(nil)
+	if err := gs.reload(); err != nil { // a reload prefetches again
+		t.Fatal(err)
+	}
+	// The reload's prefetch runs in the background: a verification
+	// fetches the keys too, deterministically.
+	if got := httpStatus(gs.check(t, envoyCheck{token: a.Mint(nil)})); got != 200 {
+		t.Fatalf("check after the outage: %d", got)
+	}
+	if got := status(extAuthzService); got != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("with keys: %v, want SERVING", got)
+	}
 }
 
 // TestExtAuthzGRPCConfigKey: forward_auth.grpc_listen starts the gRPC
