@@ -18,19 +18,20 @@ type claimHeader struct {
 	path issuer.ClaimPath
 }
 
-// identityHeaders are what serve always sends; a claim header may not
-// reuse one of their names.
-var identityHeaders = []string{"X-Auth-Issuer", "X-Auth-Subject", "X-Auth-Tenant", "X-Auth-Roles", "X-Auth-Permissions", "X-Auth-Scopes"}
+// reservedHeaders are set by serve itself; a claim header may not reuse
+// one of their names.
+var reservedHeaders = []string{"X-Auth-Issuer", "X-Auth-Subject", "X-Auth-Tenant", "X-Auth-Roles", "X-Auth-Permissions", "X-Auth-Scopes",
+	"Www-Authenticate", "Retry-After", "Cache-Control", "Content-Type", "Content-Length", "Set-Cookie"}
 
 // compileClaimHeaders validates forward_auth.headers, header → claim path.
 func compileClaimHeaders(m map[string]string) ([]claimHeader, error) {
 	out := make([]claimHeader, 0, len(m))
 	for name, path := range m {
-		if !validHeaderName(name) {
+		if strings.HasPrefix(name, ":") || len(name) > 64 || !validHeaderName(name) {
 			return nil, fmt.Errorf("forward_auth: headers: %q is not a header name", name)
 		}
 		canon := http.CanonicalHeaderKey(name)
-		for _, h := range append(identityHeaders, "Www-Authenticate", "Retry-After", "Cache-Control", "Content-Type", "Content-Length", "Set-Cookie") {
+		for _, h := range reservedHeaders {
 			if strings.EqualFold(canon, h) {
 				return nil, fmt.Errorf("forward_auth: headers: %s is set by serve itself", canon)
 			}
@@ -44,20 +45,7 @@ func compileClaimHeaders(m map[string]string) ([]claimHeader, error) {
 	return out, nil
 }
 
-func validHeaderName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// claimValue renders the claim at h's path for a header, encoded like the
+// value renders the claim at h's path for a header, encoded like the
 // X-Auth-* values: a string as itself, an array of strings, numbers or
 // booleans as a comma-joined list, a number or boolean as its JSON text,
 // an object as compact JSON; each percent-encoded where needed. Absent,

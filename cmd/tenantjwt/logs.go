@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tenantjwt/tenantjwt"
 	"github.com/tenantjwt/tenantjwt/middleware"
 	"github.com/tenantjwt/tenantjwt/middleware/canonical"
 )
@@ -77,6 +78,8 @@ func reasonOf(err error) string {
 		return "no_token"
 	case errors.Is(err, middleware.ErrMultipleTokens):
 		return "multiple_tokens"
+	case errors.Is(err, tenantjwt.ErrForbidden):
+		return "forbidden"
 	}
 	return result(err)
 }

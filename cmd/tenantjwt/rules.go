@@ -20,6 +20,7 @@ import (
 //	  cookie: DS                       # also read the token from this cookie
 //	  tenant_header: X-Tenant-ID       # let callers pick one of their tenants
 //	  original_request: forwarded      # or "check": the check request is the original
+//	  grpc_listen: 127.0.0.1:9191      # also serve Envoy's gRPC ext_authz Check (restart to change)
 //	  paths:                           # relax the canonical path rules (all false by default)
 //	    allow_encoded_slash: false
 //	    allow_semicolon: false
@@ -49,6 +50,7 @@ type forwardAuth struct {
 	Cookie          string            `yaml:"cookie"`
 	TenantHeader    string            `yaml:"tenant_header"`
 	OriginalRequest string            `yaml:"original_request"`
+	GRPCListen      string            `yaml:"grpc_listen"`
 	Paths           canonical.Policy  `yaml:"paths"`
 	LogAllowed      string            `yaml:"log_allowed"`
 	Hosts           map[string]string `yaml:"hosts"`
@@ -172,8 +174,12 @@ func (fa *forwardAuth) needsForwarded() bool {
 }
 
 // original derives the request a gateway check is about: the one place
-// serve reads forwarded headers.
+// serve reads forwarded headers. A check under /verify/ is Envoy's HTTP
+// ext_authz form (see envoyOriginal).
 func (fa *forwardAuth) original(r *http.Request) (canonical.Request, error) {
+	if target, ok := envoyTarget(r); ok {
+		return fa.envoyOriginal(r, target)
+	}
 	if fa.OriginalRequest == "check" {
 		return canonical.FromHTTP(r, canonical.Forwarded{}, false, fa.Paths)
 	}

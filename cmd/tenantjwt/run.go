@@ -21,7 +21,8 @@ const usage = `usage: tenantjwt <command> [flags]
 
 commands:
   demo     run local issuers and an API, and show who gets in and why not
-  serve    forward-auth server (nginx auth_request, Traefik ForwardAuth, Envoy)
+  serve    forward-auth server (nginx, Traefik, Caddy; Envoy, Istio, Envoy
+           Gateway over HTTP or gRPC ext_authz)
   verify   explain why a token is accepted or refused
   dev      run a local issuer for development; "dev mint" prints tokens
 

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,6 +33,9 @@ type serveHooks struct {
 	reloaded   func(err error)
 	reload     chan struct{}
 	prefetched func(ready bool) // after each prefetch attempt
+
+	// grpcListening gets the --grpc-listen address (extauthz.go).
+	grpcListening func(addr string)
 }
 
 var testHooks *serveHooks
@@ -55,7 +58,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	retryMin := fs.Duration("prefetch-retry", time.Second, "first delay between attempts to fetch the keys of prefetch issuers (doubles up to 30s, with jitter)")
 	logRefusals := fs.Float64("log-refusals", 1, "refusal log records per second per reason and issuer, after a burst of 10 (the first is always written; 0 writes all)")
 	issuerLabel := fs.Bool("metrics-issuer-label", true, "label metrics by issuer (one series per issuer and result: turn off for very large registries)")
-	if err := parseFlags(fs, args, stdout, "serve --config FILE [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--log-format json|text]"); err != nil {
+	grpcListen := fs.String("grpc-listen", "", "also serve Envoy's gRPC ext_authz (envoy.service.auth.v3.Authorization/Check) and gRPC health on this address (default forward_auth.grpc_listen; empty: off)")
+	if err := parseFlags(fs, args, stdout, "serve --config FILE [--listen ADDR] [--grpc-listen ADDR] [--tls-cert FILE --tls-key FILE] [--log-format json|text]\n\n"+gatewayHelp); err != nil {
 		return helpOK(err)
 	}
 	if *configPath == "" {
@@ -127,20 +131,33 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if s.hooks != nil && s.hooks.listening != nil {
 		s.hooks.listening(ln.Addr().String())
 	}
-	served := make(chan error, 1)
+	served := make(chan error, 2)
+	ext, err := s.startExtAuthz(cmp.Or(*grpcListen, st.fa.GRPCListen), served)
+	if err != nil {
+		ln.Close()
+		stopBG()
+		return err
+	}
 	go func() { served <- srv.Serve(ln) }()
+	// The watcher is owned: it ends before runServe returns (and before
+	// the registry closes), so no reload outlives the server.
 	watched := make(chan struct{})
 	go func() { defer close(watched); s.watch(bg, *watch, certs) }()
 	defer func() { stopBG(); <-watched }()
 
+	var failed error
 	select {
-	case err := <-served:
-		return err
+	case failed = <-served:
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	ext.stop(shutCtx)
+	if failed != nil {
+		srv.Close()
+		return failed
+	}
 	return srv.Shutdown(shutCtx)
 }
 
@@ -259,8 +276,9 @@ func (s *server) load(ctx context.Context) (*state, error) {
 		TenantHeader:  fa.TenantHeader,
 		RequestTenant: fa.tenantOf,
 		// The TLS connection here is the gateway's, never the client's:
-		// certificate-bound tokens cannot be checked and fail closed.
-		ClientCertificate: func(*http.Request) *x509.Certificate { return nil },
+		// only a certificate the gateway reported in a gRPC check counts;
+		// otherwise certificate-bound tokens fail closed.
+		ClientCertificate: gatewayCertificate,
 	})
 	st.stopPrefetch = func() {}
 	return st, nil
@@ -361,7 +379,7 @@ func (s *server) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
-	return mux
+	return s.envoyChecks(mux)
 }
 
 // verify is the forward-auth endpoint: 200 with X-Auth-* headers, or the
@@ -378,14 +396,14 @@ func (s *server) verify(w http.ResponseWriter, r *http.Request) {
 		status = ch.Status
 		ch.Write(w)
 	} else {
-		h := w.Header()
-		writeIdentity(h, d.p)
-		for _, ch := range st.fa.claimHeaders {
-			h[ch.name] = []string{ch.value(d.p)}
-		}
+		st.allowHeaders(w.Header(), d.p)
 		w.WriteHeader(http.StatusOK)
 	}
-	s.metrics.checked("forward_auth", status, time.Since(start))
+	mode := "forward_auth"
+	if _, ok := envoyTarget(r); ok {
+		mode = "ext_authz_http"
+	}
+	s.metrics.checked(mode, status, time.Since(start))
 }
 
 // decision is the outcome of one check: the original request as judged,
@@ -465,6 +483,16 @@ func (s *server) logDecision(ctx context.Context, st *state, d decision) {
 		attrs = append(attrs, slog.Int("suppressed", suppressed))
 	}
 	s.log.LogAttrs(ctx, level, "decision", attrs...)
+}
+
+// allowHeaders sets the headers of an allowed check, in every mode: the
+// X-Auth-* identity and the configured claim headers, always all of them,
+// empty when absent (p is nil for an anonymous rule).
+func (st *state) allowHeaders(h http.Header, p *tenantjwt.Principal) {
+	writeIdentity(h, p)
+	for _, ch := range st.fa.claimHeaders {
+		h[ch.name] = []string{ch.value(p)}
+	}
 }
 
 // writeIdentity sets the X-Auth-* headers of an allowed check: always all
