@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 
@@ -195,10 +196,12 @@ func (r *Registry) retire(e *entry) {
 }
 
 // Replace swaps the whole set of issuers atomically: verifications see
-// either the old set or the new one. On error nothing changes. Tokens
-// cached under the old set are verified again. Replace costs time in
-// proportion to the new set; to change a few issuers of a large set, use
-// Add, Remove and Update.
+// either the old set or the new one. On error nothing changes. An issuer
+// whose configuration is unchanged (same name, equal Config) is kept as
+// it is, with its key source and its cached tokens; tokens cached under
+// an issuer that changed or left are verified again. Replace costs time
+// in proportion to the new set; to change a few issuers of a large set,
+// use Add, Remove and Update.
 func (r *Registry) Replace(cs []Config) error {
 	entries, err := validateAll(cs)
 	if err != nil {
@@ -209,18 +212,29 @@ func (r *Registry) Replace(cs []Config) error {
 	if r.closed {
 		return errClosed
 	}
+	kept := make(map[*entry]bool)
+	var fresh []*entry
 	for i, e := range entries {
+		if old, ok := r.snap.Load().names.get(e.name); ok && !old.gone.Load() && old.until.Load() == 0 && reflect.DeepEqual(old.cfg, e.cfg) {
+			entries[i], kept[old] = old, true // keeps its place in the order (seq)
+			continue
+		}
 		if err := r.buildSource(e); err != nil {
-			for _, b := range entries[:i] {
+			for _, b := range fresh {
 				r.releaseSource(b)
 			}
 			return fmt.Errorf("issuer[%d] (%s): %w", i, e.name, err)
 		}
+		fresh = append(fresh, e)
 	}
-	r.number(entries)
+	r.number(fresh)
 	old := r.snap.Swap(newSnapshot(entries))
-	old.names.each(r.retire)
-	r.opts.Logger.Info("issuers replaced", "count", len(entries))
+	old.names.each(func(e *entry) {
+		if !kept[e] {
+			r.retire(e)
+		}
+	})
+	r.opts.Logger.Info("issuers replaced", "count", len(entries), "unchanged", len(kept))
 	return nil
 }
 

@@ -62,6 +62,8 @@ type discovery struct {
 	inner       Source
 	flight      *flight
 	lastFailure time.Time
+	resolvedAt  time.Time // when inner was resolved
+	stale       bool      // Rediscover asked for the metadata again
 }
 
 func (d *discovery) Current() *Set {
@@ -109,6 +111,7 @@ func (d *discovery) resolve(ctx context.Context) (Source, error) {
 	d.mu.Lock()
 	if d.inner != nil {
 		in := d.inner
+		d.refreshMetadataLocked()
 		d.mu.Unlock()
 		return in, nil
 	}
@@ -140,6 +143,43 @@ func (d *discovery) resolve(ctx context.Context) (Source, error) {
 	return d.inner, nil
 }
 
+// refreshMetadataLocked starts a background re-discovery when the metadata
+// is older than MetadataTTL or Rediscover asked for it, so a jwks_uri the
+// IdP moved is picked up; lookups go on with the key set in use meanwhile.
+// d.mu must be held.
+func (d *discovery) refreshMetadataLocked() {
+	now := d.c.opts.Now()
+	due := d.stale || (d.c.opts.MetadataTTL > 0 && !now.Before(d.resolvedAt.Add(d.c.opts.MetadataTTL)))
+	if !due || d.flight != nil || (!d.lastFailure.IsZero() && now.Before(d.lastFailure.Add(d.c.opts.RetryInterval))) {
+		return
+	}
+	f := &flight{done: make(chan struct{})}
+	d.flight = f
+	if !d.c.goFetch(func(ctx context.Context) { d.fetch(ctx, f) }) {
+		d.flight = nil
+	}
+}
+
+// Rediscover marks the metadata of every discovery source as due: each
+// fetches its issuer's metadata again, in the background, on its next use
+// (a lookup or Refresh), and moves to a changed jwks_uri. `tenantjwt
+// serve` calls it on reload.
+func (c *Cache) Rediscover() {
+	c.mu.Lock()
+	ds := make([]*discovery, 0, len(c.discover))
+	for _, d := range c.discover {
+		ds = append(ds, d)
+	}
+	c.mu.Unlock()
+	for _, d := range ds {
+		d.mu.Lock()
+		if d.inner != nil {
+			d.stale = true
+		}
+		d.mu.Unlock()
+	}
+}
+
 // metadata is the part of an OpenID Provider / RFC 8414 document we read.
 type metadata struct {
 	Issuer  string `json:"issuer"`
@@ -161,8 +201,12 @@ func (d *discovery) fetch(ctx context.Context, f *flight) {
 	}
 	d.mu.Lock()
 	if err == nil {
-		d.inner = src
+		if d.inner != nil && d.inner != src {
+			d.c.opts.Logger.Info("jwks: discovery names a new jwks_uri", "issuer", d.ro.Label, "url", u)
+		}
+		d.inner, d.resolvedAt, d.stale = src, d.c.opts.Now(), false
 	} else {
+		// A failed re-discovery keeps the jwks_uri already in use.
 		d.lastFailure = d.c.opts.Now()
 	}
 	f.err = err

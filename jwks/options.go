@@ -18,8 +18,10 @@ const (
 	DefaultTTL           = 15 * time.Minute
 	DefaultCooldown      = 30 * time.Second
 	DefaultRetryInterval = 5 * time.Second
-	DefaultMaxStale      = 24 * time.Hour
-	DefaultUserAgent     = "tenantjwt (+https://github.com/tenantjwt/tenantjwt)"
+	// DefaultMetadataTTL is Options.MetadataTTL's default.
+	DefaultMetadataTTL = 24 * time.Hour
+	DefaultMaxStale    = 24 * time.Hour
+	DefaultUserAgent   = "tenantjwt (+https://github.com/tenantjwt/tenantjwt)"
 )
 
 // Options tune a Cache. The zero value gives the defaults.
@@ -60,6 +62,10 @@ type Options struct {
 	// kids on one URL. Default 30s: a flood of random kids costs at most
 	// one request per Cooldown.
 	Cooldown time.Duration
+	// MetadataTTL is how long discovered metadata is used before it is
+	// fetched again in the background (a moved jwks_uri is then picked
+	// up). Default DefaultMetadataTTL; negative: never.
+	MetadataTTL time.Duration
 	// RetryInterval is the minimum time between a failed fetch and the next
 	// attempt on one URL. Default 5s.
 	RetryInterval time.Duration
@@ -128,6 +134,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Cooldown <= 0 {
 		o.Cooldown = DefaultCooldown
+	}
+	if o.MetadataTTL == 0 {
+		o.MetadataTTL = DefaultMetadataTTL
 	}
 	if o.RetryInterval <= 0 {
 		o.RetryInterval = DefaultRetryInterval

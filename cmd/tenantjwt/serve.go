@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -205,7 +206,8 @@ type server struct {
 
 // state is one loaded configuration.
 type state struct {
-	reg  *issuer.Registry
+	reg  *issuer.Registry // may be shared with the previous state (see load)
+	file *issuer.File
 	auth *middleware.Authenticator
 	fa   forwardAuth
 	hash [32]byte
@@ -257,16 +259,27 @@ func (s *server) load(ctx context.Context) (*state, error) {
 		// Only load runs this, one reload at a time.
 		s.replay, s.replaySize = issuer.NewReplayCache(size, 0), size
 	}
-	reg, err := issuer.NewFromFile(file, issuer.Options{
-		Keys:   s.keys,
-		Logger: s.log,
-		Hooks:  issuer.Hooks{Verified: s.metrics.verified},
-		DPoP:   issuer.DPoPOptions{Replay: s.replay},
-	})
-	if err != nil {
-		return nil, err
+	// Incremental: when only the issuers changed, the registry in force
+	// takes the new list (Replace keeps unchanged issuers with their key
+	// sets and cached tokens); other changes build a new registry.
+	var reg *issuer.Registry
+	if cur := s.cur.Load(); cur != nil && sameRegistryOptions(cur.file, file) {
+		if err := cur.reg.Replace(file.Issuers); err != nil {
+			return nil, err
+		}
+		reg = cur.reg
+	} else {
+		reg, err = issuer.NewFromFile(file, issuer.Options{
+			Keys:   s.keys,
+			Logger: s.log,
+			Hooks:  issuer.Hooks{Verified: s.metrics.verified},
+			DPoP:   issuer.DPoPOptions{Replay: s.replay},
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
-	st := &state{reg: reg, fa: fa, hash: sha256.Sum256(data)}
+	st := &state{reg: reg, file: file, fa: fa, hash: sha256.Sum256(data)}
 	// The Authenticator is handed the original request of each check (see
 	// forwardAuth.original), which DPoP proofs and host binding read; it
 	// logs nothing itself, as every decision gets one record from decide.
@@ -282,6 +295,14 @@ func (s *server) load(ctx context.Context) (*state, error) {
 	})
 	st.stopPrefetch = func() {}
 	return st, nil
+}
+
+// sameRegistryOptions reports whether two config files differ at most in
+// their issuers, so the registry in force can take the new list.
+func sameRegistryOptions(a, b *issuer.File) bool {
+	x, y := *a, *b
+	x.Issuers, y.Issuers = nil, nil
+	return reflect.DeepEqual(x, y)
 }
 
 func readConfig(path string) ([]byte, error) {
@@ -361,7 +382,12 @@ func (s *server) reload(ctx context.Context, force bool) {
 		s.failMsg, s.lastFailed = "", [32]byte{}
 		old := s.cur.Swap(st)
 		old.stopPrefetch()
-		old.reg.Close()
+		if old.reg != st.reg {
+			old.reg.Close()
+		}
+		// Discovery runs again (in the background, on next use), so a
+		// jwks_uri the IdP moved is picked up.
+		s.keys.Rediscover()
 		s.startPrefetch(ctx, st)
 		s.metrics.reloaded(true, time.Now())
 		s.log.Info("config reloaded", "issuers", len(st.reg.Issuers()))

@@ -324,3 +324,38 @@ func TestServeMetricsSeries(t *testing.T) {
 		t.Errorf("--metrics-issuer-label=false still labels by issuer:\n%s", grepLines(m, "issuer="))
 	}
 }
+
+// TestServeReloadIsIncremental: a reload that only changes the issuers
+// keeps the unchanged ones with their key sets and cached tokens.
+func TestServeReloadIsIncremental(t *testing.T) {
+	a, b := issuertest.New(t), issuertest.New(t)
+	ts := startServe(t, writeConfig(t, "", a))
+	tok := a.Mint(nil)
+	ts.verify(t, fwd{token: tok})
+	if err := os.WriteFile(ts.config, []byte(mustRead(t, writeConfig(t, "", a, b))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := ts.verify(t, fwd{token: tok}).StatusCode; got != 200 {
+		t.Fatalf("after the reload: %d", got)
+	}
+	if got := ts.verify(t, fwd{token: b.Mint(nil)}).StatusCode; got != 200 {
+		t.Fatalf("the added issuer: %d", got)
+	}
+	_, m := get(t, ts.url+"/metrics")
+	if !strings.Contains(m, "tenantjwt_token_cache_hits_total 1") || a.JWKSRequests() != 1 {
+		t.Errorf("unchanged issuer lost its cached token or keys: %d JWKS fetches\n%s", a.JWKSRequests(), grepLines(m, "token_cache"))
+	}
+	// A change beyond the issuers builds a new registry.
+	if err := os.WriteFile(ts.config, []byte("leeway: 5s\n"+mustRead(t, writeConfig(t, "", a, b))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := ts.verify(t, fwd{token: tok}).StatusCode; got != 200 {
+		t.Fatalf("after a full reload: %d", got)
+	}
+}
