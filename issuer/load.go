@@ -146,11 +146,19 @@ func decodeStrict(n *yaml.Node, dst any) error {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
 			// One line per error, joined: the command prints errors as
-			// one line. Line numbers are dropped because they refer to
-			// the re-encoded node, not to the file.
+			// one line. yaml's line numbers refer to the re-encoded node:
+			// map them back to the file's.
+			lines := lineMap(n, b)
 			msgs := make([]string, len(te.Errors))
 			for i, m := range te.Errors {
-				msgs[i] = lineNumber.ReplaceAllString(m, "")
+				msgs[i] = lineNumber.ReplaceAllStringFunc(m, func(prefix string) string {
+					var l int
+					fmt.Sscanf(prefix, "line %d:", &l)
+					if orig, ok := lines[l]; ok {
+						return fmt.Sprintf("line %d: ", orig)
+					}
+					return ""
+				})
 			}
 			return errors.New(strings.Join(msgs, "; "))
 		}
@@ -161,6 +169,36 @@ func decodeStrict(n *yaml.Node, dst any) error {
 
 // lineNumber matches the "line N: " prefix of yaml's messages.
 var lineNumber = regexp.MustCompile(`^line \d+: `)
+
+// lineMap maps the lines of encoded, the re-encoding of n, to the lines n
+// has in the file it was parsed from: both trees have the same shape.
+func lineMap(n *yaml.Node, encoded []byte) map[int]int {
+	var re yaml.Node
+	if yaml.Unmarshal(encoded, &re) != nil {
+		return nil
+	}
+	m := make(map[int]int)
+	var walk func(a, b *yaml.Node)
+	walk = func(a, b *yaml.Node) {
+		if a == nil || b == nil {
+			return
+		}
+		if b.Line > 0 && a.Line > 0 {
+			if _, seen := m[b.Line]; !seen {
+				m[b.Line] = a.Line
+			}
+		}
+		for i := 0; i < len(a.Content) && i < len(b.Content); i++ {
+			walk(a.Content[i], b.Content[i])
+		}
+	}
+	b := &re
+	if b.Kind == yaml.DocumentNode && n.Kind != yaml.DocumentNode && len(b.Content) == 1 {
+		b = b.Content[0]
+	}
+	walk(n, b)
+	return m
+}
 
 // validate checks the top level and every issuer.
 func (f *File) validate() error {

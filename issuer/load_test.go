@@ -235,3 +235,20 @@ func TestNewFromFileKeyFileErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigErrorsNameTheFileLine: a strict-decoding error names the line
+// of the file, not of the re-encoded section.
+func TestConfigErrorsNameTheFileLine(t *testing.T) {
+	data := []byte("# comment\n\nleeway: 30s\nissuers:\n  - name: x\n    issuer: https://x.example/\n    algoritms: [RS256]\n")
+	_, err := issuer.ParseConfig(data)
+	if err == nil || !strings.Contains(err.Error(), "line 7: field algoritms not found") {
+		t.Fatalf("err = %v, want it to name line 7", err)
+	}
+	var section struct {
+		Known string `yaml:"known"`
+	}
+	_, err = issuer.ParseConfigExtended([]byte("issuers: []\n\nextra:\n  known: a\n  unknown: b\n"), map[string]any{"extra": &section})
+	if err == nil || !strings.Contains(err.Error(), "line 5: field unknown not found") {
+		t.Fatalf("err = %v, want it to name line 5", err)
+	}
+}
