@@ -215,8 +215,10 @@ func (f *File) validate() error {
 		return errors.New("issuer: config: dpop_proofs.max_age: negative or more than 1h")
 	case f.DPoPProofs.ReplayCacheSize < 0:
 		return errors.New("issuer: config: dpop_proofs.replay_cache_size: negative")
-	case len(f.Issuers) == 0:
-		return errors.New("issuer: config: issuers: none")
+	case f.Issuers == nil:
+		// An explicit "issuers: []" is allowed: the issuers may come from
+		// elsewhere (serve's issuers_dir, a Resolver).
+		return errors.New("issuer: config: issuers: missing (write issuers: [] for none)")
 	}
 	if err := checkProofAlgorithms(f.DPoPProofs.Algorithms); err != nil {
 		return fmt.Errorf("issuer: config: dpop_proofs.%w", err)

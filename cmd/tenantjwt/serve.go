@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -197,6 +196,7 @@ type server struct {
 	lastFailed [32]byte
 	failMsg    string
 	keys       *jwks.Cache // shared by successive registries, so keys survive reloads
+	dirs       issuersDir  // parsed issuers_dir files; only the loader touches it
 	// replay is shared likewise, so a reload does not forget the DPoP
 	// proofs already seen; replaced only when its configured size changes.
 	replay     *issuer.ReplayCache
@@ -208,33 +208,52 @@ type server struct {
 type state struct {
 	reg  *issuer.Registry // may be shared with the previous state (see load)
 	file *issuer.File
+	dir  string // issuers_dir, "" when none
 	auth *middleware.Authenticator
 	fa   forwardAuth
-	hash [32]byte
+	hash [32]byte // fingerprint of the config file and issuers_dir
 	// stopPrefetch cancels the state's prefetch loop and waits for it.
 	stopPrefetch func()
 }
 
-// serveConfig is a config file as serve reads it: the issuers and the
-// forward_auth section, compiled.
+// serveConfig is a config file as serve reads it: the issuers (with those
+// of issuers_dir) and the forward_auth section, compiled.
 type serveConfig struct {
 	file *issuer.File
 	fa   forwardAuth
 	data []byte
+	dir  string // issuers_dir, absolute or relative to the working folder; "" when none
 }
 
 // loadServeConfig is the one loader of serve's config file, for serve and
 // for verify: strict (unknown keys are errors, with their line), the
 // forward_auth section compiled, relative jwks_file paths taken from the
 // file's folder.
-func loadServeConfig(path string) (*serveConfig, error) {
+//
+// issuers_dir names a folder of further issuer files (see issuersDir);
+// dirs, when not nil, remembers them across loads so only changed files
+// are parsed again.
+func loadServeConfig(path string, dirs *issuersDir) (*serveConfig, error) {
 	data, err := readConfig(path)
 	if err != nil {
 		return nil, err
 	}
 	c := &serveConfig{data: data}
-	if c.file, err = issuer.ParseConfigExtended(data, map[string]any{"forward_auth": &c.fa}); err != nil {
+	if c.file, err = issuer.ParseConfigExtended(data, map[string]any{"forward_auth": &c.fa, "issuers_dir": &c.dir}); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if c.dir != "" {
+		if !filepath.IsAbs(c.dir) {
+			c.dir = filepath.Join(filepath.Dir(path), c.dir)
+		}
+		if dirs == nil {
+			dirs = &issuersDir{}
+		}
+		more, err := dirs.load(c.dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: issuers_dir: %w", path, err)
+		}
+		c.file.Issuers = append(c.file.Issuers, more...)
 	}
 	if err := c.fa.compile(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -250,11 +269,15 @@ func loadServeConfig(path string) (*serveConfig, error) {
 
 // load reads and builds a configuration, without touching the current one.
 func (s *server) load(ctx context.Context) (*state, error) {
-	cfg, err := loadServeConfig(s.path)
+	cfg, err := loadServeConfig(s.path, &s.dirs)
 	if err != nil {
 		return nil, err
 	}
 	file, fa, data := cfg.file, cfg.fa, cfg.data
+	sum, err := fingerprint(data, cfg.dir)
+	if err != nil {
+		return nil, err
+	}
 	if size := file.DPoPProofs.ReplayCacheSize; s.replay == nil || size != s.replaySize {
 		// Only load runs this, one reload at a time.
 		s.replay, s.replaySize = issuer.NewReplayCache(size, 0), size
@@ -279,7 +302,7 @@ func (s *server) load(ctx context.Context) (*state, error) {
 			return nil, err
 		}
 	}
-	st := &state{reg: reg, file: file, fa: fa, hash: sha256.Sum256(data)}
+	st := &state{reg: reg, file: file, fa: fa, hash: sum, dir: cfg.dir}
 	// The Authenticator is handed the original request of each check (see
 	// forwardAuth.original), which DPoP proofs and host binding read; it
 	// logs nothing itself, as every decision gets one record from decide.
@@ -363,8 +386,8 @@ func (s *server) watch(ctx context.Context, every time.Duration, certs *certRelo
 // serving.
 func (s *server) reload(ctx context.Context, force bool) {
 	data, readErr := readConfig(s.path)
-	sum := sha256.Sum256(data)
-	if !force && (readErr != nil || sum == s.cur.Load().hash || sum == s.lastFailed) {
+	sum, fpErr := fingerprint(data, s.cur.Load().dir)
+	if !force && (readErr != nil || fpErr != nil || sum == s.cur.Load().hash || sum == s.lastFailed) {
 		return // unreadable right now, unchanged, or the same bad file
 	}
 	st, err := s.load(ctx)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -357,5 +358,68 @@ func TestServeReloadIsIncremental(t *testing.T) {
 	}
 	if got := ts.verify(t, fwd{token: tok}).StatusCode; got != 200 {
 		t.Fatalf("after a full reload: %d", got)
+	}
+}
+
+// TestServeIssuersDir: issuers_dir adds one file per issuer (or group);
+// the watcher notices a new file, and a reload parses only what changed.
+func TestServeIssuersDir(t *testing.T) {
+	a, b := issuertest.New(t), issuertest.New(t)
+	root := t.TempDir()
+	dir := filepath.Join(root, "issuers.d")
+	os.Mkdir(dir, 0o755)
+	issuerFile := func(name string, iss *issuertest.Issuer) {
+		t.Helper()
+		body := fmt.Sprintf("issuers:\n  - name: %s\n    issuer: %s\n    jwks_uri: %s\n    algorithms: [%s]\n", name, iss.URL(), iss.JWKSURL(), iss.Algorithm())
+		if err := os.WriteFile(filepath.Join(dir, name+".yaml"), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	issuerFile("a", a)
+	os.WriteFile(filepath.Join(dir, "README.txt"), []byte("not a config"), 0o600)
+	config := filepath.Join(root, "config.yaml")
+	os.WriteFile(config, []byte("issuers: []\nissuers_dir: issuers.d\n"), 0o600)
+
+	listening := make(chan string, 1)
+	reloaded := make(chan error, 10)
+	testHooks = &serveHooks{listening: func(addr string) { listening <- addr }, reloaded: func(err error) { reloaded <- err }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	logs := &syncBuffer{}
+	go func() {
+		done <- run(ctx, []string{"serve", "--config", config, "--listen", "127.0.0.1:0", "--watch-interval", "5ms"}, io.Discard, logs)
+	}()
+	t.Cleanup(func() { cancel(); <-done; testHooks = nil })
+	var ts *testServer
+	select {
+	case addr := <-listening:
+		ts = &testServer{url: "http://" + addr}
+	case err := <-done:
+		t.Fatalf("serve exited: %v\n%s", err, logs)
+	}
+	tokA, tokB := a.Mint(nil), b.Mint(nil)
+	if got := ts.verify(t, fwd{token: tokA}).StatusCode; got != 200 {
+		t.Fatalf("issuer from the folder: %d\n%s", got, logs)
+	}
+	if got := ts.verify(t, fwd{token: tokB}).StatusCode; got != 401 {
+		t.Fatalf("issuer not onboarded yet: %d", got)
+	}
+	issuerFile("b", b)
+	if err := <-reloaded; err != nil { // the watcher saw the new file
+		t.Fatalf("reload: %v", err)
+	}
+	if got := ts.verify(t, fwd{token: tokB}).StatusCode; got != 200 {
+		t.Fatalf("onboarded by a new file: %d", got)
+	}
+	ts.verify(t, fwd{token: tokA}) // verified once before the reload: now from the cache
+	if _, m := get(t, ts.url+"/metrics"); !strings.Contains(m, "tenantjwt_token_cache_hits_total 1") {
+		t.Errorf("the unchanged issuer lost its cached token:\n%s", grepLines(m, "cache_hits"))
+	}
+	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("leeway: 5s\nissuers: []\n"), 0o600)
+	if err := <-reloaded; err == nil || !strings.Contains(err.Error(), "only an issuers list") {
+		t.Fatalf("a folder file with more than issuers: %v", err)
+	}
+	if got := ts.verify(t, fwd{token: tokB}).StatusCode; got != 200 {
+		t.Fatalf("the previous config stops serving after a bad file: %d", got)
 	}
 }

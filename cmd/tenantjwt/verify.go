@@ -49,7 +49,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	cfg, err := loadServeConfig(*configPath)
+	cfg, err := loadServeConfig(*configPath, nil)
 	if err != nil {
 		return err
 	}
