@@ -72,12 +72,28 @@ type confirmation struct {
 
 // readConfirmation reads cnf. An absent cnf binds nothing; a cnf of the
 // wrong shape, or a confirmation member that is not a non-empty string,
-// rejects the token.
-func readConfirmation(c *Claims) (confirmation, error) {
+// rejects the token. A cnf with no member this library checks (only RFC
+// 7800's jwk, jwe, kid or jku, or unknown ones, or none at all) also
+// rejects it: the issuer meant the token to be bound, and passing it as a
+// bearer token would drop that binding (fail closed). An issuer that
+// disables both DPoP and MTLS skips the check (see Config.DPoP).
+func (e *entry) readConfirmation(c *Claims) (confirmation, error) {
 	raw, ok := c.member("cnf")
 	if !ok {
 		return confirmation{}, nil
 	}
+	cnf, err := readConfirmation(raw)
+	if err != nil {
+		return cnf, err
+	}
+	if cnf.jkt == "" && cnf.x5t == "" && (e.dpop != BindingDisabled || e.mtls != BindingDisabled) {
+		return cnf, fmt.Errorf("issuer: %s: cnf has no supported confirmation method (jkt, x5t#S256): %w", e.name, tenantjwt.ErrTokenBinding)
+	}
+	return cnf, nil
+}
+
+// readConfirmation reads the cnf object raw.
+func readConfirmation(raw []byte) (confirmation, error) {
 	obj, err := parseObject(raw, "cnf")
 	if err != nil {
 		return confirmation{}, fmt.Errorf("issuer: cnf: %v: %w", err, tenantjwt.ErrClaims)
@@ -212,7 +228,7 @@ func (r *Registry) checkProof(jkt, token string, pr *tenantjwt.Presentation, now
 		return proofErr("%v", err)
 	}
 
-	c := t.claims
+	c := t.readClaims()
 	str := func(name string, max int) (string, error) {
 		raw, ok := c.member(name)
 		if !ok {
@@ -280,7 +296,8 @@ func (r *Registry) checkProof(jkt, token string, pr *tenantjwt.Presentation, now
 // lower case, default port removed, percent-encodings of unreserved
 // characters decoded and the others in upper case, dot segments removed,
 // an empty path made "/", query and fragment dropped. Only absolute http
-// and https URLs without user info are accepted.
+// and https URLs with a host and without user info are accepted. The
+// result normalises to itself.
 func NormalizeHTU(s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -291,6 +308,12 @@ func NormalizeHTU(s string) (string, error) {
 		return "", fmt.Errorf("not an absolute http(s) URL")
 	}
 	host := strings.ToLower(u.Hostname())
+	// An empty host ("http://:80/") names no origin; an IPv6 zone
+	// ("[fe80::1%25eth0]") is local to one machine and would not survive
+	// a second normalisation.
+	if host == "" || strings.Contains(host, "%") {
+		return "", fmt.Errorf("no host, or a host with a zone")
+	}
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}

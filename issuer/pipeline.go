@@ -165,6 +165,7 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 	}
 	rep.step("signature", nil, h.alg)
 
+	t.readClaims()
 	reg, err := e.checkClaims(t, iss, bound, now, r.opts.Leeway, rep)
 	if err != nil {
 		return nil, e, err
@@ -180,7 +181,7 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 		p.IssuedAt = reg.iat.time()
 	}
 
-	cnf, err := readConfirmation(t.claims)
+	cnf, err := e.readConfirmation(t.claims)
 	if err != nil {
 		rep.step("binding", err, "")
 		return nil, e, err
@@ -200,10 +201,11 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 	return c, e, nil
 }
 
-// issuer reads iss, which must be present and a JSON string.
+// issuer reads iss, which must be present and a JSON string, straight
+// from the payload without listing its members.
 func (t *token) issuer() (string, error) {
-	raw, ok := t.claims.member("iss")
-	if !ok {
+	raw, ok, err := lookupMember(t.payload, "iss")
+	if err != nil || !ok {
 		return "", fmt.Errorf("issuer: token has no iss: %w", tenantjwt.ErrUnknownIssuer)
 	}
 	iss, err := StringValue(raw)

@@ -22,8 +22,9 @@ type token struct {
 	signingInput []byte
 	sig          []byte
 	header       header
-	claims       *Claims
-	payload64    string // the payload segment: a substring of the token
+	payload      []byte  // the decoded payload; it passed checkJSON
+	claims       *Claims // its members: nil until readClaims
+	payload64    string  // the payload segment: a substring of the token
 }
 
 // header holds the JOSE header members we act on. It is read from an
@@ -40,7 +41,11 @@ type header struct {
 	jwkRaw []byte
 }
 
-// parseToken applies the shape rules and decodes header and payload once.
+// parseToken applies the shape rules, decodes the three segments once and
+// checks header and payload with checkJSON (I-JSON, bounded depth and
+// member count). It reads the header's members but not the payload's:
+// those are listed by readClaims once the issuer is known to be trusted,
+// so a token of an unknown issuer costs one linear pass over its payload.
 // It returns errors wrapping tenantjwt.ErrMalformed.
 func parseToken(s string, maxBytes int) (*token, error) {
 	if len(s) > maxBytes {
@@ -95,10 +100,19 @@ func parseToken(s string, maxBytes int) (*token, error) {
 	if err := t.header.decode(hb); err != nil {
 		return nil, err
 	}
-	if t.claims, err = newClaims(pb); err != nil {
+	if err := checkObject(pb, "payload"); err != nil {
 		return nil, err
 	}
+	t.payload = pb
 	return t, nil
+}
+
+// readClaims lists the payload's members, once.
+func (t *token) readClaims() *Claims {
+	if t.claims == nil {
+		t.claims = &Claims{payload: t.payload, obj: members(t.payload)}
+	}
+	return t.claims
 }
 
 func decodeSeg(dst, seg []byte, what string) ([]byte, error) {
