@@ -83,11 +83,11 @@ func StringValue(raw json.RawMessage) (string, error) {
 	if err := checkJSON(raw); err != nil {
 		return "", fmt.Errorf("issuer: %v: %w", err, tenantjwt.ErrClaims)
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("issuer: %v: %w", err, tenantjwt.ErrClaims)
+	b, ok := unquote(nil, trimSpace(raw))
+	if !ok {
+		return "", fmt.Errorf("issuer: bad string: %w", tenantjwt.ErrClaims)
 	}
-	return s, nil
+	return string(b), nil
 }
 
 // StringList decodes a JSON array of strings. A string, an object or an

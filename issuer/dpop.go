@@ -227,6 +227,9 @@ func (r *Registry) checkProof(jkt, token string, pr *tenantjwt.Presentation, now
 	if err := verifySignature(h.alg, key, t.signingInput, t.sig); err != nil {
 		return proofErr("%v", err)
 	}
+	if err := t.checkSigned(); err != nil {
+		return proofErr("%v", err)
+	}
 
 	c := t.readClaims()
 	str := func(name string, max int) (string, error) {

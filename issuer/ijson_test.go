@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/tenantjwt/tenantjwt"
@@ -228,5 +229,23 @@ func TestCheckJSON(t *testing.T) {
 				t.Fatalf("newClaims(%.80q) = %v", tt.in, perr)
 			}
 		})
+	}
+}
+
+// TestFoldRune: the table agrees with strings.EqualFold (the equivalence
+// encoding/json's name matching uses) on every rune: a rune and its fold
+// are equal under folding, and runes without case fold to themselves.
+func TestFoldRune(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if 0xD800 <= r && r <= 0xDFFF {
+			continue
+		}
+		f := foldRune(r)
+		if f != orbitMin(r) {
+			t.Fatalf("foldRune(%U) = %U, want %U", r, f, orbitMin(r))
+		}
+		if !strings.EqualFold(string(r), string(f)) {
+			t.Fatalf("foldRune(%U) = %U, which strings.EqualFold tells apart", r, f)
+		}
 	}
 }

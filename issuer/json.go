@@ -2,10 +2,13 @@ package issuer
 
 import (
 	"bytes"
-	"encoding/json"
+	"cmp"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
+	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -65,16 +68,23 @@ type nameRef struct {
 
 // jsonChecker holds the state of one checkJSON pass.
 type jsonChecker struct {
-	b       []byte
-	members int
+	b          []byte
+	checkNames bool // apply the member-name rules
+	members    int
 	names   []nameRef // a stack: the names of every open object
 	scratch [2 * smallObject]nameRef
 }
 
 // checkJSON reports whether b is one I-JSON value (see above), with
 // whitespace around it allowed. Errors wrap errNotIJSON.
-func checkJSON(b []byte) error {
-	c := jsonChecker{b: b}
+func checkJSON(b []byte) error { return check(b, true) }
+
+// checkJSONGrammar is checkJSON without the member-name rules: grammar,
+// UTF-8, surrogates, depth and member count only.
+func checkJSONGrammar(b []byte) error { return check(b, false) }
+
+func check(b []byte, names bool) error {
+	c := jsonChecker{b: b, checkNames: names}
 	c.names = c.scratch[:0]
 	i, err := c.value(skipSpace(b, 0), 0)
 	if err != nil {
@@ -98,7 +108,7 @@ func (c *jsonChecker) value(i, depth int) (int, error) {
 	case '[':
 		return c.array(i, depth+1)
 	case '"':
-		end, _, err := c.str(i)
+		end, _, err := c.str(i, false)
 		return end, err
 	case 't':
 		return c.literal(i, "true")
@@ -200,11 +210,13 @@ func (c *jsonChecker) object(i, depth int) (int, error) {
 		if c.members++; c.members > maxJSONMembers {
 			return i, &jsonError{i, fmt.Sprintf("more than %d members", maxJSONMembers)}
 		}
-		end, h, err := c.str(i)
+		end, h, err := c.str(i, c.checkNames)
 		if err != nil {
 			return end, err
 		}
-		c.names = append(c.names, nameRef{hash: h, start: int32(i), end: int32(end)})
+		if c.checkNames {
+			c.names = append(c.names, nameRef{hash: h, start: int32(i), end: int32(end)})
+		}
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
 			return i, &jsonError{i, "':' expected"}
@@ -218,6 +230,9 @@ func (c *jsonChecker) object(i, depth int) (int, error) {
 		}
 		switch b[i] {
 		case '}':
+			if !c.checkNames {
+				return i + 1, nil
+			}
 			err := c.collisions(c.names[base:])
 			c.names = c.names[:base]
 			return i + 1, err
@@ -230,34 +245,37 @@ func (c *jsonChecker) object(i, depth int) (int, error) {
 }
 
 // collisions refuses two names of one object that are equal, exactly or
-// under case folding. Equal fold hashes are confirmed on the decoded names,
-// so a hash collision never refuses a good object.
+// under case folding. Equal fold hashes are confirmed on the folded names,
+// so a hash collision never refuses a good object; the hash is seeded per
+// process, so collisions cannot be built, and even a run of them costs
+// n log n.
 func (c *jsonChecker) collisions(names []nameRef) error {
 	if len(names) <= smallObject {
 		for i := range names {
 			for j := i + 1; j < len(names); j++ {
-				if names[i].hash == names[j].hash && c.sameFold(names[i], names[j]) {
+				if names[i].hash == names[j].hash && c.fold(names[i]) == c.fold(names[j]) {
 					return c.collision(names[i], names[j])
 				}
 			}
 		}
 		return nil
 	}
-	slices.SortFunc(names, func(x, y nameRef) int {
-		switch {
-		case x.hash < y.hash:
-			return -1
-		case x.hash > y.hash:
-			return 1
+	slices.SortFunc(names, func(x, y nameRef) int { return cmp.Compare(x.hash, y.hash) })
+	for i := 0; i < len(names); {
+		j := i + 1
+		for j < len(names) && names[j].hash == names[i].hash {
+			j++
 		}
-		return 0
-	})
-	for i := 1; i < len(names); i++ {
-		for j := i - 1; j >= 0 && names[j].hash == names[i].hash; j-- {
-			if c.sameFold(names[i], names[j]) {
-				return c.collision(names[j], names[i])
+		if j-i > 1 {
+			run := names[i:j]
+			slices.SortFunc(run, func(x, y nameRef) int { return strings.Compare(c.fold(x), c.fold(y)) })
+			for k := 1; k < len(run); k++ {
+				if c.fold(run[k]) == c.fold(run[k-1]) {
+					return c.collision(run[k-1], run[k])
+				}
 			}
 		}
+		i = j
 	}
 	return nil
 }
@@ -273,40 +291,111 @@ func (c *jsonChecker) collision(x, y nameRef) error {
 	return &jsonError{int(x.start), fmt.Sprintf("members %.64q and %.64q differ only in case", a, b)}
 }
 
-func (c *jsonChecker) sameFold(x, y nameRef) bool {
-	return foldName(decodeName(c.b[x.start:x.end])) == foldName(decodeName(c.b[y.start:y.end]))
+// fold returns the folded name of n. It runs only for names whose hashes
+// are equal, which in practice means a real collision.
+func (c *jsonChecker) fold(n nameRef) string {
+	return foldName(decodeName(c.b[n.start:n.end]))
 }
 
-// str checks the string at b[i] and returns the index past it and the fold
-// hash of its content.
-func (c *jsonChecker) str(i int) (int, uint64, error) {
+// plainByte marks the bytes that a string may contain as they are and
+// that are ASCII: all but controls, '"', '\\' and bytes >= 0x80.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// str checks the string at b[i] and returns the index past it and, for a
+// member name, the fold hash of its content.
+func (c *jsonChecker) str(i int, name bool) (int, uint64, error) {
+	if name {
+		return c.name(i)
+	}
 	b := c.b
-	h := uint64(fnvOffset)
+	for i++; i < len(b); {
+		// A run of bytes that need no escape: ASCII checked byte by byte,
+		// the rest by utf8.Valid, which is fast on long runs.
+		j, ascii := i, true
+		for j < len(b) && (plainByte[b[j]] || b[j] >= utf8.RuneSelf) {
+			ascii = ascii && b[j] < utf8.RuneSelf
+			j++
+		}
+		if !ascii && !utf8.Valid(b[i:j]) {
+			for i < j {
+				r, n := utf8.DecodeRune(b[i:j])
+				if r == utf8.RuneError && n <= 1 {
+					break
+				}
+				i += n
+			}
+			return i, 0, &jsonError{i, "invalid UTF-8"}
+		}
+		if i = j; i >= len(b) {
+			break
+		}
+		switch ch := b[i]; {
+		case ch == '"':
+			return i + 1, 0, nil
+		case ch == '\\':
+			_, n, err := escape(b, i)
+			if err != nil {
+				return i, 0, err
+			}
+			i += n
+		default:
+			return i, 0, &jsonError{i, "control character in a string"}
+		}
+	}
+	return i, 0, &jsonError{i, "unterminated string"}
+}
+
+// name is str for a member name: it also computes the fold hash.
+func (c *jsonChecker) name(i int) (int, uint64, error) {
+	b := c.b
+	h := hashSeed
+	var table []uint32 // the fold table, loaded at the first non-ASCII rune
 	for i++; i < len(b); {
 		ch := b[i]
+		var r rune
 		switch {
+		case plainByte[ch]:
+			if 'a' <= ch && ch <= 'z' {
+				ch -= 'a' - 'A'
+			}
+			h = (h ^ uint64(ch)) * fnvPrime
+			h *= fnvPrime // as foldHash of a rune below 0x100
+			i++
+			continue
 		case ch == '"':
 			return i + 1, h, nil
 		case ch < 0x20:
 			return i, 0, &jsonError{i, "control character in a string"}
 		case ch == '\\':
-			r, n, err := escape(b, i)
-			if err != nil {
+			var n int
+			var err error
+			if r, n, err = escape(b, i); err != nil {
 				return i, 0, err
 			}
-			h = foldHash(h, r)
 			i += n
-		case ch < utf8.RuneSelf:
-			h = foldHash(h, rune(ch))
-			i++
 		default:
-			r, n := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && n <= 1 {
+			var n int
+			if r, n = utf8.DecodeRune(b[i:]); r == utf8.RuneError && n <= 1 {
 				return i, 0, &jsonError{i, "invalid UTF-8"}
 			}
-			h = foldHash(h, r)
 			i += n
 		}
+		switch {
+		case r < utf8.RuneSelf:
+			r = foldRune(r)
+		case r < foldTableRunes:
+			if table == nil {
+				table = foldTable()
+			}
+			r = rune(table[r])
+		}
+		h = (h ^ uint64(r&0xff)) * fnvPrime
+		h = (h ^ uint64(r>>8)) * fnvPrime
 	}
 	return i, 0, &jsonError{i, "unterminated string"}
 }
@@ -371,29 +460,48 @@ func hex4(b []byte, i int) (rune, bool) {
 	return r, true
 }
 
-// FNV-1a, over the folded runes of a name.
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
+// The fold hash is FNV-1a over the folded runes of a name, from a
+// per-process random basis so that inputs cannot be built to collide;
+// equal hashes are confirmed on the folded names anyway.
+const fnvPrime = 1099511628211
 
-func foldHash(h uint64, r rune) uint64 {
-	r = foldRune(r)
-	h = (h ^ uint64(r&0xff)) * fnvPrime
-	h = (h ^ uint64(r>>8)) * fnvPrime
-	return h
-}
+var hashSeed = rand.Uint64()
 
 // foldRune maps r to the smallest rune of its unicode.SimpleFold orbit,
 // the case folding encoding/json applies to member names ("k", "K" and
-// U+212A KELVIN SIGN fold alike).
+// U+212A KELVIN SIGN fold alike). Runes past ASCII are looked up in a
+// table built on first use: walking SimpleFold orbits costs about 30 ns a
+// rune, too much for a hostile 16 KiB segment of non-ASCII names.
 func foldRune(r rune) rune {
-	if r < utf8.RuneSelf {
+	switch {
+	case r < utf8.RuneSelf:
 		if 'a' <= r && r <= 'z' {
 			r -= 'a' - 'A'
 		}
 		return r
+	case r < foldTableRunes:
+		return rune(foldTable()[r])
 	}
+	// Planes 2 and above have no case.
+	return r
+}
+
+// foldTableRunes is the number of runes foldTable covers: planes 0 and 1,
+// where every cased letter lies; a rune there folds to one there.
+const foldTableRunes = 0x20000
+
+// foldTable maps each rune below foldTableRunes to its fold (256 KiB,
+// about 2 ms to build, once per process and only for non-ASCII names).
+var foldTable = sync.OnceValue(func() []uint32 {
+	t := make([]uint32, foldTableRunes)
+	for r := range rune(foldTableRunes) {
+		t[r] = uint32(orbitMin(r))
+	}
+	return t
+})
+
+// orbitMin is the smallest rune of r's unicode.SimpleFold orbit.
+func orbitMin(r rune) rune {
 	min := r
 	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
 		if f < min {
@@ -465,18 +573,46 @@ func (o object) get(name string) ([]byte, bool) {
 	return nil, false
 }
 
-// decodeName turns a raw member name (with its quotes), which passed
-// checkJSON, into a string. Names with escapes go through encoding/json,
-// so "i\u0073s" is iss exactly as the standard library reads it.
+// decodeName turns a raw member name (with its quotes) into a string; ""
+// when it is not a valid JSON string. It never uses reflection: the
+// scanner calls it on hostile input before the signature is checked.
 func decodeName(raw []byte) string {
 	if s, ok := plainString(raw); ok {
 		return s
 	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
+	b, ok := unquote(nil, raw)
+	if !ok {
 		return ""
 	}
-	return s
+	return string(b)
+}
+
+// unquote appends the content of the JSON string raw (quotes included)
+// to dst, with escapes decoded. ok is false when raw is not a string or
+// has a bad escape or an unpaired surrogate; other bytes are copied as
+// they are (checkJSON judges UTF-8).
+func unquote(dst, raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return dst, false
+	}
+	end := len(raw) - 1
+	for i := 1; i < end; {
+		switch c := raw[i]; {
+		case c == '\\':
+			r, n, err := escape(raw[:end], i)
+			if err != nil {
+				return dst, false
+			}
+			dst = utf8.AppendRune(dst, r)
+			i += n
+		case c < 0x20 || c == '"':
+			return dst, false
+		default:
+			dst = append(dst, c)
+			i++
+		}
+	}
+	return dst, true
 }
 
 // plainString returns the content of a JSON string that has no escapes and
@@ -513,16 +649,20 @@ func lookupMember(obj []byte, name string) (val []byte, found bool, err error) {
 	return val, found, err
 }
 
-// nameIs reports whether the raw member name k decodes to name.
+// nameIs reports whether the raw member name k decodes to name, without
+// allocating: the scanner calls it for every member of hostile input.
 func nameIs(k []byte, name string) bool {
 	if len(k) == len(name)+2 && string(k[1:len(k)-1]) == name {
 		return true
 	}
-	// An escaped spelling of the same name is longer than the name.
-	if bytes.IndexByte(k, '\\') < 0 && utf8.Valid(k) {
+	// Only an escaped spelling can differ from name and decode to it, and
+	// an escape spells at least a third of a byte per raw byte.
+	if bytes.IndexByte(k, '\\') < 0 || len(k) > 2+6*len(name) || len(name) > 64 {
 		return false
 	}
-	return decodeName(k) == name
+	var buf [64]byte
+	b, ok := unquote(buf[:0], k)
+	return ok && string(b) == name
 }
 
 // eachMember calls fn with the raw name (quotes included) and raw value of

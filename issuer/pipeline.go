@@ -108,12 +108,18 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 	// is fetched, for an issuer we do not trust.
 	iss, err := t.issuer()
 	if err != nil {
+		if merr := t.checkUnsigned(); merr != nil {
+			err = merr
+		}
 		rep.step("issuer", err, "")
 		return nil, nil, err
 	}
 	e, bound, ok := snap.lookup(iss)
 	if !ok {
 		err := fmt.Errorf("issuer: iss %.64q is not trusted: %w", iss, tenantjwt.ErrUnknownIssuer)
+		if merr := t.checkUnsigned(); merr != nil {
+			err = merr
+		}
 		rep.step("issuer", err, "")
 		return nil, nil, err
 	}
@@ -165,6 +171,12 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 	}
 	rep.step("signature", nil, h.alg)
 
+	// Only now is the JSON judged (see parseToken): I-JSON, bounded.
+	if err := t.checkSigned(); err != nil {
+		err = fmt.Errorf("issuer: %s: %w", e.name, err)
+		rep.step("json", err, "")
+		return nil, e, err
+	}
 	t.readClaims()
 	reg, err := e.checkClaims(t, iss, bound, now, r.opts.Leeway, rep)
 	if err != nil {
@@ -205,7 +217,10 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 // from the payload without listing its members.
 func (t *token) issuer() (string, error) {
 	raw, ok, err := lookupMember(t.payload, "iss")
-	if err != nil || !ok {
+	if err != nil {
+		return "", fmt.Errorf("issuer: payload: %v: %w", err, tenantjwt.ErrMalformed)
+	}
+	if !ok {
 		return "", fmt.Errorf("issuer: token has no iss: %w", tenantjwt.ErrUnknownIssuer)
 	}
 	iss, err := StringValue(raw)
