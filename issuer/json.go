@@ -71,8 +71,8 @@ type jsonChecker struct {
 	b          []byte
 	checkNames bool // apply the member-name rules
 	members    int
-	names   []nameRef // a stack: the names of every open object
-	scratch [2 * smallObject]nameRef
+	names      []nameRef // a stack: the names of every open object
+	scratch    [2 * smallObject]nameRef
 }
 
 // checkJSON reports whether b is one I-JSON value (see above), with
