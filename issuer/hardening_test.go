@@ -174,3 +174,42 @@ func TestDescopeRefreshTokenRefused(t *testing.T) {
 		t.Errorf("drn not a string: %+v, %v", p, err)
 	}
 }
+
+// TestPrincipalNotShared: what a caller does to the Principal it got, its
+// slices included, never changes what a later caller gets for the same
+// (cached) token. The cache used to hand out one shared value.
+func TestPrincipalNotShared(t *testing.T) {
+	iss := issuertest.New(t, issuertest.WithClock(func() time.Time { return t0 }))
+	c := iss.StaticConfig()
+	c.Audiences = []string{"api://a", "api://b"}
+	c.Claims = issuer.ClaimMapping{Tenant: "dct", Tenants: "tenants", Roles: "tenants.{tenant}.roles"}
+	reg := newRegistry(t, issuer.Options{Now: func() time.Time { return t0 }}, c)
+	tok := iss.Mint(map[string]any{"aud": []string{"api://a", "api://b"}, "dct": "t1", "scope": "read write",
+		"tenants": map[string]any{"t1": map[string]any{"roles": []string{"viewer", "editor"}}, "t2": map[string]any{}}})
+	first, err := reg.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := first.Clone()
+	first.Roles[0] = "admin"
+	first.Roles = append(first.Roles[:1], "owner")
+	first.Tenants[0] = "t9"
+	first.Scopes[0] = "admin:all"
+	first.Audience[1] = "api://evil"
+	first.Subject, first.Tenant = "root", "t9"
+	for i := range 2 {
+		again, err := reg.Verify(context.Background(), tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(*again) != fmt.Sprint(*want) {
+			t.Fatalf("call %d after changes: got %+v, want %+v", i, *again, *want)
+		}
+		if again == first {
+			t.Fatal("the same *Principal twice")
+		}
+	}
+	if st := reg.CacheStats(); st.Hits < 2 {
+		t.Fatalf("cache hits %d: the test did not use the cache", st.Hits)
+	}
+}

@@ -26,8 +26,9 @@ import (
 // tenantjwt.ErrKeysUnavailable instead (answer 503, not 401). Error texts
 // are for logs; they quote at most short, truncated token values.
 //
-// The returned Principal may be shared with other callers presenting the
-// same token (see Options.TokenCacheSize): treat it as read-only.
+// The returned Principal is the caller's own: a copy, also when the
+// verified-token cache answers (see Options.TokenCacheSize), so changing
+// it or its slices never changes what a later call returns.
 //
 // Verify checks the token as presented with the Bearer scheme over a
 // connection without a client certificate, so a sender-constrained token
@@ -72,7 +73,7 @@ func (r *Registry) VerifyPresented(ctx context.Context, token string, pr tenantj
 	if err != nil {
 		return nil, err
 	}
-	return c.p, nil
+	return c.p.Clone(), nil
 }
 
 // verify runs the pipeline on the token alone; rep, when not nil, records
