@@ -61,7 +61,7 @@ func (r *Registry) VerifyPresented(ctx context.Context, token string, pr tenantj
 	}
 	c, e, hit, err := r.verify(ctx, token, nil)
 	if err == nil {
-		err = r.checkPresentation(e, c.cnf, token, &pr)
+		err = r.checkPresentation(ctx, e, c.cnf, token, &pr)
 	}
 	if hook != nil {
 		ev := VerifyEvent{Err: err, CacheHit: hit, Duration: r.opts.Now().Sub(start)}

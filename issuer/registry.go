@@ -78,7 +78,7 @@ func (s *snapshot) lookup(iss string) (e *entry, bound string, ok bool) {
 // fetched on first use, or by Prefetch.
 func New(opts Options, issuers ...Config) (*Registry, error) {
 	opts = opts.withDefaults()
-	dpop, err := newDPoPChecker(opts.DPoP)
+	dpop, err := newDPoPChecker(opts.DPoP, opts.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -111,10 +111,9 @@ type server struct {
 	metrics *metrics
 	keys    *jwks.Cache // shared by successive registries, so keys survive reloads
 	// replay is shared likewise, so a reload does not forget the DPoP
-	// proofs already seen; replaced only when its configured size changes.
-	replay     *issuer.ReplayCache
-	replaySize int
-	cur        atomic.Pointer[state]
+	// proofs already seen; a reload resizes it in place.
+	replay *issuer.ReplayCache
+	cur    atomic.Pointer[state]
 }
 
 // state is one loaded configuration.
@@ -145,10 +144,10 @@ func (s *server) load(ctx context.Context) (*state, error) {
 			file.Issuers[i].JWKSFile = filepath.Join(dir, p)
 		}
 	}
-	if size := file.DPoPProofs.ReplayCacheSize; s.replay == nil || size != s.replaySize {
-		// Only load runs this, one reload at a time.
-		s.replay, s.replaySize = issuer.NewReplayCache(size, 0), size
+	if s.replay == nil { // only load runs this, one reload at a time
+		s.replay = issuer.NewReplayCache(issuer.ReplayOptions{})
 	}
+	s.replay.Configure(file.DPoPProofs.ReplayCacheSize, file.DPoPProofs.ReplayPerKey)
 	reg, err := issuer.NewFromFile(file, issuer.Options{
 		Keys:   s.keys,
 		Logger: s.log,
