@@ -67,6 +67,7 @@ func (p *Principal) HasPermission(perm string) bool {
 func (p *Principal) HasScope(scope string) bool { return slices.Contains(p.Scopes, scope) }
 
 // RawClaims returns the verified payload JSON, decoded anew on each call.
+// It is I-JSON: valid UTF-8, no duplicate or case-colliding member names.
 func (p *Principal) RawClaims() (json.RawMessage, error) {
 	if p.EncodedClaims == "" {
 		return nil, errors.New("tenantjwt: principal has no claims")
@@ -79,6 +80,11 @@ func (p *Principal) RawClaims() (json.RawMessage, error) {
 }
 
 // DecodeClaims decodes the verified claims into v, as json.Unmarshal does.
+// encoding/json matches struct fields case-insensitively; verification
+// refuses payloads with two member names of one object that are equal
+// under that folding (and any payload that is not I-JSON, RFC 7493), so the
+// member DecodeClaims reads for a field is the one the claim mapping reads
+// by its exact name whenever that name is present.
 func (p *Principal) DecodeClaims(v any) error {
 	raw, err := p.RawClaims()
 	if err != nil {
