@@ -121,14 +121,17 @@ func (p *Principal) Clone() *Principal {
 	n := len(p.Tenants) + len(p.Roles) + len(p.Permissions) + len(p.Scopes) + len(p.Audience)
 	var c *Principal
 	var all []string
-	// One allocation for the Principal and its lists, in two sizes: the
-	// verified-token cache hands out a clone on every hit.
+	// One allocation for the Principal and its lists, sized in steps:
+	// the verified-token cache hands out a clone on every hit.
 	switch {
 	case n <= 8:
 		b := &principalBox[[8]string]{p: *p}
 		c, all = &b.p, b.lists[:n]
-	case n <= 32:
-		b := &principalBox[[32]string]{p: *p}
+	case n <= 16:
+		b := &principalBox[[16]string]{p: *p}
+		c, all = &b.p, b.lists[:n]
+	case n <= 24:
+		b := &principalBox[[24]string]{p: *p}
 		c, all = &b.p, b.lists[:n]
 	default:
 		c = new(Principal)
@@ -154,7 +157,7 @@ func (p *Principal) Clone() *Principal {
 }
 
 // principalBox holds a cloned Principal and its lists in one allocation.
-type principalBox[A [8]string | [32]string] struct {
+type principalBox[A [8]string | [16]string | [24]string] struct {
 	p     Principal
 	lists A
 }

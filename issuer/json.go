@@ -656,13 +656,33 @@ func nameIs(k []byte, name string) bool {
 		return true
 	}
 	// Only an escaped spelling can differ from name and decode to it, and
-	// an escape spells at least a third of a byte per raw byte.
-	if bytes.IndexByte(k, '\\') < 0 || len(k) > 2+6*len(name) || len(name) > 64 {
+	// an escape spells at most 4 bytes with 12 (a byte with 6 at most).
+	if len(k) < 2 || len(k) > 2+6*len(name) || bytes.IndexByte(k, '\\') < 0 {
 		return false
 	}
-	var buf [64]byte
-	b, ok := unquote(buf[:0], k)
-	return ok && string(b) == name
+	// Decode and compare as we go, stopping at the first difference.
+	var enc [utf8.UTFMax]byte
+	j := 0
+	for i := 1; i < len(k)-1; {
+		c := k[i]
+		var b []byte
+		if c == '\\' {
+			r, n, err := escape(k[:len(k)-1], i)
+			if err != nil {
+				return false
+			}
+			b = enc[:utf8.EncodeRune(enc[:], r)]
+			i += n
+		} else {
+			b = k[i : i+1]
+			i++
+		}
+		if j+len(b) > len(name) || string(b) != name[j:j+len(b)] {
+			return false
+		}
+		j += len(b)
+	}
+	return j == len(name)
 }
 
 // eachMember calls fn with the raw name (quotes included) and raw value of
