@@ -1,6 +1,9 @@
 package tenantjwt
 
-import "errors"
+import (
+	"errors"
+	"slices"
+)
 
 // ErrInvalidToken is the category of every error that rejects a token
 // because of the token itself: its shape, issuer, signature or claims.
@@ -81,3 +84,61 @@ var ErrKeysUnavailable = errors.New("tenantjwt: issuer keys unavailable")
 // needs (a role, permission, scope or tenant). Middleware answers 403 with
 // error="insufficient_scope".
 var ErrForbidden = errors.New("tenantjwt: insufficient privileges")
+
+// Cause is one cause of a refused verification with its short, stable
+// name, for metrics labels and logs.
+type Cause struct {
+	Err  error  // the sentinel, e.g. ErrExpired
+	Name string // e.g. "expired"
+}
+
+// causes is the one list of rejection causes: every specific cause of the
+// ErrInvalidToken category, then ErrKeysUnavailable. The library, the
+// middleware and the command all read it, so a new cause is added here
+// once.
+var causes = []Cause{
+	{ErrMalformed, "malformed"},
+	{ErrUnknownIssuer, "unknown_issuer"},
+	{ErrAlgorithm, "algorithm"},
+	{ErrKeyNotFound, "key_not_found"},
+	{ErrSignature, "signature"},
+	{ErrExpired, "expired"},
+	{ErrNotYetValid, "not_yet_valid"},
+	{ErrLifetime, "lifetime"},
+	{ErrAudience, "audience"},
+	{ErrTokenType, "token_type"},
+	{ErrTenant, "tenant"},
+	{ErrClaims, "claims"},
+	{ErrDPoPProof, "dpop_proof"},
+	{ErrTokenBinding, "token_binding"},
+	{ErrKeysUnavailable, "keys_unavailable"},
+}
+
+// Causes returns the rejection causes in a fixed order (a copy).
+func Causes() []Cause { return slices.Clone(causes) }
+
+// CauseOf returns the first cause, in the order of Causes, that err
+// matches with errors.Is.
+func CauseOf(err error) (Cause, bool) {
+	if err == nil {
+		return Cause{}, false
+	}
+	for _, c := range causes {
+		if errors.Is(err, c.Err) {
+			return c, true
+		}
+	}
+	return Cause{}, false
+}
+
+// CauseName names err's cause for a metrics label: "ok" for nil, the
+// cause's Name, or "other" for an error with no known cause.
+func CauseName(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	if c, ok := CauseOf(err); ok {
+		return c.Name
+	}
+	return "other"
+}

@@ -11,9 +11,9 @@ import (
 
 // Principal is who a verified token speaks for.
 //
-// A Principal returned by verification may be shared between requests (the
-// verified-token cache hands out the same value for the same token), so it
-// MUST be treated as read-only. Use Clone for a private copy.
+// Every verification returns a Principal of its own, also when the
+// verified-token cache answers: what a caller does to it, its slices
+// included, never changes what another caller sees.
 type Principal struct {
 	// Issuer is the name of the trusted issuer entry that verified the
 	// token (the config's name, which defaults to its issuer URL).
@@ -67,6 +67,7 @@ func (p *Principal) HasPermission(perm string) bool {
 func (p *Principal) HasScope(scope string) bool { return slices.Contains(p.Scopes, scope) }
 
 // RawClaims returns the verified payload JSON, decoded anew on each call.
+// It is I-JSON: valid UTF-8, no duplicate or case-colliding member names.
 func (p *Principal) RawClaims() (json.RawMessage, error) {
 	if p.EncodedClaims == "" {
 		return nil, errors.New("tenantjwt: principal has no claims")
@@ -79,6 +80,11 @@ func (p *Principal) RawClaims() (json.RawMessage, error) {
 }
 
 // DecodeClaims decodes the verified claims into v, as json.Unmarshal does.
+// encoding/json matches struct fields case-insensitively; verification
+// refuses payloads with two member names of one object that are equal
+// under that folding (and any payload that is not I-JSON, RFC 7493), so the
+// member DecodeClaims reads for a field is the one the claim mapping reads
+// by its exact name whenever that name is present.
 func (p *Principal) DecodeClaims(v any) error {
 	raw, err := p.RawClaims()
 	if err != nil {
@@ -108,13 +114,50 @@ func (p *Principal) Claims() (map[string]any, error) {
 	return m, nil
 }
 
-// Clone returns a deep copy of p that the caller may modify.
+// Clone returns a deep copy of p that the caller may modify. The copy's
+// slices have no spare capacity, so appending to one never writes into
+// another.
 func (p *Principal) Clone() *Principal {
-	c := *p
-	c.Tenants = slices.Clone(p.Tenants)
-	c.Roles = slices.Clone(p.Roles)
-	c.Permissions = slices.Clone(p.Permissions)
-	c.Scopes = slices.Clone(p.Scopes)
-	c.Audience = slices.Clone(p.Audience)
-	return &c
+	n := len(p.Tenants) + len(p.Roles) + len(p.Permissions) + len(p.Scopes) + len(p.Audience)
+	var c *Principal
+	var all []string
+	// One allocation for the Principal and its lists, sized in steps:
+	// the verified-token cache hands out a clone on every hit.
+	switch {
+	case n <= 8:
+		b := &principalBox[[8]string]{p: *p}
+		c, all = &b.p, b.lists[:n]
+	case n <= 16:
+		b := &principalBox[[16]string]{p: *p}
+		c, all = &b.p, b.lists[:n]
+	case n <= 24:
+		b := &principalBox[[24]string]{p: *p}
+		c, all = &b.p, b.lists[:n]
+	default:
+		c = new(Principal)
+		*c = *p
+		all = make([]string, n)
+	}
+	off := 0
+	share := func(src []string) []string {
+		if src == nil {
+			return nil
+		}
+		dst := all[off : off+len(src) : off+len(src)]
+		copy(dst, src)
+		off += len(src)
+		return dst
+	}
+	c.Tenants = share(p.Tenants)
+	c.Roles = share(p.Roles)
+	c.Permissions = share(p.Permissions)
+	c.Scopes = share(p.Scopes)
+	c.Audience = share(p.Audience)
+	return c
+}
+
+// principalBox holds a cloned Principal and its lists in one allocation.
+type principalBox[A [8]string | [16]string | [24]string] struct {
+	p     Principal
+	lists A
 }

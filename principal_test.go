@@ -48,3 +48,22 @@ func TestPrincipalClaims(t *testing.T) {
 		}
 	}
 }
+
+func TestCloneIsIndependent(t *testing.T) {
+	p := &tenantjwt.Principal{Subject: "s", Tenants: []string{"t1", "t2"}, Roles: []string{"r"}, Permissions: []string{}, Audience: []string{"a"}}
+	c := p.Clone()
+	c.Roles[0] = "admin"
+	c.Tenants = append(c.Tenants[:1], "evil")
+	c.Audience = append(c.Audience, "x")
+	c.Subject = "other"
+	if p.Roles[0] != "r" || p.Tenants[1] != "t2" || len(p.Audience) != 1 || p.Subject != "s" {
+		t.Fatalf("clone changes leaked into the original: %+v", p)
+	}
+	if c.Scopes != nil || c.Permissions == nil || len(c.Permissions) != 0 {
+		t.Fatalf("nil and empty lists not preserved: Scopes %#v Permissions %#v", c.Scopes, c.Permissions)
+	}
+	big := &tenantjwt.Principal{Roles: make([]string, 40)}
+	if c := big.Clone(); len(c.Roles) != 40 || cap(c.Roles) != 40 {
+		t.Fatalf("large clone: len %d cap %d", len(c.Roles), cap(c.Roles))
+	}
+}

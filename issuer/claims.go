@@ -18,7 +18,8 @@ type Claims struct {
 	obj     object
 }
 
-// newClaims decodes a payload that must be a JSON object.
+// newClaims checks a payload that must be an I-JSON object (see
+// checkJSON) and lists its members.
 func newClaims(payload []byte) (*Claims, error) {
 	obj, err := parseObject(payload, "payload")
 	if err != nil {
@@ -67,8 +68,9 @@ func (c *Claims) String(name string) (string, bool, error) {
 // JSON returns the whole payload.
 func (c *Claims) JSON() []byte { return c.payload }
 
-// StringValue decodes a JSON string. Any other type is an error wrapping
-// tenantjwt.ErrClaims.
+// StringValue decodes a JSON string. Any other type, and a string that is
+// not I-JSON (invalid UTF-8, an unpaired surrogate escape), is an error
+// wrapping tenantjwt.ErrClaims.
 func StringValue(raw json.RawMessage) (string, error) {
 	if firstByte(raw) != '"' {
 		return "", fmt.Errorf("issuer: want a JSON string, got %s: %w", kind(raw), tenantjwt.ErrClaims)
@@ -76,19 +78,24 @@ func StringValue(raw json.RawMessage) (string, error) {
 	if s, ok := plainString(trimSpace(raw)); ok {
 		return s, nil
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	// Escapes or non-ASCII: I-JSON only, so invalid UTF-8 and lone
+	// surrogates are refused, never replaced with U+FFFD.
+	if err := checkJSON(raw); err != nil {
 		return "", fmt.Errorf("issuer: %v: %w", err, tenantjwt.ErrClaims)
 	}
-	return s, nil
+	b, ok := unquote(nil, trimSpace(raw))
+	if !ok {
+		return "", fmt.Errorf("issuer: bad string: %w", tenantjwt.ErrClaims)
+	}
+	return string(b), nil
 }
 
 // StringList decodes a JSON array of strings. A string, an object or an
 // array with any non-string element is an error wrapping
 // tenantjwt.ErrClaims: a roles claim "admin,user" is never split.
 func StringList(raw json.RawMessage) ([]string, error) {
-	if !json.Valid(raw) {
-		return nil, fmt.Errorf("issuer: not valid JSON: %w", tenantjwt.ErrClaims)
+	if err := checkJSON(raw); err != nil {
+		return nil, fmt.Errorf("issuer: %v: %w", err, tenantjwt.ErrClaims)
 	}
 	return stringList(raw)
 }
@@ -119,8 +126,8 @@ func stringList(raw []byte) ([]string, error) {
 // ScopeList decodes scopes: a space-delimited string (RFC 8693 scope) or an
 // array of strings (Okta's scp).
 func ScopeList(raw json.RawMessage) ([]string, error) {
-	if !json.Valid(raw) {
-		return nil, fmt.Errorf("issuer: not valid JSON: %w", tenantjwt.ErrClaims)
+	if err := checkJSON(raw); err != nil {
+		return nil, fmt.Errorf("issuer: %v: %w", err, tenantjwt.ErrClaims)
 	}
 	return scopeList(raw)
 }
@@ -141,8 +148,8 @@ func scopeList(raw []byte) ([]string, error) {
 // whose keys are the tenants (Descope). The result is sorted and has no
 // duplicates.
 func TenantList(raw json.RawMessage) ([]string, error) {
-	if !json.Valid(raw) {
-		return nil, fmt.Errorf("issuer: not valid JSON: %w", tenantjwt.ErrClaims)
+	if err := checkJSON(raw); err != nil {
+		return nil, fmt.Errorf("issuer: %v: %w", err, tenantjwt.ErrClaims)
 	}
 	return tenantList(raw)
 }

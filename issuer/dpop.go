@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -32,8 +33,6 @@ const (
 const (
 	// DefaultDPoPMaxAge is how old a proof's iat may be.
 	DefaultDPoPMaxAge = time.Minute
-	// DefaultReplayCacheSize is how many recent proofs are remembered.
-	DefaultReplayCacheSize = 100_000
 	// MaxDPoPProofBytes caps a proof, checked before decoding: room for a
 	// jwk of an 8192-bit RSA key and its signature.
 	MaxDPoPProofBytes = 8192
@@ -56,12 +55,18 @@ type DPoPOptions struct {
 	Algorithms []string
 	// Replay remembers recent proofs so that each is accepted once. Share
 	// one between registries (for example across config reloads) so that
-	// a reload does not forget them. When nil, the registry makes one of
-	// ReplayCacheSize proofs.
-	Replay *ReplayCache
+	// a reload does not forget them: a *ReplayCache, reconfigured in place
+	// with Configure, or a store shared by replicas. When nil, the
+	// registry makes a ReplayCache of ReplayCacheSize and ReplayPerKey
+	// proofs on its clock.
+	Replay ReplayStore
 	// ReplayCacheSize is the size of the replay cache the registry makes
 	// when Replay is nil. Default DefaultReplayCacheSize.
 	ReplayCacheSize int
+	// ReplayPerKey is the share of one client key (jkt) in the replay
+	// cache the registry makes when Replay is nil. Default
+	// ReplayCacheSize / DefaultReplayShare.
+	ReplayPerKey int
 }
 
 // confirmation is what a token's cnf claim binds it to.
@@ -72,12 +77,28 @@ type confirmation struct {
 
 // readConfirmation reads cnf. An absent cnf binds nothing; a cnf of the
 // wrong shape, or a confirmation member that is not a non-empty string,
-// rejects the token.
-func readConfirmation(c *Claims) (confirmation, error) {
+// rejects the token. A cnf with no member this library checks (only RFC
+// 7800's jwk, jwe, kid or jku, or unknown ones, or none at all) also
+// rejects it: the issuer meant the token to be bound, and passing it as a
+// bearer token would drop that binding (fail closed). An issuer that
+// disables both DPoP and MTLS skips the check (see Config.DPoP).
+func (e *entry) readConfirmation(c *Claims) (confirmation, error) {
 	raw, ok := c.member("cnf")
 	if !ok {
 		return confirmation{}, nil
 	}
+	cnf, err := readConfirmation(raw)
+	if err != nil {
+		return cnf, err
+	}
+	if cnf.jkt == "" && cnf.x5t == "" && (e.dpop != BindingDisabled || e.mtls != BindingDisabled) {
+		return cnf, fmt.Errorf("issuer: %s: cnf has no supported confirmation method (jkt, x5t#S256): %w", e.name, tenantjwt.ErrTokenBinding)
+	}
+	return cnf, nil
+}
+
+// readConfirmation reads the cnf object raw.
+func readConfirmation(raw []byte) (confirmation, error) {
 	obj, err := parseObject(raw, "cnf")
 	if err != nil {
 		return confirmation{}, fmt.Errorf("issuer: cnf: %v: %w", err, tenantjwt.ErrClaims)
@@ -115,7 +136,7 @@ func (e *entry) binding(cnf confirmation) string {
 
 // checkPresentation checks that the request proves what the verified
 // token's cnf binds it to, under e's binding modes.
-func (r *Registry) checkPresentation(e *entry, cnf confirmation, token string, pr *tenantjwt.Presentation) error {
+func (r *Registry) checkPresentation(ctx context.Context, e *entry, cnf confirmation, token string, pr *tenantjwt.Presentation) error {
 	dpopScheme := strings.EqualFold(pr.Scheme, "DPoP")
 	switch {
 	case e.dpop == BindingDisabled:
@@ -126,7 +147,7 @@ func (r *Registry) checkPresentation(e *entry, cnf confirmation, token string, p
 		if cnf.jkt == "" {
 			return fmt.Errorf("issuer: %s: DPoP scheme with a token not bound to a key (no cnf.jkt): %w", e.name, tenantjwt.ErrTokenBinding)
 		}
-		if err := r.checkProof(cnf.jkt, token, pr, r.opts.Now()); err != nil {
+		if err := r.checkProof(ctx, cnf.jkt, token, pr, r.opts.Now()); err != nil {
 			return fmt.Errorf("issuer: %s: %w", e.name, err)
 		}
 	case cnf.jkt != "":
@@ -177,7 +198,7 @@ func proofErr(format string, a ...any) error {
 // thumbprint jkt, following RFC 9449 §4.3. The replay check comes last, so
 // only proofs that pass everything else (and so are signed by the token's
 // key) take room in the replay cache.
-func (r *Registry) checkProof(jkt, token string, pr *tenantjwt.Presentation, now time.Time) error {
+func (r *Registry) checkProof(ctx context.Context, jkt, token string, pr *tenantjwt.Presentation, now time.Time) error {
 	if pr.DPoP == "" {
 		return proofErr("none in the request")
 	}
@@ -211,8 +232,11 @@ func (r *Registry) checkProof(jkt, token string, pr *tenantjwt.Presentation, now
 	if err := verifySignature(h.alg, key, t.signingInput, t.sig); err != nil {
 		return proofErr("%v", err)
 	}
+	if err := t.checkSigned(); err != nil {
+		return proofErr("%v", err)
+	}
 
-	c := t.claims
+	c := t.readClaims()
 	str := func(name string, max int) (string, error) {
 		raw, ok := c.member(name)
 		if !ok {
@@ -269,8 +293,12 @@ func (r *Registry) checkProof(jkt, token string, pr *tenantjwt.Presentation, now
 	if ath != AccessTokenHash(token) {
 		return proofErr("ath is not the hash of the access token")
 	}
-	if err := r.dpop.replay.record(tp, jti, now, expires); err != nil {
-		return proofErr("%v", err)
+	stored, err := r.dpop.replay.SetIfAbsent(ctx, tp, jti, expires.Sub(now))
+	switch {
+	case err != nil:
+		return proofErr("replay check: %v", err)
+	case !stored:
+		return proofErr("jti already used with this key")
 	}
 	return nil
 }
@@ -280,7 +308,8 @@ func (r *Registry) checkProof(jkt, token string, pr *tenantjwt.Presentation, now
 // lower case, default port removed, percent-encodings of unreserved
 // characters decoded and the others in upper case, dot segments removed,
 // an empty path made "/", query and fragment dropped. Only absolute http
-// and https URLs without user info are accepted.
+// and https URLs with a host and without user info are accepted. The
+// result normalises to itself.
 func NormalizeHTU(s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -291,6 +320,12 @@ func NormalizeHTU(s string) (string, error) {
 		return "", fmt.Errorf("not an absolute http(s) URL")
 	}
 	host := strings.ToLower(u.Hostname())
+	// An empty host ("http://:80/") names no origin; an IPv6 zone
+	// ("[fe80::1%25eth0]") is local to one machine and would not survive
+	// a second normalisation.
+	if host == "" || strings.Contains(host, "%") {
+		return "", fmt.Errorf("no host, or a host with a zone")
+	}
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
@@ -391,16 +426,16 @@ func removeDotSegments(in string) string {
 type dpopChecker struct {
 	maxAge time.Duration
 	algs   []string
-	replay *ReplayCache
+	replay ReplayStore
 }
 
-func newDPoPChecker(o DPoPOptions) (dpopChecker, error) {
+func newDPoPChecker(o DPoPOptions, now func() time.Time) (dpopChecker, error) {
 	d := dpopChecker{maxAge: o.MaxAge, algs: slices.Clone(o.Algorithms), replay: o.Replay}
 	if err := checkProofAlgorithms(d.algs); err != nil {
 		return d, fmt.Errorf("issuer: dpop %w", err)
 	}
 	if d.replay == nil {
-		d.replay = NewReplayCache(o.ReplayCacheSize, d.maxAge)
+		d.replay = NewReplayCache(ReplayOptions{Size: o.ReplayCacheSize, PerKey: o.ReplayPerKey, Now: now})
 	}
 	return d, nil
 }

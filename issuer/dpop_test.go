@@ -227,7 +227,8 @@ func TestReplayCacheConcurrency(t *testing.T) {
 // TestReplayCacheBound: a full cache refuses new proofs instead of
 // forgetting old ones, and a shared cache spans registries.
 func TestReplayCacheBound(t *testing.T) {
-	replay := issuer.NewReplayCache(3, time.Hour)
+	clk := newClock(t0)
+	replay := issuer.NewReplayCache(issuer.ReplayOptions{Size: 3, PerKey: 3, Now: clk.now})
 	d := newDPoPEnv(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: replay}}, nil)
 	tok := d.bound()
 	var proofs []string

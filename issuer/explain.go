@@ -66,7 +66,7 @@ func (r *Registry) Explain(ctx context.Context, token string) Report {
 	c, e, _, err := r.verify(ctx, token, rep)
 	if err == nil {
 		// As Verify: presented with the Bearer scheme, no certificate.
-		err = r.checkPresentation(e, c.cnf, token, &tenantjwt.Presentation{})
+		err = r.checkPresentation(ctx, e, c.cnf, token, &tenantjwt.Presentation{})
 		detail := "not bound: a bearer token"
 		if c.p.Binding != "" {
 			detail = "bound (" + c.p.Binding + ")"

@@ -2,8 +2,12 @@ package issuer
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"reflect"
 	"testing"
+
+	"github.com/tenantjwt/tenantjwt"
 )
 
 func TestParsePath(t *testing.T) {
@@ -176,5 +180,21 @@ func TestRegisterPresetRejectsDefects(t *testing.T) {
 			}()
 			registerPreset(tt.p)
 		})
+	}
+}
+
+// TestEnsureCauseKeepsEveryCause: a preset's error that already names a
+// cause keeps it alone, for every cause of the one list; the issuer's own
+// copy of the list used to lack ErrDPoPProof and ErrTokenBinding, so such
+// errors also matched ErrClaims.
+func TestEnsureCauseKeepsEveryCause(t *testing.T) {
+	for _, c := range tenantjwt.Causes() {
+		err := ensureCause(fmt.Errorf("preset: %w", c.Err), tenantjwt.ErrClaims)
+		if !errors.Is(err, c.Err) || c.Err != tenantjwt.ErrClaims && errors.Is(err, tenantjwt.ErrClaims) {
+			t.Errorf("ensureCause(%v) = %v: want %s alone", c.Err, err, c.Name)
+		}
+	}
+	if err := ensureCause(errors.New("x"), tenantjwt.ErrClaims); !errors.Is(err, tenantjwt.ErrClaims) {
+		t.Errorf("ensureCause without a cause = %v, want ErrClaims", err)
 	}
 }

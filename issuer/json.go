@@ -2,23 +2,523 @@ package issuer
 
 import (
 	"bytes"
-	"encoding/json"
+	"cmp"
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/tenantjwt/tenantjwt"
 )
 
-// Token JSON is read in two steps. encoding/json's json.Valid checks the
-// whole segment once, with the standard library's grammar and nesting
-// limit. After that the bytes are known to be valid JSON, and the small
-// scanner below only finds where members and elements begin and end: it
-// never decides what is valid, so it cannot accept what the standard
-// library would refuse. Values are decoded only when a check or the claim
-// mapping asks for them, and plain strings are read without reflection.
-// Before this, header and payload were decoded into maps and each claim
-// was decoded again, which was about half the cost of a first
-// verification (see BENCHMARKS.md).
+// Token JSON (JOSE header, payload, DPoP proofs, and the claims a
+// Principal hands out) must be I-JSON (RFC 7493), as RFC 8725 §3.7 asks:
+// the JSON grammar of RFC 8259, UTF-8 only, no unpaired surrogate escapes,
+// and no two members of one object with the same name. encoding/json
+// accepts invalid UTF-8 and lone surrogates and silently turns them into
+// U+FFFD, so distinct signed values would become one Principal value; it
+// also matches struct fields case-insensitively, so {"sub":"a","SUB":"b"}
+// decodes "b" into a Sub field. checkJSON therefore refuses, at every
+// depth, members whose names are equal under encoding/json's case folding
+// (each rune replaced by the smallest rune of its unicode.SimpleFold
+// orbit): whatever member the claim mapping reads by its exact name is then
+// the only candidate DecodeClaims or a preset's decoder could pick.
+//
+// checkJSON is the one validity check; it runs in one linear pass with no
+// allocation for ordinary input and bounds nesting and member counts, so a
+// hostile 16 KiB segment costs little before the signature is checked.
+// After it, the small scanner below (eachMember, skipValue) only finds
+// where members and elements begin and end on bytes known to be valid.
+
+// Limits of token JSON, per segment (header, payload, proof).
+const (
+	// maxJSONDepth caps the nesting of objects and arrays. Real tokens
+	// nest three or four levels (tenants.<id>.roles).
+	maxJSONDepth = 16
+	// maxJSONMembers caps the object members of one segment, all levels
+	// together.
+	maxJSONMembers = 1024
+	// smallObject is the member count up to which name collisions are
+	// found by comparing every pair of hashes; larger objects sort them.
+	smallObject = 16
+)
+
+// errNotIJSON is wrapped by every refusal of checkJSON.
+var errNotIJSON = errors.New("not I-JSON")
+
+// jsonError is a refusal by checkJSON, with the offset of the offending
+// byte.
+type jsonError struct {
+	off int
+	msg string
+}
+
+func (e *jsonError) Error() string { return fmt.Sprintf("%s at offset %d", e.msg, e.off) }
+func (e *jsonError) Unwrap() error { return errNotIJSON }
+
+// nameRef is a member name of the object being checked.
+type nameRef struct {
+	hash       uint64 // fold hash of the decoded name
+	start, end int32  // the raw name, quotes included
+}
+
+// jsonChecker holds the state of one checkJSON pass.
+type jsonChecker struct {
+	b          []byte
+	checkNames bool // apply the member-name rules
+	members    int
+	names      []nameRef // a stack: the names of every open object
+	scratch    [2 * smallObject]nameRef
+}
+
+// checkJSON reports whether b is one I-JSON value (see above), with
+// whitespace around it allowed. Errors wrap errNotIJSON.
+func checkJSON(b []byte) error { return check(b, true) }
+
+// checkJSONGrammar is checkJSON without the member-name rules: grammar,
+// UTF-8, surrogates, depth and member count only.
+func checkJSONGrammar(b []byte) error { return check(b, false) }
+
+func check(b []byte, names bool) error {
+	c := jsonChecker{b: b, checkNames: names}
+	c.names = c.scratch[:0]
+	i, err := c.value(skipSpace(b, 0), 0)
+	if err != nil {
+		return err
+	}
+	if i = skipSpace(b, i); i != len(b) {
+		return &jsonError{i, "data after the value"}
+	}
+	return nil
+}
+
+// value checks the value at b[i] and returns the index past it.
+func (c *jsonChecker) value(i, depth int) (int, error) {
+	b := c.b
+	if i >= len(b) {
+		return i, &jsonError{i, "value expected"}
+	}
+	switch b[i] {
+	case '{':
+		return c.object(i, depth+1)
+	case '[':
+		return c.array(i, depth+1)
+	case '"':
+		end, _, err := c.str(i, false)
+		return end, err
+	case 't':
+		return c.literal(i, "true")
+	case 'f':
+		return c.literal(i, "false")
+	case 'n':
+		return c.literal(i, "null")
+	}
+	return c.number(i)
+}
+
+func (c *jsonChecker) literal(i int, lit string) (int, error) {
+	if !bytes.HasPrefix(c.b[i:], []byte(lit)) {
+		return i, &jsonError{i, "invalid literal"}
+	}
+	return i + len(lit), nil
+}
+
+// number checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func (c *jsonChecker) number(i int) (int, error) {
+	b, start := c.b, i
+	digits := func() bool {
+		j := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return start, &jsonError{start, "invalid value"}
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return start, &jsonError{start, "invalid number"}
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return start, &jsonError{start, "invalid number"}
+		}
+	}
+	return i, nil
+}
+
+func (c *jsonChecker) array(i, depth int) (int, error) {
+	if depth > maxJSONDepth {
+		return i, &jsonError{i, fmt.Sprintf("nested deeper than %d", maxJSONDepth)}
+	}
+	b := c.b
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, nil
+	}
+	for {
+		var err error
+		if i, err = c.value(i, depth); err != nil {
+			return i, err
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return i, &jsonError{i, "unterminated array"}
+		}
+		switch b[i] {
+		case ']':
+			return i + 1, nil
+		case ',':
+			i = skipSpace(b, i+1)
+		default:
+			return i, &jsonError{i, "',' or ']' expected"}
+		}
+	}
+}
+
+func (c *jsonChecker) object(i, depth int) (int, error) {
+	if depth > maxJSONDepth {
+		return i, &jsonError{i, fmt.Sprintf("nested deeper than %d", maxJSONDepth)}
+	}
+	b := c.b
+	base := len(c.names)
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return i, &jsonError{i, "member name expected"}
+		}
+		if c.members++; c.members > maxJSONMembers {
+			return i, &jsonError{i, fmt.Sprintf("more than %d members", maxJSONMembers)}
+		}
+		end, h, err := c.str(i, c.checkNames)
+		if err != nil {
+			return end, err
+		}
+		if c.checkNames {
+			c.names = append(c.names, nameRef{hash: h, start: int32(i), end: int32(end)})
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return i, &jsonError{i, "':' expected"}
+		}
+		if i, err = c.value(skipSpace(b, i+1), depth); err != nil {
+			return i, err
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return i, &jsonError{i, "unterminated object"}
+		}
+		switch b[i] {
+		case '}':
+			if !c.checkNames {
+				return i + 1, nil
+			}
+			err := c.collisions(c.names[base:])
+			c.names = c.names[:base]
+			return i + 1, err
+		case ',':
+			i = skipSpace(b, i+1)
+		default:
+			return i, &jsonError{i, "',' or '}' expected"}
+		}
+	}
+}
+
+// collisions refuses two names of one object that are equal, exactly or
+// under case folding. Equal fold hashes are confirmed on the folded names,
+// so a hash collision never refuses a good object; the hash is seeded per
+// process, so collisions cannot be built, and even a run of them costs
+// n log n.
+func (c *jsonChecker) collisions(names []nameRef) error {
+	if len(names) <= smallObject {
+		for i := range names {
+			for j := i + 1; j < len(names); j++ {
+				if names[i].hash == names[j].hash && c.fold(names[i]) == c.fold(names[j]) {
+					return c.collision(names[i], names[j])
+				}
+			}
+		}
+		return nil
+	}
+	slices.SortFunc(names, func(x, y nameRef) int { return cmp.Compare(x.hash, y.hash) })
+	for i := 0; i < len(names); {
+		j := i + 1
+		for j < len(names) && names[j].hash == names[i].hash {
+			j++
+		}
+		if j-i > 1 {
+			run := names[i:j]
+			slices.SortFunc(run, func(x, y nameRef) int { return strings.Compare(c.fold(x), c.fold(y)) })
+			for k := 1; k < len(run); k++ {
+				if c.fold(run[k]) == c.fold(run[k-1]) {
+					return c.collision(run[k-1], run[k])
+				}
+			}
+		}
+		i = j
+	}
+	return nil
+}
+
+func (c *jsonChecker) collision(x, y nameRef) error {
+	a, b := decodeName(c.b[x.start:x.end]), decodeName(c.b[y.start:y.end])
+	if x.start > y.start {
+		x = y
+	}
+	if a == b {
+		return &jsonError{int(x.start), fmt.Sprintf("duplicate member %.64q", a)}
+	}
+	return &jsonError{int(x.start), fmt.Sprintf("members %.64q and %.64q differ only in case", a, b)}
+}
+
+// fold returns the folded name of n. It runs only for names whose hashes
+// are equal, which in practice means a real collision.
+func (c *jsonChecker) fold(n nameRef) string {
+	return foldName(decodeName(c.b[n.start:n.end]))
+}
+
+// plainByte marks the bytes that a string may contain as they are and
+// that are ASCII: all but controls, '"', '\\' and bytes >= 0x80.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// str checks the string at b[i] and returns the index past it and, for a
+// member name, the fold hash of its content.
+func (c *jsonChecker) str(i int, name bool) (int, uint64, error) {
+	if name {
+		return c.name(i)
+	}
+	b := c.b
+	for i++; i < len(b); {
+		// A run of bytes that need no escape: ASCII checked byte by byte,
+		// the rest by utf8.Valid, which is fast on long runs.
+		j, ascii := i, true
+		for j < len(b) && (plainByte[b[j]] || b[j] >= utf8.RuneSelf) {
+			ascii = ascii && b[j] < utf8.RuneSelf
+			j++
+		}
+		if !ascii && !utf8.Valid(b[i:j]) {
+			for i < j {
+				r, n := utf8.DecodeRune(b[i:j])
+				if r == utf8.RuneError && n <= 1 {
+					break
+				}
+				i += n
+			}
+			return i, 0, &jsonError{i, "invalid UTF-8"}
+		}
+		if i = j; i >= len(b) {
+			break
+		}
+		switch ch := b[i]; {
+		case ch == '"':
+			return i + 1, 0, nil
+		case ch == '\\':
+			_, n, err := escape(b, i)
+			if err != nil {
+				return i, 0, err
+			}
+			i += n
+		default:
+			return i, 0, &jsonError{i, "control character in a string"}
+		}
+	}
+	return i, 0, &jsonError{i, "unterminated string"}
+}
+
+// name is str for a member name: it also computes the fold hash.
+func (c *jsonChecker) name(i int) (int, uint64, error) {
+	b := c.b
+	h := hashSeed
+	var table []uint32 // the fold table, loaded at the first non-ASCII rune
+	for i++; i < len(b); {
+		ch := b[i]
+		var r rune
+		switch {
+		case plainByte[ch]:
+			if 'a' <= ch && ch <= 'z' {
+				ch -= 'a' - 'A'
+			}
+			h = (h ^ uint64(ch)) * fnvPrime
+			h *= fnvPrime // as foldHash of a rune below 0x100
+			i++
+			continue
+		case ch == '"':
+			return i + 1, h, nil
+		case ch < 0x20:
+			return i, 0, &jsonError{i, "control character in a string"}
+		case ch == '\\':
+			var n int
+			var err error
+			if r, n, err = escape(b, i); err != nil {
+				return i, 0, err
+			}
+			i += n
+		default:
+			var n int
+			if r, n = utf8.DecodeRune(b[i:]); r == utf8.RuneError && n <= 1 {
+				return i, 0, &jsonError{i, "invalid UTF-8"}
+			}
+			i += n
+		}
+		switch {
+		case r < utf8.RuneSelf:
+			r = foldRune(r)
+		case r < foldTableRunes:
+			if table == nil {
+				table = foldTable()
+			}
+			r = rune(table[r])
+		}
+		h = (h ^ uint64(r&0xff)) * fnvPrime
+		h = (h ^ uint64(r>>8)) * fnvPrime
+	}
+	return i, 0, &jsonError{i, "unterminated string"}
+}
+
+// escape decodes the escape sequence at b[i] (a backslash): the rune and
+// the bytes it spans. A surrogate escape must be a high one followed by a
+// low one.
+func escape(b []byte, i int) (rune, int, error) {
+	if i+1 >= len(b) {
+		return 0, 0, &jsonError{i, "unterminated string"}
+	}
+	switch b[i+1] {
+	case '"', '\\', '/':
+		return rune(b[i+1]), 2, nil
+	case 'b':
+		return '\b', 2, nil
+	case 'f':
+		return '\f', 2, nil
+	case 'n':
+		return '\n', 2, nil
+	case 'r':
+		return '\r', 2, nil
+	case 't':
+		return '\t', 2, nil
+	case 'u':
+	default:
+		return 0, 0, &jsonError{i, "invalid escape"}
+	}
+	r, ok := hex4(b, i+2)
+	if !ok {
+		return 0, 0, &jsonError{i, "invalid \\u escape"}
+	}
+	switch {
+	case 0xDC00 <= r && r <= 0xDFFF:
+		return 0, 0, &jsonError{i, "unpaired low surrogate escape"}
+	case 0xD800 <= r && r <= 0xDBFF:
+		lo, ok := rune(0), i+7 < len(b) && b[i+6] == '\\' && b[i+7] == 'u'
+		if ok {
+			lo, ok = hex4(b, i+8)
+		}
+		if !ok || lo < 0xDC00 || lo > 0xDFFF {
+			return 0, 0, &jsonError{i, "unpaired high surrogate escape"}
+		}
+		return 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00), 12, nil
+	}
+	return r, 6, nil
+}
+
+// hex4 reads four hex digits at b[i].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, ch := range b[i : i+4] {
+		d, ok := unhex(ch)
+		if !ok {
+			return 0, false
+		}
+		r = r<<4 | rune(d)
+	}
+	return r, true
+}
+
+// The fold hash is FNV-1a over the folded runes of a name, from a
+// per-process random basis so that inputs cannot be built to collide;
+// equal hashes are confirmed on the folded names anyway.
+const fnvPrime = 1099511628211
+
+var hashSeed = rand.Uint64()
+
+// foldRune maps r to the smallest rune of its unicode.SimpleFold orbit,
+// the case folding encoding/json applies to member names ("k", "K" and
+// U+212A KELVIN SIGN fold alike). Runes past ASCII are looked up in a
+// table built on first use: walking SimpleFold orbits costs about 30 ns a
+// rune, too much for a hostile 16 KiB segment of non-ASCII names.
+func foldRune(r rune) rune {
+	switch {
+	case r < utf8.RuneSelf:
+		if 'a' <= r && r <= 'z' {
+			r -= 'a' - 'A'
+		}
+		return r
+	case r < foldTableRunes:
+		return rune(foldTable()[r])
+	}
+	// Planes 2 and above have no case.
+	return r
+}
+
+// foldTableRunes is the number of runes foldTable covers: planes 0 and 1,
+// where every cased letter lies; a rune there folds to one there.
+const foldTableRunes = 0x20000
+
+// foldTable maps each rune below foldTableRunes to its fold (256 KiB,
+// about 2 ms to build, once per process and only for non-ASCII names).
+var foldTable = sync.OnceValue(func() []uint32 {
+	t := make([]uint32, foldTableRunes)
+	for r := range rune(foldTableRunes) {
+		t[r] = uint32(orbitMin(r))
+	}
+	return t
+})
+
+// orbitMin is the smallest rune of r's unicode.SimpleFold orbit.
+func orbitMin(r rune) rune {
+	min := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < min {
+			min = f
+		}
+	}
+	return min
+}
+
+// foldName folds every rune of s.
+func foldName(s string) string {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		b = utf8.AppendRune(b, foldRune(r))
+	}
+	return string(b)
+}
 
 // member is one member of a JSON object: its name, decoded, and its raw
 // value.
@@ -30,34 +530,37 @@ type member struct {
 // object holds the members of a JSON object in document order.
 type object []member
 
-// smallObject is the member count up to which duplicate names are found by
-// comparing every pair; larger objects use a map.
-const smallObject = 32
-
-// parseObject reads the members of b, which must be a JSON object. It
-// validates b and rejects duplicate member names: parsers disagree on
-// which duplicate wins (RFC 7515 §5.2 lets us refuse), so a token whose
-// iss or exp could mean two things is refused instead. Errors wrap
-// tenantjwt.ErrMalformed; what names the segment.
+// parseObject checks b (checkJSON) and reads its top-level members; b
+// must be an object. Errors wrap tenantjwt.ErrMalformed; what names the
+// segment.
 func parseObject(b []byte, what string) (object, error) {
+	if err := checkObject(b, what); err != nil {
+		return nil, err
+	}
+	return members(b), nil
+}
+
+// checkObject is checkJSON for a segment that must be an object, with
+// errors wrapping tenantjwt.ErrMalformed.
+func checkObject(b []byte, what string) error {
 	if firstByte(b) != '{' {
-		return nil, fmt.Errorf("issuer: %s is not a JSON object: %w", what, tenantjwt.ErrMalformed)
+		return fmt.Errorf("issuer: %s is not a JSON object: %w", what, tenantjwt.ErrMalformed)
 	}
-	if !json.Valid(b) {
-		return nil, fmt.Errorf("issuer: %s is not valid JSON: %w", what, tenantjwt.ErrMalformed)
+	if err := checkJSON(b); err != nil {
+		return fmt.Errorf("issuer: %s: %v: %w", what, err, tenantjwt.ErrMalformed)
 	}
+	return nil
+}
+
+// members lists the top-level members of b, an object that passed
+// checkJSON.
+func members(b []byte) object {
 	obj := make(object, 0, 16)
-	err := eachMember(b, func(name, val []byte) error {
+	eachMember(b, func(name, val []byte) error {
 		obj = append(obj, member{name: decodeName(name), val: val})
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if obj.hasDuplicates() {
-		return nil, fmt.Errorf("issuer: %s has duplicate members: %w", what, tenantjwt.ErrMalformed)
-	}
-	return obj, nil
+	return obj
 }
 
 // get returns the raw value of the member called name.
@@ -70,39 +573,46 @@ func (o object) get(name string) ([]byte, bool) {
 	return nil, false
 }
 
-func (o object) hasDuplicates() bool {
-	if len(o) <= smallObject {
-		for i := range o {
-			for j := i + 1; j < len(o); j++ {
-				if o[i].name == o[j].name {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	seen := make(map[string]struct{}, len(o))
-	for _, m := range o {
-		if _, dup := seen[m.name]; dup {
-			return true
-		}
-		seen[m.name] = struct{}{}
-	}
-	return false
-}
-
-// decodeName turns a raw member name (with its quotes) into a string. Names
-// with escapes or invalid UTF-8 go through encoding/json, so "i\u0073s" is
-// iss exactly as the standard library reads it.
+// decodeName turns a raw member name (with its quotes) into a string; ""
+// when it is not a valid JSON string. It never uses reflection: the
+// scanner calls it on hostile input before the signature is checked.
 func decodeName(raw []byte) string {
 	if s, ok := plainString(raw); ok {
 		return s
 	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
+	b, ok := unquote(nil, raw)
+	if !ok {
 		return ""
 	}
-	return s
+	return string(b)
+}
+
+// unquote appends the content of the JSON string raw (quotes included)
+// to dst, with escapes decoded. ok is false when raw is not a string or
+// has a bad escape or an unpaired surrogate; other bytes are copied as
+// they are (checkJSON judges UTF-8).
+func unquote(dst, raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return dst, false
+	}
+	end := len(raw) - 1
+	for i := 1; i < end; {
+		switch c := raw[i]; {
+		case c == '\\':
+			r, n, err := escape(raw[:end], i)
+			if err != nil {
+				return dst, false
+			}
+			dst = utf8.AppendRune(dst, r)
+			i += n
+		case c < 0x20 || c == '"':
+			return dst, false
+		default:
+			dst = append(dst, c)
+			i++
+		}
+	}
+	return dst, true
 }
 
 // plainString returns the content of a JSON string that has no escapes and
@@ -123,8 +633,8 @@ func plainString(raw []byte) (string, bool) {
 	return string(in), true
 }
 
-// lookupMember finds name in the raw JSON object obj, which must be valid
-// JSON. A name present twice is an error: see parseObject.
+// lookupMember finds name in the raw JSON object obj, which passed
+// checkJSON comparing names exactly. A name present twice is an error.
 func lookupMember(obj []byte, name string) (val []byte, found bool, err error) {
 	err = eachMember(obj, func(k, v []byte) error {
 		if !nameIs(k, name) {
@@ -139,16 +649,40 @@ func lookupMember(obj []byte, name string) (val []byte, found bool, err error) {
 	return val, found, err
 }
 
-// nameIs reports whether the raw member name k decodes to name.
+// nameIs reports whether the raw member name k decodes to name, without
+// allocating: the scanner calls it for every member of hostile input.
 func nameIs(k []byte, name string) bool {
 	if len(k) == len(name)+2 && string(k[1:len(k)-1]) == name {
 		return true
 	}
-	// An escaped spelling of the same name is longer than the name.
-	if bytes.IndexByte(k, '\\') < 0 && utf8.Valid(k) {
+	// Only an escaped spelling can differ from name and decode to it, and
+	// an escape spells at most 4 bytes with 12 (a byte with 6 at most).
+	if len(k) < 2 || len(k) > 2+6*len(name) || bytes.IndexByte(k, '\\') < 0 {
 		return false
 	}
-	return decodeName(k) == name
+	// Decode and compare as we go, stopping at the first difference.
+	var enc [utf8.UTFMax]byte
+	j := 0
+	for i := 1; i < len(k)-1; {
+		c := k[i]
+		var b []byte
+		if c == '\\' {
+			r, n, err := escape(k[:len(k)-1], i)
+			if err != nil {
+				return false
+			}
+			b = enc[:utf8.EncodeRune(enc[:], r)]
+			i += n
+		} else {
+			b = k[i : i+1]
+			i++
+		}
+		if j+len(b) > len(name) || string(b) != name[j:j+len(b)] {
+			return false
+		}
+		j += len(b)
+	}
+	return j == len(name)
 }
 
 // eachMember calls fn with the raw name (quotes included) and raw value of

@@ -40,6 +40,8 @@ type DPoPProofsConfig struct {
 	Algorithms []string `yaml:"algorithms,omitempty" json:"algorithms,omitempty"`
 	// ReplayCacheSize is DPoPOptions.ReplayCacheSize; 0 means the default.
 	ReplayCacheSize int `yaml:"replay_cache_size,omitempty" json:"replay_cache_size,omitempty"`
+	// ReplayPerKey is DPoPOptions.ReplayPerKey; 0 means the default.
+	ReplayPerKey int `yaml:"replay_per_key,omitempty" json:"replay_per_key,omitempty"`
 }
 
 // TokenCacheConfig is the token_cache section.
@@ -215,6 +217,8 @@ func (f *File) validate() error {
 		return errors.New("issuer: config: dpop_proofs.max_age: negative or more than 1h")
 	case f.DPoPProofs.ReplayCacheSize < 0:
 		return errors.New("issuer: config: dpop_proofs.replay_cache_size: negative")
+	case f.DPoPProofs.ReplayPerKey < 0:
+		return errors.New("issuer: config: dpop_proofs.replay_per_key: negative")
 	case f.Issuers == nil:
 		// An explicit "issuers: []" is allowed: the issuers may come from
 		// elsewhere (serve's issuers_dir, a Resolver).
@@ -246,6 +250,9 @@ func (f *File) Options(base Options) Options {
 	}
 	if d := f.DPoPProofs; d.ReplayCacheSize > 0 {
 		base.DPoP.ReplayCacheSize = d.ReplayCacheSize
+	}
+	if d := f.DPoPProofs; d.ReplayPerKey > 0 {
+		base.DPoP.ReplayPerKey = d.ReplayPerKey
 	}
 	if s := f.TokenCache.Size; s != nil {
 		base.TokenCacheSize = *s

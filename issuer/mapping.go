@@ -144,22 +144,12 @@ func (e *entry) claimErr(path string, err error) error {
 	return fmt.Errorf("issuer: %s: claim %.64q: %w", e.name, path, ensureCause(err, tenantjwt.ErrClaims))
 }
 
-// ensureCause returns err if it already wraps a token-rejection cause, and
-// otherwise err wrapped with cause, so every rejection matches both
-// ErrInvalidToken and a specific cause.
+// ensureCause returns err if it already wraps a rejection cause (see
+// tenantjwt.Causes), and otherwise err wrapped with cause, so every
+// rejection matches both ErrInvalidToken and a specific cause.
 func ensureCause(err, cause error) error {
-	for _, c := range causes {
-		if errors.Is(err, c) {
-			return err
-		}
+	if _, ok := tenantjwt.CauseOf(err); ok {
+		return err
 	}
 	return fmt.Errorf("%w: %w", cause, err)
-}
-
-// causes are the specific rejection causes of the root package.
-var causes = []error{
-	tenantjwt.ErrMalformed, tenantjwt.ErrUnknownIssuer, tenantjwt.ErrAlgorithm,
-	tenantjwt.ErrKeyNotFound, tenantjwt.ErrSignature, tenantjwt.ErrExpired,
-	tenantjwt.ErrNotYetValid, tenantjwt.ErrLifetime, tenantjwt.ErrAudience,
-	tenantjwt.ErrTokenType, tenantjwt.ErrTenant, tenantjwt.ErrClaims,
 }

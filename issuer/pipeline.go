@@ -26,8 +26,9 @@ import (
 // tenantjwt.ErrKeysUnavailable instead (answer 503, not 401). Error texts
 // are for logs; they quote at most short, truncated token values.
 //
-// The returned Principal may be shared with other callers presenting the
-// same token (see Options.TokenCacheSize): treat it as read-only.
+// The returned Principal is the caller's own: a copy, also when the
+// verified-token cache answers (see Options.TokenCacheSize), so changing
+// it or its slices never changes what a later call returns.
 //
 // Verify checks the token as presented with the Bearer scheme over a
 // connection without a client certificate, so a sender-constrained token
@@ -60,7 +61,7 @@ func (r *Registry) VerifyPresented(ctx context.Context, token string, pr tenantj
 	}
 	c, e, hit, err := r.verify(ctx, token, nil)
 	if err == nil {
-		err = r.checkPresentation(e, c.cnf, token, &pr)
+		err = r.checkPresentation(ctx, e, c.cnf, token, &pr)
 	}
 	if hook != nil {
 		ev := VerifyEvent{Err: err, CacheHit: hit, Duration: r.opts.Now().Sub(start)}
@@ -72,7 +73,10 @@ func (r *Registry) VerifyPresented(ctx context.Context, token string, pr tenantj
 	if err != nil {
 		return nil, err
 	}
-	return c.p, nil
+	if r.cache == nil {
+		return c.p, nil // never shared: no cache holds it
+	}
+	return c.p.Clone(), nil
 }
 
 // verify runs the pipeline on the token alone; rep, when not nil, records
@@ -108,6 +112,9 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 	// is fetched, for an issuer we do not trust.
 	iss, err := t.issuer()
 	if err != nil {
+		if merr := t.checkUnsigned(); merr != nil {
+			err = merr
+		}
 		rep.step("issuer", err, "")
 		return nil, nil, err
 	}
@@ -164,6 +171,13 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 	}
 	rep.step("signature", nil, h.alg)
 
+	// Only now is the JSON judged (see parseToken): I-JSON, bounded.
+	if err := t.checkSigned(); err != nil {
+		err = fmt.Errorf("issuer: %s: %w", e.name, err)
+		rep.step("json", err, "")
+		return nil, e, err
+	}
+	t.readClaims()
 	reg, err := e.checkClaims(t, iss, bound, now, r.opts.Leeway, rep)
 	if err != nil {
 		return nil, e, err
@@ -179,7 +193,7 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 		p.IssuedAt = reg.iat.time()
 	}
 
-	cnf, err := readConfirmation(t.claims)
+	cnf, err := e.readConfirmation(t.claims)
 	if err != nil {
 		rep.step("binding", err, "")
 		return nil, e, err
@@ -199,9 +213,13 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, sna
 	return c, e, nil
 }
 
-// issuer reads iss, which must be present and a JSON string.
+// issuer reads iss, which must be present and a JSON string, straight
+// from the payload without listing its members.
 func (t *token) issuer() (string, error) {
-	raw, ok := t.claims.member("iss")
+	raw, ok, err := lookupMember(t.payload, "iss")
+	if err != nil {
+		return "", fmt.Errorf("issuer: payload: %v: %w", err, tenantjwt.ErrMalformed)
+	}
 	if !ok {
 		return "", fmt.Errorf("issuer: token has no iss: %w", tenantjwt.ErrUnknownIssuer)
 	}

@@ -1,7 +1,6 @@
 package issuer
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -30,6 +29,7 @@ func init() {
 			Permissions: "tenants.{tenant}.permissions",
 		},
 		Algorithms: []string{"RS256"},
+		Check:      descopeSessionToken,
 		Map:        descopeFallback,
 	})
 	registerPreset(Preset{
@@ -113,6 +113,21 @@ func init() {
 	})
 }
 
+// descopeSessionToken refuses Descope refresh tokens: drn names the
+// token's cookie, "DS" for a session token and "DSR" for a refresh token,
+// and both are signed by the same keys with the same issuer. A refresh
+// token sent as an access token must not pass.
+func descopeSessionToken(_ Header, c *Claims) error {
+	drn, ok, err := c.String("drn")
+	if err != nil {
+		return fmt.Errorf("descope: drn: %v: %w", err, tenantjwt.ErrTokenType)
+	}
+	if ok && drn == "DSR" {
+		return fmt.Errorf("descope: drn %q is a refresh token: %w", drn, tenantjwt.ErrTokenType)
+	}
+	return nil
+}
+
 // descopeFallback reads top-level roles and permissions when the token has
 // no tenants claim or no current tenant.
 func descopeFallback(in MapInput, p *tenantjwt.Principal) error {
@@ -176,14 +191,26 @@ func clerkOrg(in MapInput, p *tenantjwt.Principal) error {
 		}
 		return nil
 	}
-	var o struct {
-		ID  string `json:"id"`
-		Rol string `json:"rol"`
-		Per string `json:"per"`
-		Fpm string `json:"fpm"`
+	// The members are read by their exact names, as the claim mapping
+	// reads claims (encoding/json would take "ID" for id).
+	var o struct{ ID, Rol, Per, Fpm string }
+	if firstByte(raw) != '{' {
+		return fmt.Errorf("clerk: o claim is %s, not an object: %w", kind(raw), tenantjwt.ErrClaims)
 	}
-	if err := json.Unmarshal(raw, &o); err != nil {
-		return fmt.Errorf("clerk: o claim: %v: %w", err, tenantjwt.ErrClaims)
+	for _, m := range []struct {
+		name string
+		dst  *string
+	}{{"id", &o.ID}, {"rol", &o.Rol}, {"per", &o.Per}, {"fpm", &o.Fpm}} {
+		v, ok, err := lookupMember(raw, m.name)
+		if err != nil {
+			return fmt.Errorf("clerk: o claim: %v: %w", err, tenantjwt.ErrClaims)
+		}
+		if !ok || isNull(v) {
+			continue
+		}
+		if *m.dst, err = StringValue(v); err != nil {
+			return fmt.Errorf("clerk: o.%s: %w", m.name, err)
+		}
 	}
 	if in.Config.Claims.Tenant == "" && in.Config.Tenant == "" && !strings.Contains(in.Config.Issuer, "{") {
 		p.Tenant = o.ID
@@ -280,15 +307,38 @@ func zitadelRoles(in MapInput, p *tenantjwt.Principal) error {
 	if !ok {
 		return nil
 	}
-	var grants map[string]map[string]string
-	if err := json.Unmarshal(raw, &grants); err != nil {
-		return fmt.Errorf("zitadel: project roles must be {role: {orgId: domain}}: %w", tenantjwt.ErrClaims)
+	// Roles and organization IDs are matched by their exact names, as the
+	// claim mapping reads claims.
+	bad := fmt.Errorf("zitadel: project roles must be {role: {orgId: domain}}: %w", tenantjwt.ErrClaims)
+	if firstByte(raw) != '{' {
+		return bad
 	}
 	var roles []string
-	for role, orgs := range grants {
-		if _, granted := orgs[in.Tenant]; granted && in.Tenant != "" {
-			roles = append(roles, role)
+	err := eachMember(raw, func(name, orgs []byte) error {
+		if isNull(orgs) {
+			return nil
 		}
+		if firstByte(orgs) != '{' {
+			return bad
+		}
+		granted := false
+		err := eachMember(orgs, func(org, domain []byte) error {
+			if _, err := StringValue(domain); err != nil && !isNull(domain) {
+				return bad
+			}
+			granted = granted || in.Tenant != "" && nameIs(org, in.Tenant)
+			return nil
+		})
+		if err != nil {
+			return bad
+		}
+		if granted {
+			roles = append(roles, decodeName(name))
+		}
+		return nil
+	})
+	if err != nil {
+		return bad
 	}
 	slices.Sort(roles)
 	p.Roles = roles

@@ -41,7 +41,7 @@ type Registry struct {
 // fetched on first use, or by Prefetch.
 func New(opts Options, issuers ...Config) (*Registry, error) {
 	opts = opts.withDefaults()
-	dpop, err := newDPoPChecker(opts.DPoP)
+	dpop, err := newDPoPChecker(opts.DPoP, opts.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -254,7 +254,8 @@ func TestSecurityCases(t *testing.T) {
 		{"26 payload trailing data", signRaw(a, hdr(a), `{}{}`), tenantjwt.ErrMalformed},
 		{"26 duplicate iss", signRaw(a, hdr(a), `{"iss":"https://attacker.example/","iss":"`+a.URL()+`","aud":"api://a","exp":`+fmt.Sprint(t0.Add(time.Hour).Unix())+`}`), tenantjwt.ErrMalformed},
 		{"26 duplicate alg", signRaw(a, `{"alg":"none","alg":"RS256","kid":"`+a.KID()+`"}`, `{}`), tenantjwt.ErrMalformed},
-		{"26 nested duplicates are fine", signRaw(a, hdr(a), `{"iss":"`+a.URL()+`","aud":"api://a","x":{"k":1,"k":2},"s":"a:b\":{","iat":`+fmt.Sprint(t0.Unix())+`,"exp":`+fmt.Sprint(t0.Add(time.Hour).Unix())+`}`), nil},
+		{"26 nested strings with quotes and braces are fine", signRaw(a, hdr(a), `{"iss":"`+a.URL()+`","aud":"api://a","x":{"k":1,"K2":2},"s":"a:b\":{","iat":`+fmt.Sprint(t0.Unix())+`,"exp":`+fmt.Sprint(t0.Add(time.Hour).Unix())+`}`), nil},
+		{"26 nested duplicates are refused (I-JSON)", signRaw(a, hdr(a), `{"iss":"`+a.URL()+`","aud":"api://a","x":{"k":1,"k":2},"iat":`+fmt.Sprint(t0.Unix())+`,"exp":`+fmt.Sprint(t0.Add(time.Hour).Unix())+`}`), tenantjwt.ErrMalformed},
 		{"26 payload deep nesting", signRaw(a, hdr(a), `{"x":`+strings.Repeat(`[`, 20000)+strings.Repeat(`]`, 20000)+`}`), tenantjwt.ErrMalformed},
 	}
 	for _, tt := range tests {

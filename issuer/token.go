@@ -2,7 +2,9 @@ package issuer
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tenantjwt/tenantjwt"
 )
@@ -22,8 +24,10 @@ type token struct {
 	signingInput []byte
 	sig          []byte
 	header       header
-	claims       *Claims
-	payload64    string // the payload segment: a substring of the token
+	headerJSON   []byte  // the decoded header
+	payload      []byte  // the decoded payload
+	claims       *Claims // its members: nil until readClaims
+	payload64    string  // the payload segment: a substring of the token
 }
 
 // header holds the JOSE header members we act on. It is read from an
@@ -40,65 +44,121 @@ type header struct {
 	jwkRaw []byte
 }
 
-// parseToken applies the shape rules and decodes header and payload once.
-// It returns errors wrapping tenantjwt.ErrMalformed.
+// parseToken applies the shape rules, decodes the three segments once
+// and reads the header's members, without judging the JSON yet: until the
+// signature is checked, header and payload are read only by the linear
+// scanner (eachMember, lookupMember), which never fails on hostile input
+// and costs about a memchr per string. checkSigned then applies the strict
+// I-JSON check (checkJSON) to the signed bytes. So a token of an unknown
+// issuer, or with a junk signature, costs one decode and one skim, however
+// its JSON is built. Reading the same bytes with the same code gives the
+// same members before and after the check, so nothing read early can
+// differ from what the check then accepts. It returns errors wrapping
+// tenantjwt.ErrMalformed.
 func parseToken(s string, maxBytes int) (*token, error) {
 	if len(s) > maxBytes {
 		return nil, fmt.Errorf("issuer: token of %d bytes exceeds the cap of %d: %w", len(s), maxBytes, tenantjwt.ErrMalformed)
 	}
-	dot1, dot2 := -1, -1
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
-		case c == '.':
-			switch {
-			case dot1 < 0:
-				dot1 = i
-			case dot2 < 0:
-				dot2 = i
-			default:
-				return nil, fmt.Errorf("issuer: more than two dots (JWE or not a JWS): %w", tenantjwt.ErrMalformed)
-			}
-		default:
-			return nil, fmt.Errorf("issuer: byte 0x%02x at %d is not base64url: %w", c, i, tenantjwt.ErrMalformed)
+	// The dots are found with IndexByte (vectorised); the alphabet is
+	// checked by the strict decoder below, which refuses every byte
+	// outside base64url except CR and LF, which it skips: those are
+	// refused here.
+	dot1 := strings.IndexByte(s, '.')
+	dot2 := -1
+	if dot1 >= 0 {
+		if j := strings.IndexByte(s[dot1+1:], '.'); j >= 0 {
+			dot2 = dot1 + 1 + j
 		}
 	}
 	if dot2 < 0 {
 		return nil, fmt.Errorf("issuer: not three dot-separated segments: %w", tenantjwt.ErrMalformed)
 	}
+	if strings.IndexByte(s[dot2+1:], '.') >= 0 {
+		return nil, fmt.Errorf("issuer: more than two dots (JWE or not a JWS): %w", tenantjwt.ErrMalformed)
+	}
+	if strings.IndexByte(s, '\r') >= 0 || strings.IndexByte(s, '\n') >= 0 {
+		return nil, fmt.Errorf("issuer: line break in the token: %w", tenantjwt.ErrMalformed)
+	}
 	if dot1 == 0 || dot2 == dot1+1 || dot2 == len(s)-1 {
 		return nil, fmt.Errorf("issuer: empty segment: %w", tenantjwt.ErrMalformed)
 	}
-	// One copy of the token as bytes: the segments and the signing input
-	// are slices of it.
-	raw := []byte(s)
-	h64, p64, s64 := raw[:dot1], raw[dot1+1:dot2], raw[dot2+1:]
-
-	// One buffer for the three decoded segments.
-	hn, pn, sn := b64.DecodedLen(len(h64)), b64.DecodedLen(len(p64)), b64.DecodedLen(len(s64))
-	buf := make([]byte, hn+pn+sn)
-	hb, err := decodeSeg(buf[:hn:hn], h64, "header")
+	// One buffer holds the token as bytes (the signing input is a slice of
+	// it) and the three decoded segments.
+	hn, pn, sn := b64.DecodedLen(dot1), b64.DecodedLen(dot2-dot1-1), b64.DecodedLen(len(s)-dot2-1)
+	buf := make([]byte, len(s)+hn+pn+sn)
+	raw, dec := buf[:len(s):len(s)], buf[len(s):]
+	copy(raw, s)
+	hb, err := decodeSeg(dec[:hn:hn], raw[:dot1], "header")
 	if err != nil {
 		return nil, err
 	}
-	pb, err := decodeSeg(buf[hn:hn+pn:hn+pn], p64, "payload")
+	pb, err := decodeSeg(dec[hn:hn+pn:hn+pn], raw[dot1+1:dot2], "payload")
 	if err != nil {
 		return nil, err
 	}
-	sb, err := decodeSeg(buf[hn+pn:], s64, "signature")
+	sb, err := decodeSeg(dec[hn+pn:], raw[dot2+1:], "signature")
 	if err != nil {
 		return nil, err
 	}
 
-	t := &token{signingInput: raw[:dot2:dot2], sig: sb, payload64: s[dot1+1 : dot2]}
+	t := &token{signingInput: raw[:dot2:dot2], sig: sb, headerJSON: hb, payload: pb, payload64: s[dot1+1 : dot2]}
 	if err := t.header.decode(hb); err != nil {
 		return nil, err
 	}
-	if t.claims, err = newClaims(pb); err != nil {
-		return nil, err
+	if firstByte(pb) != '{' {
+		return nil, fmt.Errorf("issuer: payload is not a JSON object: %w", tenantjwt.ErrMalformed)
 	}
 	return t, nil
+}
+
+// headerNames are the header members decode reads.
+var headerNames = []string{"alg", "kid", "typ", "cty", "crit", "b64", "enc", "zip", "jwk", "jku", "x5u", "x5c"}
+
+// headerName returns the header member name the raw name k decodes to if
+// decode reads it, else "", without allocating: a hostile header may have
+// a thousand members.
+func headerName(k []byte) string {
+	if len(k) < 3 || len(k) > 2+6*4 {
+		return ""
+	}
+	// Most names are ruled out by their first byte.
+	if c := k[1]; c != '\\' && strings.IndexByte("acbektjzx", c) < 0 {
+		return ""
+	}
+	for _, n := range headerNames {
+		if nameIs(k, n) {
+			return n
+		}
+	}
+	return ""
+}
+
+// checkSigned applies checkJSON to header and payload, once the signature
+// over them has verified: I-JSON at every depth, bounded nesting and
+// member count.
+func (t *token) checkSigned() error {
+	if err := checkObject(t.headerJSON, "header"); err != nil {
+		return err
+	}
+	return checkObject(t.payload, "payload")
+}
+
+// checkUnsigned tells a malformed payload from a well-formed one of an
+// issuer that is not trusted, for the error's cause: the grammar, UTF-8,
+// depth and member count only, not the (costlier) member-name rules.
+func (t *token) checkUnsigned() error {
+	if err := checkJSONGrammar(t.payload); err != nil {
+		return fmt.Errorf("issuer: payload: %v: %w", err, tenantjwt.ErrMalformed)
+	}
+	return nil
+}
+
+// readClaims lists the payload's members, once.
+func (t *token) readClaims() *Claims {
+	if t.claims == nil {
+		t.claims = &Claims{payload: t.payload, obj: members(t.payload)}
+	}
+	return t.claims
 }
 
 func decodeSeg(dst, seg []byte, what string) ([]byte, error) {
@@ -109,49 +169,65 @@ func decodeSeg(dst, seg []byte, what string) ([]byte, error) {
 	return dst[:n], nil
 }
 
-// decode reads the header JSON, which must be an object whose members we
-// use have the right types.
+// decode reads the header's members with the scanner (see parseToken):
+// b must look like an object, the members we use must have the right
+// types, and a member we read may appear once.
 func (h *header) decode(b []byte) error {
-	obj, err := parseObject(b, "header")
+	if firstByte(b) != '{' {
+		return fmt.Errorf("issuer: header is not a JSON object: %w", tenantjwt.ErrMalformed)
+	}
+	var seen uint16
+	err := eachMember(b, func(name, val []byte) error {
+		var dst *string
+		var bit uint16
+		switch headerName(name) {
+		case "alg":
+			dst, bit = &h.alg, 1<<0
+		case "kid":
+			dst, bit = &h.kid, 1<<1
+		case "typ":
+			dst, bit = &h.typ, 1<<2
+		case "cty":
+			dst, bit = &h.cty, 1<<3
+		case "crit":
+			h.crit, bit = true, 1<<4
+		case "b64":
+			h.b64, bit = true, 1<<5
+		case "enc":
+			h.enc, bit = true, 1<<6
+		case "zip":
+			h.zip, bit = true, 1<<7
+		case "jwk":
+			h.jwk, h.jwkRaw, bit = true, val, 1<<8
+		case "jku":
+			h.jku, bit = true, 1<<9
+		case "x5u":
+			h.x5u, bit = true, 1<<10
+		case "x5c":
+			h.x5c, bit = true, 1<<11
+		default:
+			return nil
+		}
+		if seen&bit != 0 {
+			return fmt.Errorf("issuer: header has duplicate members: %w", tenantjwt.ErrMalformed)
+		}
+		seen |= bit
+		if dst == nil {
+			return nil
+		}
+		var err error
+		if *dst, err = StringValue(val); err != nil {
+			return fmt.Errorf("issuer: header member is not a string: %w", tenantjwt.ErrMalformed)
+		}
+		return nil
+	})
 	if err != nil {
+		if !errors.Is(err, tenantjwt.ErrMalformed) {
+			err = fmt.Errorf("issuer: header: %v: %w", err, tenantjwt.ErrMalformed)
+		}
 		return err
 	}
-	for _, m := range obj {
-		var dst *string
-		switch m.name {
-		case "alg":
-			dst = &h.alg
-		case "kid":
-			dst = &h.kid
-		case "typ":
-			dst = &h.typ
-		case "cty":
-			dst = &h.cty
-		case "crit":
-			h.crit = true
-		case "b64":
-			h.b64 = true
-		case "enc":
-			h.enc = true
-		case "zip":
-			h.zip = true
-		case "jwk":
-			h.jwk, h.jwkRaw = true, m.val
-		case "jku":
-			h.jku = true
-		case "x5u":
-			h.x5u = true
-		case "x5c":
-			h.x5c = true
-		}
-		if dst == nil {
-			continue
-		}
-		if *dst, err = StringValue(m.val); err != nil {
-			return fmt.Errorf("issuer: header %s is not a string: %w", m.name, tenantjwt.ErrMalformed)
-		}
-	}
-	if _, ok := obj.get("alg"); !ok {
+	if seen&1 == 0 {
 		return fmt.Errorf("issuer: header has no alg: %w", tenantjwt.ErrMalformed)
 	}
 	return nil

@@ -57,15 +57,19 @@ func (t *template) match(iss string) (string, bool) {
 	return v, true
 }
 
-// validTenant reports whether v may be a tenant of a template: one
-// non-empty path segment of printable ASCII, at most maxTenantLen bytes.
+// validTenant reports whether v may be a tenant of a template, in iss or
+// in the tenants allowlist: 1 to maxTenantLen bytes of RFC 3986 unreserved
+// characters (letters, digits, '-', '.', '_', '~'), and not a dot segment.
+// So a tenant never carries '/', '%', a control byte or anything a path,
+// a log line or a header could read as structure, and "." or ".." can
+// never turn a template into another issuer's URL.
 func validTenant(v string) bool {
-	if v == "" || len(v) > maxTenantLen {
+	if v == "" || len(v) > maxTenantLen || v == "." || v == ".." {
 		return false
 	}
 	for i := 0; i < len(v); i++ {
 		c := v[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("/?#%\\{}", c) >= 0 {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
 			return false
 		}
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"net/http"
 	"runtime"
 	"runtime/debug"
@@ -240,35 +239,6 @@ func buildVersion() string {
 	return v
 }
 
-// result names the cause of a rejection with a fixed, small vocabulary.
-func result(err error) string {
-	causes := []struct {
-		err  error
-		name string
-	}{
-		{tenantjwt.ErrMalformed, "malformed"},
-		{tenantjwt.ErrUnknownIssuer, "unknown_issuer"},
-		{tenantjwt.ErrAlgorithm, "algorithm"},
-		{tenantjwt.ErrKeyNotFound, "key_not_found"},
-		{tenantjwt.ErrSignature, "signature"},
-		{tenantjwt.ErrExpired, "expired"},
-		{tenantjwt.ErrNotYetValid, "not_yet_valid"},
-		{tenantjwt.ErrLifetime, "lifetime"},
-		{tenantjwt.ErrAudience, "audience"},
-		{tenantjwt.ErrTokenType, "token_type"},
-		{tenantjwt.ErrTenant, "tenant"},
-		{tenantjwt.ErrClaims, "claims"},
-		{tenantjwt.ErrDPoPProof, "dpop_proof"},
-		{tenantjwt.ErrTokenBinding, "token_binding"},
-		{tenantjwt.ErrKeysUnavailable, "keys_unavailable"},
-	}
-	if err == nil {
-		return "ok"
-	}
-	for _, c := range causes {
-		if errors.Is(err, c.err) {
-			return c.name
-		}
-	}
-	return "other"
-}
+// result names the cause of a rejection with the library's fixed, small
+// vocabulary (tenantjwt.CauseName).
+func result(err error) string { return tenantjwt.CauseName(err) }

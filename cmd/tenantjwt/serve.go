@@ -198,10 +198,9 @@ type server struct {
 	keys       *jwks.Cache // shared by successive registries, so keys survive reloads
 	dirs       issuersDir  // parsed issuers_dir files; only the loader touches it
 	// replay is shared likewise, so a reload does not forget the DPoP
-	// proofs already seen; replaced only when its configured size changes.
-	replay     *issuer.ReplayCache
-	replaySize int
-	cur        atomic.Pointer[state]
+	// proofs already seen; a reload resizes it in place.
+	replay *issuer.ReplayCache
+	cur    atomic.Pointer[state]
 }
 
 // state is one loaded configuration.
@@ -278,10 +277,10 @@ func (s *server) load(ctx context.Context) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	if size := file.DPoPProofs.ReplayCacheSize; s.replay == nil || size != s.replaySize {
-		// Only load runs this, one reload at a time.
-		s.replay, s.replaySize = issuer.NewReplayCache(size, 0), size
+	if s.replay == nil { // only load runs this, one reload at a time
+		s.replay = issuer.NewReplayCache(issuer.ReplayOptions{})
 	}
+	s.replay.Configure(file.DPoPProofs.ReplayCacheSize, file.DPoPProofs.ReplayPerKey)
 	// Incremental: when only the issuers changed, the registry in force
 	// takes the new list (Replace keeps unchanged issuers with their key
 	// sets and cached tokens); other changes build a new registry.

@@ -1,0 +1,116 @@
+package issuer_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/issuer"
+	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
+)
+
+// TestReplayShareIsolatesClients: one client key cannot fill the replay
+// cache and lock out the others. With a cache of 50 proofs a key's share
+// is 2 (a twenty-fifth): the third proof of client A is refused, client B
+// is unaffected. It used to be one pool: A took all 50 places.
+func TestReplayShareIsolatesClients(t *testing.T) {
+	d := newDPoPEnv(t, issuer.Options{DPoP: issuer.DPoPOptions{ReplayCacheSize: 50}}, nil)
+	b, err := issuertest.NewDPoPClient("ES256", d.clk.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokA, tokB := d.bound(), d.iss.Mint(map[string]any{"cnf": b.Confirmation()})
+	for i := range 3 {
+		_, err := d.reg.VerifyPresented(context.Background(), tokA, dpopPresentation(d.client.Proof("GET", resource, tokA)))
+		if i < 2 && err != nil || i == 2 && !errors.Is(err, tenantjwt.ErrDPoPProof) {
+			t.Fatalf("client A proof %d: %v", i, err)
+		}
+	}
+	for i := range 2 {
+		if _, err := d.reg.VerifyPresented(context.Background(), tokB, dpopPresentation(b.Proof("GET", resource, tokB))); err != nil {
+			t.Fatalf("client B proof %d refused after A used up its share: %v", i, err)
+		}
+	}
+	// Once A's proofs expire (max_age plus leeway, on the injected clock),
+	// A gets its share back.
+	d.clk.add(issuer.DefaultDPoPMaxAge + issuer.DefaultLeeway + time.Second)
+	if _, err := d.reg.VerifyPresented(context.Background(), tokA, dpopPresentation(d.client.Proof("GET", resource, tokA))); err != nil {
+		t.Fatalf("client A after its proofs expired: %v", err)
+	}
+}
+
+// TestReplayCacheConfigureKeepsState: a shared cache reconfigured in
+// place (smaller size, smaller share) and a new registry with another
+// max_age still refuse a proof seen before, and entries expire by the
+// injected clock, not the wall clock.
+func TestReplayCacheConfigureKeepsState(t *testing.T) {
+	clk := newClock(t0)
+	replay := issuer.NewReplayCache(issuer.ReplayOptions{Size: 100, Now: clk.now})
+	d := newDPoPEnv(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: replay}}, nil)
+	tok := d.bound()
+	proof := d.client.Proof("GET", resource, tok)
+	if _, err := d.reg.VerifyPresented(context.Background(), tok, dpopPresentation(proof)); err != nil {
+		t.Fatal(err)
+	}
+	replay.Configure(10, 1)
+	reg2 := newRegistry(t, issuer.Options{Now: clk.now, DPoP: issuer.DPoPOptions{Replay: replay, MaxAge: 5 * time.Minute}}, d.iss.LocalConfig())
+	if _, err := reg2.VerifyPresented(context.Background(), tok, dpopPresentation(proof)); !errors.Is(err, tenantjwt.ErrDPoPProof) {
+		t.Fatalf("replay after reconfiguring: %v", err)
+	}
+	if n := replay.Len(); n != 1 {
+		t.Fatalf("Len = %d, want 1", n)
+	}
+	clk.add(issuer.DefaultDPoPMaxAge + issuer.DefaultLeeway)
+	if n := replay.Len(); n != 0 {
+		t.Fatalf("Len after expiry on the injected clock = %d, want 0", n)
+	}
+}
+
+// failingStore is a ReplayStore that is down.
+type failingStore struct{ calls int }
+
+func (s *failingStore) SetIfAbsent(context.Context, string, string, time.Duration) (bool, error) {
+	s.calls++
+	return false, errors.New("store unavailable")
+}
+
+// TestReplayStoreFailsClosed: a store that cannot answer refuses the
+// proof, and a store sees (jkt, jti) with the proof's remaining lifetime.
+func TestReplayStoreFailsClosed(t *testing.T) {
+	store := &failingStore{}
+	d := newDPoPEnv(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: store}}, nil)
+	tok := d.bound()
+	if _, err := d.reg.VerifyPresented(context.Background(), tok, dpopPresentation(d.client.Proof("GET", resource, tok))); !errors.Is(err, tenantjwt.ErrDPoPProof) || store.calls != 1 {
+		t.Fatalf("store down: err %v after %d calls; want ErrDPoPProof after 1", err, store.calls)
+	}
+}
+
+// TestReplayCacheBounds: the cache's own refusals, without a registry.
+func TestReplayCacheBounds(t *testing.T) {
+	clk := newClock(t0)
+	c := issuer.NewReplayCache(issuer.ReplayOptions{Size: 3, PerKey: 2, Now: clk.now})
+	ctx := context.Background()
+	set := func(jkt, jti string) (bool, error) { return c.SetIfAbsent(ctx, jkt, jti, time.Minute) }
+	for _, s := range []struct {
+		jkt, jti string
+		stored   bool
+		err      error
+	}{
+		{"a", "1", true, nil}, {"a", "1", false, nil}, {"b", "1", true, nil}, {"a", "2", true, nil},
+		{"a", "3", false, issuer.ErrReplayKeyFull}, {"c", "1", false, issuer.ErrReplayFull},
+	} {
+		stored, err := set(s.jkt, s.jti)
+		if stored != s.stored || !errors.Is(err, s.err) || (s.err == nil) != (err == nil) {
+			t.Fatalf("SetIfAbsent(%s, %s) = %v, %v; want %v, %v", s.jkt, s.jti, stored, err, s.stored, s.err)
+		}
+	}
+	if stored, err := c.SetIfAbsent(ctx, "c", "x", 0); stored || err == nil {
+		t.Fatalf("ttl 0: %v, %v", stored, err)
+	}
+	clk.add(time.Minute)
+	if stored, err := set("c", "1"); !stored || err != nil {
+		t.Fatalf("after expiry: %v, %v", stored, err)
+	}
+}
