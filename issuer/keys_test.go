@@ -29,7 +29,7 @@ func TestRemoteKeySourcesWiring(t *testing.T) {
 	idp := issuertest.New(t)
 	remote := idp.Config()
 	remote.Name = "r"
-	disc := issuer.Config{Name: "d", Issuer: "https://d.example/", Discovery: true, AllowInsecureHTTP: true}
+	disc := issuer.Config{Name: "d", Issuer: "https://d.example/", Discovery: true, AllowInsecureHTTP: true, AllowAnyAudience: true}
 
 	fs := &fakeSources{src: idp.Source()}
 	reg := newRegistry(t, issuer.Options{Keys: fs}, remote, disc)

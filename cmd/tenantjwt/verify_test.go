@@ -19,7 +19,7 @@ func writeConfig(t *testing.T, extra string, issuers ...*issuertest.Issuer) stri
 	var b strings.Builder
 	b.WriteString("issuers:\n")
 	for i, iss := range issuers {
-		fmt.Fprintf(&b, "  - name: t%d\n    issuer: %s\n    jwks_uri: %s\n    algorithms: [%s]\n    tenant: t%d\n", i, iss.URL(), iss.JWKSURL(), iss.Algorithm(), i)
+		fmt.Fprintf(&b, "  - name: t%d\n    issuer: %s\n    jwks_uri: %s\n    audiences: [%s]\n    algorithms: [%s]\n    tenant: t%d\n", i, iss.URL(), iss.JWKSURL(), iss.Audience(), iss.Algorithm(), i)
 	}
 	b.WriteString(extra)
 	path := filepath.Join(t.TempDir(), "config.yaml")
