@@ -38,9 +38,15 @@ type Config struct {
 	Keys jwks.Source `yaml:"-" json:"-"`
 
 	// Audiences lists the accepted aud values; a token must name at least
-	// one of them (exact, case-sensitive). When empty, aud is NOT checked:
-	// set it whenever the issuer mints tokens for other APIs too.
+	// one of them (exact, case-sensitive). Required, unless
+	// AllowAnyAudience: an IdP mints tokens for many APIs, and without an
+	// audience check a token minted for any of them is accepted here too
+	// (RFC 9068 §4, RFC 8725 §3.9).
 	Audiences []string `yaml:"audiences,omitempty" json:"audiences,omitempty"`
+	// AllowAnyAudience accepts tokens whatever their aud, when Audiences
+	// is empty. Use it only for an issuer that mints tokens for this API
+	// alone. A template issuer with AllTenants cannot use it.
+	AllowAnyAudience bool `yaml:"allow_any_audience,omitempty" json:"allow_any_audience,omitempty"`
 	// Algorithms is the allowlist of JWS algorithms (exact spelling, from
 	// jwks.Algorithms). Default: the preset's, else RS256, ES256, EdDSA.
 	Algorithms []string `yaml:"algorithms,omitempty" json:"algorithms,omitempty"`
@@ -50,8 +56,8 @@ type Config struct {
 	Tenant string `yaml:"tenant,omitempty" json:"tenant,omitempty"`
 	// Tenants is the allowlist of tenants of a template issuer.
 	Tenants []string `yaml:"tenants,omitempty" json:"tenants,omitempty"`
-	// AllTenants explicitly trusts every tenant of a template issuer. Only
-	// safe when the audience check (or the application) restricts which
+	// AllTenants explicitly trusts every tenant of a template issuer. It
+	// requires Audiences: the audience check is then what restricts which
 	// tenants' tokens are meant for this API.
 	AllTenants bool `yaml:"all_tenants,omitempty" json:"all_tenants,omitempty"`
 	// TenantClaim names the claim (a path, see ClaimMapping) that carries

@@ -213,3 +213,43 @@ func TestPrincipalNotShared(t *testing.T) {
 		t.Fatalf("cache hits %d: the test did not use the cache", st.Hits)
 	}
 }
+
+// TestAudiencesRequired: an issuer without audiences is a config error
+// naming the entry unless it allows any audience; all_tenants needs
+// audiences. Such configs used to load and accept tokens for any API.
+func TestAudiencesRequired(t *testing.T) {
+	iss := issuertest.New(t, issuertest.WithClock(func() time.Time { return t0 }))
+	none := iss.StaticConfig()
+	none.Name, none.Audiences = "acme", nil
+	if err := none.Validate(); err == nil || !strings.Contains(err.Error(), "issuer (acme): audiences") || !strings.Contains(err.Error(), "allow_any_audience") {
+		t.Fatalf("Validate without audiences = %v", err)
+	}
+	if _, err := issuer.New(issuer.Options{}, iss.StaticConfig(), none); err == nil || !strings.Contains(err.Error(), "issuer[1] (acme): audiences") {
+		t.Fatalf("New = %v, want an error naming issuer[1] (acme)", err)
+	}
+
+	anyAud := none
+	anyAud.AllowAnyAudience = true
+	reg := newRegistry(t, issuer.Options{Now: func() time.Time { return t0 }}, anyAud)
+	for _, aud := range []any{"https://other-api.example", nil} {
+		if _, err := reg.Verify(context.Background(), iss.Mint(map[string]any{"aud": aud})); err != nil {
+			t.Errorf("allow_any_audience, aud %v: %v", aud, err)
+		}
+	}
+	both := anyAud
+	both.Audiences = []string{"x"}
+	if err := both.Validate(); err == nil || !strings.Contains(err.Error(), "allow_any_audience") {
+		t.Errorf("audiences with allow_any_audience: %v", err)
+	}
+
+	tpl := issuertest.New(t, issuertest.WithPath("/{tenant}/v2"))
+	all := tpl.StaticConfig()
+	all.Name, all.TenantClaim, all.AllTenants, all.Audiences, all.AllowAnyAudience = "entra", "tid", true, nil, true
+	if err := all.Validate(); err == nil || !strings.Contains(err.Error(), "issuer (entra): audiences") || !strings.Contains(err.Error(), "all_tenants") {
+		t.Errorf("all_tenants without audiences: %v", err)
+	}
+	all.Audiences, all.AllowAnyAudience = []string{"api://x"}, false
+	if err := all.Validate(); err != nil {
+		t.Errorf("all_tenants with audiences: %v", err)
+	}
+}

@@ -31,7 +31,7 @@ func TestRemoteKeySourcesWiring(t *testing.T) {
 	remote := idp.Config()
 	remote.Name = "r"
 	disc := issuer.Config{Name: "d", Issuer: "https://d.example/", Discovery: true, AllowInsecureHTTP: true,
-		AllowPrivateNetwork: true, JWKSSameOrigin: true}
+		AllowPrivateNetwork: true, JWKSSameOrigin: true, AllowAnyAudience: true}
 
 	fs := &fakeSources{src: idp.Source()}
 	reg := newRegistry(t, issuer.Options{Keys: fs}, remote, disc)

@@ -36,6 +36,7 @@ issuers:
     mtls: disabled
   - issuer: https://login.microsoftonline.com/{tenant}/v2.0
     jwks_uri: https://login.microsoftonline.com/common/discovery/v2.0/keys
+    audiences: [api://tenantjwt]
     tenants: [t1, t2]
     tenant_claim: tid
     aliases: ["price: $$5"]
@@ -46,7 +47,7 @@ issuers:
   "audiences":["${TJ_AUD}"],"algorithms":["RS256"],"tenant":"acme",
   "claims":{"roles":"https://example.com/roles","scopes":"scope"},"require_typ":"at+jwt","max_lifetime":"24h","prefetch":true,"dpop":"required","mtls":"disabled"},
  {"issuer":"https://login.microsoftonline.com/{tenant}/v2.0","jwks_uri":"https://login.microsoftonline.com/common/discovery/v2.0/keys",
-  "tenants":["t1","t2"],"tenant_claim":"tid","aliases":["price: $$5"]}]}`
+  "audiences":["api://tenantjwt"],"tenants":["t1","t2"],"tenant_claim":"tid","aliases":["price: $$5"]}]}`
 	for name, doc := range map[string]string{"yaml": yamlDoc, "json": jsonDoc} {
 		t.Run(name, func(t *testing.T) {
 			f, err := issuer.ParseConfig([]byte(doc))
@@ -83,7 +84,7 @@ issuers:
 
 func TestParseConfigErrors(t *testing.T) {
 	t.Setenv("TJ_SET", "x")
-	const src = "    jwks_uri: https://a.example/jwks\n"
+	const src = "    jwks_uri: https://a.example/jwks\n    audiences: [https://api.example]\n"
 	entry := func(extra string) string {
 		return "issuers:\n  - name: ok\n    issuer: https://ok.example/\n" + src +
 			"  - name: acme\n    issuer: https://acme.example/\n" + extra
@@ -128,6 +129,10 @@ func TestParseConfigErrors(t *testing.T) {
 		{"dpop proof max_age over 1h", "dpop_proofs: {max_age: 2h}\n" + entry(src), []string{"dpop_proofs.max_age"}},
 		{"negative replay cache size", "dpop_proofs: {replay_cache_size: -1}\n" + entry(src), []string{"dpop_proofs.replay_cache_size"}},
 		{"missing issuer", "issuers:\n  - name: x\n" + src, []string{"issuer[0] (x)", "issuer: required"}},
+		{"no audiences", entry("    jwks_uri: https://a.example/jwks\n"), []string{"issuer[1] (acme)", "audiences", "allow_any_audience: true"}},
+		{"empty audiences", entry("    jwks_uri: https://a.example/jwks\n    audiences: []\n"), []string{"issuer[1] (acme)", "audiences"}},
+		{"all_tenants without audiences", "issuers:\n  - name: t\n    issuer: https://x.example/{tenant}/v2\n    jwks_uri: https://a.example/jwks\n    all_tenants: true\n    tenant_claim: tid\n    allow_any_audience: true\n", []string{"issuer[0] (t)", "audiences", "all_tenants"}},
+		{"allow_any_audience with audiences", entry(src + "    allow_any_audience: true\n"), []string{"issuer[1] (acme)", "allow_any_audience"}},
 		{"top level list", "- a\n", []string{"mapping"}},
 	}
 	for _, tt := range tests {
@@ -163,7 +168,7 @@ func TestEnvValueIsData(t *testing.T) {
 
 func TestLoadFileResolvesJWKSFile(t *testing.T) {
 	dir := t.TempDir()
-	cfg := "issuers:\n  - issuer: https://a.example/\n    jwks_file: keys/a.json\n"
+	cfg := "issuers:\n  - issuer: https://a.example/\n    jwks_file: keys/a.json\n    allow_any_audience: true\n"
 	path := filepath.Join(dir, "tenantjwt.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -184,7 +189,7 @@ func TestParseConfigExtended(t *testing.T) {
 	var fa struct {
 		Realm string `yaml:"realm"`
 	}
-	doc := "forward_auth: {realm: api}\nissuers:\n  - issuer: https://a.example/\n    jwks_uri: https://a.example/jwks\n"
+	doc := "forward_auth: {realm: api}\nissuers:\n  - issuer: https://a.example/\n    jwks_uri: https://a.example/jwks\n    audiences: [https://api.example]\n"
 	if _, err := issuer.ParseConfigExtended([]byte(doc), map[string]any{"forward_auth": &fa}); err != nil {
 		t.Fatalf("ParseConfigExtended: %v", err)
 	}
@@ -214,7 +219,7 @@ func TestNewFromFileKeyFileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := "issuers:\n  - name: k\n    issuer: https://k.example/\n    jwks_file: " + tt.file + "\n"
+			cfg := "issuers:\n  - name: k\n    issuer: https://k.example/\n    audiences: [https://api.example]\n    jwks_file: " + tt.file + "\n"
 			path := filepath.Join(dir, "c.yaml")
 			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)

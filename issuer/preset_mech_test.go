@@ -58,7 +58,7 @@ func TestPresetMechanism(t *testing.T) {
 	override.Claims.Roles = "roles"
 	override.Claims.Permissions = "permissions"
 
-	access := map[string]any{"token_use": "access", "client_id": "client-1", "cognito:groups": []string{"g1"},
+	access := map[string]any{"aud": nil, "token_use": "access", "client_id": "client-1", "cognito:groups": []string{"g1"},
 		"roles": []string{"r1"}, "custom:tenant": "t1", "perm_bits": 3, "permissions": []string{"p1"}}
 	with := func(kv ...any) map[string]any {
 		m := map[string]any{}

@@ -63,14 +63,14 @@ func TestPresets(t *testing.T) {
 			want: tenantjwt.Principal{Subject: "f:1", Roles: []string{"editor"}}},
 		{name: "keycloak ID token refused", preset: "keycloak", claims: map[string]any{"sub": "f:1", "typ": "ID"}, wantErr: tenantjwt.ErrTokenType},
 		{name: "keycloak refresh token refused", preset: "keycloak", claims: map[string]any{"sub": "f:1", "typ": "Refresh"}, wantErr: tenantjwt.ErrTokenType},
-		{name: "cognito access token", preset: "cognito", config: func(c *issuer.Config) { c.Audiences = []string{"6vlr5"} }, claims: map[string]any{
+		{name: "cognito access token", preset: "cognito", config: func(c *issuer.Config) { c.Audiences = []string{"6vlr5"} }, claims: map[string]any{"aud": nil,
 			"sub": "aaaa-bbbb", "token_use": "access", "client_id": "6vlr5", "scope": "aws.cognito.signin.user.admin orders/read",
 			"cognito:groups": []string{"admins"}, "username": "alice"},
 			want: tenantjwt.Principal{Subject: "aaaa-bbbb", Roles: []string{"admins"}, Scopes: []string{"aws.cognito.signin.user.admin", "orders/read"}}},
 		{name: "cognito ID token used as access token", preset: "cognito", config: func(c *issuer.Config) { c.Audiences = []string{"6vlr5"} }, claims: map[string]any{
 			"sub": "aaaa-bbbb", "token_use": "id", "aud": "6vlr5", "cognito:groups": []string{"admins"}},
 			wantErr: tenantjwt.ErrTokenType},
-		{name: "cognito other client", preset: "cognito", config: func(c *issuer.Config) { c.Audiences = []string{"6vlr5"} }, claims: map[string]any{
+		{name: "cognito other client", preset: "cognito", config: func(c *issuer.Config) { c.Audiences = []string{"6vlr5"} }, claims: map[string]any{"aud": nil,
 			"sub": "aaaa-bbbb", "token_use": "access", "client_id": "evil"},
 			wantErr: tenantjwt.ErrAudience},
 		{name: "firebase tenant", preset: "firebase", claims: map[string]any{

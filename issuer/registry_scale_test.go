@@ -155,7 +155,7 @@ func TestAddRemoveUpdateInALargeRegistry(t *testing.T) {
 	if err := reg.Update("nobody", func(*issuer.Config) error { return nil }); !errors.Is(err, tenantjwt.ErrUnknownIssuer) {
 		t.Errorf("Update of an unknown issuer: %v", err)
 	}
-	if err := reg.Update(iss.URL(), func(c *issuer.Config) error { c.Audiences = nil; c.Aliases = nil; return nil }); err != nil {
+	if err := reg.Update(iss.URL(), func(c *issuer.Config) error { c.Audiences, c.AllowAnyAudience, c.Aliases = nil, true, nil; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := reg.Verify(ctx, tok); err != nil {
@@ -185,7 +185,7 @@ func TestAddRemoveUpdateInALargeRegistry(t *testing.T) {
 		t.Errorf("Issuers after removes: %d, want %d", got, n-1)
 	}
 	// The alias went with its issuer.
-	if err := reg.Add(issuer.Config{Issuer: "acme-alias", JWKSURI: "https://x.example.com/jwks"}); err != nil {
+	if err := reg.Add(issuer.Config{Issuer: "acme-alias", JWKSURI: "https://x.example.com/jwks", AllowAnyAudience: true}); err != nil {
 		t.Errorf("alias of a removed issuer still taken: %v", err)
 	}
 }
@@ -284,8 +284,8 @@ func TestVerifyNeverMissesDuringUpdates(t *testing.T) {
 
 func TestKeySourcesReleasedOncePerUse(t *testing.T) {
 	keys := newCountingKeys(t)
-	shared := issuer.Config{Issuer: "https://a.example.com/", JWKSURI: "https://keys.example.com/jwks"}
-	alsoShared := issuer.Config{Issuer: "https://b.example.com/", JWKSURI: "https://keys.example.com/jwks"}
+	shared := issuer.Config{Issuer: "https://a.example.com/", JWKSURI: "https://keys.example.com/jwks", AllowAnyAudience: true}
+	alsoShared := issuer.Config{Issuer: "https://b.example.com/", JWKSURI: "https://keys.example.com/jwks", AllowAnyAudience: true}
 	reg, err := issuer.New(issuer.Options{Keys: keys}, shared, alsoShared, tenantConfig(1))
 	if err != nil {
 		t.Fatal(err)
@@ -315,7 +315,7 @@ func TestKeySourcesReleasedOncePerUse(t *testing.T) {
 	}
 	check("Replace", 6, 5, 1)
 	// A failed Replace releases what it took.
-	if err := reg.Replace([]issuer.Config{tenantConfig(4), {Issuer: "x", JWKSFile: "/does/not/exist"}}); err == nil {
+	if err := reg.Replace([]issuer.Config{tenantConfig(4), {Issuer: "x", JWKSFile: "/does/not/exist", AllowAnyAudience: true}}); err == nil {
 		t.Fatal("Replace with a missing jwks_file: nil error")
 	}
 	check("failed Replace", 7, 6, 1)

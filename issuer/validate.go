@@ -132,6 +132,14 @@ func compile(c Config) (*entry, error) {
 			return nil, fmt.Errorf("audiences[%d]: empty", i)
 		}
 	}
+	switch {
+	case c.AllTenants && len(c.Audiences) == 0:
+		return nil, errors.New("audiences: required with all_tenants: true (the audience check is what keeps other tenants' tokens out)")
+	case len(c.Audiences) == 0 && !c.AllowAnyAudience:
+		return nil, errors.New("audiences: none; list the aud values this API accepts, or set allow_any_audience: true")
+	case len(c.Audiences) > 0 && c.AllowAnyAudience:
+		return nil, errors.New("allow_any_audience: set together with audiences")
+	}
 	for i, a := range c.Aliases {
 		switch {
 		case a == "":

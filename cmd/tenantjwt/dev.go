@@ -97,7 +97,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			w.Header().Set("Cache-Control", "max-age=300")
 			w.Write(jwks)
 		})
-		fmt.Fprintf(&snippet, "  - name: %s\n    issuer: %s\n    discovery: true\n    algorithms: [%s]\n    tenant: %s\n", t, url, iss.Algorithm(), t)
+		fmt.Fprintf(&snippet, "  - name: %s\n    issuer: %s\n    discovery: true\n    audiences: [%s]\n    algorithms: [%s]\n    tenant: %s\n", t, url, devAudience, iss.Algorithm(), t)
 	}
 	fmt.Fprintf(stdout, "tenantjwt dev: serving %d tenant(s) on %s (keys in %s)\n\n# trust them with this config:\n%s\n# mint a token:\n#   tenantjwt dev mint --dir %s --tenant %s --sub alice --roles admin\n",
 		len(tenants), base, *dir, snippet.String(), *dir, tenants[0])
@@ -188,6 +188,10 @@ func loadKey(path string) (crypto.Signer, error) {
 	return s, nil
 }
 
+// devAudience is the aud dev mint puts in tokens by default and the
+// config dev prints accepts: issuers need audiences.
+const devAudience = "http://localhost"
+
 // runDevMint prints a token of a dev tenant.
 func runDevMint(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("dev mint", flag.ContinueOnError)
@@ -197,7 +201,7 @@ func runDevMint(args []string, stdout io.Writer) error {
 	roles := fs.String("roles", "", "comma-separated roles")
 	perms := fs.String("permissions", "", "comma-separated permissions")
 	scopes := fs.String("scopes", "", "space-separated scopes")
-	aud := fs.String("aud", "", "audience")
+	aud := fs.String("aud", devAudience, "audience")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime")
 	base := fs.String("issuer-base", "", "issuer base URL (default: the one `dev` last served, from DIR/base)")
 	var extra listFlag

@@ -46,7 +46,7 @@ func mint(t *testing.T, args ...string) string {
 
 func verifyWith(t *testing.T, iss, tok string) error {
 	t.Helper()
-	reg, err := issuer.New(issuer.Options{}, issuer.Config{Issuer: iss, Discovery: true, Algorithms: []string{"RS256", "ES256", "EdDSA"}})
+	reg, err := issuer.New(issuer.Options{}, issuer.Config{Issuer: iss, Discovery: true, Audiences: []string{devAudience}, Algorithms: []string{"RS256", "ES256", "EdDSA"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func verifyWith(t *testing.T, iss, tok string) error {
 func TestDevMintVerifyRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	addr, out := startDevOnce(t, dir, "127.0.0.1:0")
-	if !strings.Contains(out.String(), "issuer: http://"+addr+"/acme") || !strings.Contains(out.String(), "discovery: true") {
+	if !strings.Contains(out.String(), "issuer: http://"+addr+"/acme") || !strings.Contains(out.String(), "discovery: true") || !strings.Contains(out.String(), "audiences: ["+devAudience+"]") {
 		t.Errorf("config snippet missing:\n%s", out.String())
 	}
 	tok := mint(t, "--dir", dir, "--tenant", "acme", "--sub", "alice", "--roles", "admin,ops", "--claim", `org={"id":1}`)

@@ -93,7 +93,7 @@ func startGatewayEnv(t *testing.T) *gatewayEnv {
 	devAddr, _ := startDev(t, "--dir", env.devDir, "--listen", "127.0.0.1:0", "--tenant", "acme", "--tenant", "globex")
 	cfg := strings.ReplaceAll(readExample(t, "config.yaml"), "127.0.0.1:8931", devAddr)
 	// One more issuer, whose IdP is down, for the outage case.
-	cfg = strings.Replace(cfg, "issuers:\n", fmt.Sprintf("issuers:\n  - name: down\n    issuer: %s/acme\n    discovery: true\n    tenant: down\n", env.downBase), 1)
+	cfg = strings.Replace(cfg, "issuers:\n", fmt.Sprintf("issuers:\n  - name: down\n    issuer: %s/acme\n    discovery: true\n    audiences: [http://localhost]\n    tenant: down\n", env.downBase), 1)
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -56,7 +56,7 @@ func prefetchConfig(t *testing.T, extra string, issuers ...*issuertest.Issuer) s
 	var b strings.Builder
 	b.WriteString("issuers:\n")
 	for i, iss := range issuers {
-		fmt.Fprintf(&b, "  - name: p%d\n    issuer: %s\n    jwks_uri: %s\n    algorithms: [%s]\n    prefetch: true\n", i, iss.URL(), iss.JWKSURL(), iss.Algorithm())
+		fmt.Fprintf(&b, "  - name: p%d\n    issuer: %s\n    jwks_uri: %s\n    audiences: [%s]\n    algorithms: [%s]\n    prefetch: true\n", i, iss.URL(), iss.JWKSURL(), iss.Audience(), iss.Algorithm())
 	}
 	b.WriteString(extra)
 	path := filepath.Join(t.TempDir(), "config.yaml")
@@ -370,7 +370,7 @@ func TestServeIssuersDir(t *testing.T) {
 	os.Mkdir(dir, 0o755)
 	issuerFile := func(name string, iss *issuertest.Issuer) {
 		t.Helper()
-		body := fmt.Sprintf("issuers:\n  - name: %s\n    issuer: %s\n    jwks_uri: %s\n    algorithms: [%s]\n", name, iss.URL(), iss.JWKSURL(), iss.Algorithm())
+		body := fmt.Sprintf("issuers:\n  - name: %s\n    issuer: %s\n    jwks_uri: %s\n    audiences: [%s]\n    algorithms: [%s]\n", name, iss.URL(), iss.JWKSURL(), iss.Audience(), iss.Algorithm())
 		if err := os.WriteFile(filepath.Join(dir, name+".yaml"), []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ func writeConfig(t *testing.T, extra string, issuers ...*issuertest.Issuer) stri
 	var b strings.Builder
 	b.WriteString("issuers:\n")
 	for i, iss := range issuers {
-		fmt.Fprintf(&b, "  - name: t%d\n    issuer: %s\n    jwks_uri: %s\n    algorithms: [%s]\n    tenant: t%d\n", i, iss.URL(), iss.JWKSURL(), iss.Algorithm(), i)
+		fmt.Fprintf(&b, "  - name: t%d\n    issuer: %s\n    jwks_uri: %s\n    audiences: [%s]\n    algorithms: [%s]\n    tenant: t%d\n", i, iss.URL(), iss.JWKSURL(), iss.Audience(), iss.Algorithm(), i)
 	}
 	b.WriteString(extra)
 	path := filepath.Join(t.TempDir(), "config.yaml")
@@ -98,7 +98,7 @@ forward_auth:
       path_prefix: /admin
       roles: [admin]
 `, a)
-	viewer := a.Mint(map[string]any{"sub": "vic", "roles": []string{"viewer"}, "aud": "https://wrong.example"})
+	viewer := a.Mint(map[string]any{"sub": "vic", "roles": []string{"viewer"}})
 	verify := func(args ...string) (int, string) {
 		t.Helper()
 		var out bytes.Buffer
@@ -126,6 +126,10 @@ forward_auth:
 			[]string{"serve would answer: 400"}},
 		{"expired token", []string{"--host", "t0.example.com", "--path", "/", a.Mint(map[string]any{"exp": time.Now().Add(-2 * time.Hour).Unix()})}, 1,
 			[]string{"(expires 2h0m", "ago)", "serve would answer: 401", "exp 20"}},
+		{"wrong audience", []string{a.Mint(map[string]any{"aud": "https://wrong.example"})}, 1,
+			[]string{`hint: token aud https://wrong.example; t0 accepts ["` + a.Audience() + `"]`}},
+		{"unknown kid", []string{a.MintWith(map[string]any{"kid": "nope"}, nil)}, 1,
+			[]string{`hint: token kid "nope"; t0 has keys ["` + a.KID() + `"]`}},
 		{"unknown issuer near miss", []string{a.Mint(map[string]any{"iss": a.URL() + "/"})}, 1,
 			[]string{"hint: iss", "differ by a trailing slash", "hint: trusted issuers: " + a.URL()}},
 	}

@@ -20,6 +20,7 @@ import (
 type Option func(*options)
 
 type options struct {
+	aud    string
 	alg    string
 	path   string
 	signer crypto.Signer
@@ -52,12 +53,20 @@ func WithKey(signer crypto.Signer, kid string) Option {
 // WithMaxAge makes the JWKS response carry Cache-Control max-age.
 func WithMaxAge(d time.Duration) Option { return func(o *options) { o.maxAge = d } }
 
+// DefaultAudience is the aud Mint puts in tokens and Config accepts,
+// unless WithAudience says otherwise.
+const DefaultAudience = "https://api.issuertest.example"
+
+// WithAudience sets the audience Mint puts in tokens and Config accepts.
+func WithAudience(aud string) Option { return func(o *options) { o.aud = aud } }
+
 // WithClock sets the clock Mint uses for iat and exp. Default time.Now.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // Issuer is a fake token issuer. Its methods are safe for concurrent use.
 type Issuer struct {
 	srv    *httptest.Server
+	aud    string
 	path   string // as given to WithPath
 	maxAge time.Duration
 
@@ -74,7 +83,7 @@ type Issuer struct {
 // NewServer starts a fake issuer on the loopback interface. It needs no
 // *testing.T; call Close when done.
 func NewServer(opts ...Option) (*Issuer, error) {
-	o := options{now: time.Now}
+	o := options{now: time.Now, aud: DefaultAudience}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -104,7 +113,7 @@ func NewServer(opts ...Option) (*Issuer, error) {
 	if err != nil {
 		return nil, err
 	}
-	iss := &Issuer{path: o.path, maxAge: o.maxAge, now: o.now, keys: []*signingKey{k}, current: k}
+	iss := &Issuer{aud: o.aud, path: o.path, maxAge: o.maxAge, now: o.now, keys: []*signingKey{k}, current: k}
 	iss.srv = httptest.NewServer(http.HandlerFunc(iss.serve))
 	return iss, nil
 }
@@ -172,16 +181,21 @@ func (i *Issuer) DiscoveryURL() string {
 	return i.base() + i.prefix() + "/.well-known/openid-configuration"
 }
 
-// Config returns a Config trusting this issuer through its jwks_uri and its
-// algorithm. A template issuer needs Tenants (or AllTenants) and
-// TenantClaim added by the caller.
+// Config returns a Config trusting this issuer through its jwks_uri, its
+// algorithm and its audience (the aud Mint puts in tokens). A template
+// issuer needs Tenants (or AllTenants) and TenantClaim added by the caller.
 func (i *Issuer) Config() issuer.Config {
 	return issuer.Config{
 		Issuer:     i.URL(),
 		JWKSURI:    i.JWKSURL(),
+		Audiences:  []string{i.aud},
 		Algorithms: []string{i.Algorithm()},
 	}
 }
+
+// Audience returns the aud Mint puts in tokens and Config accepts
+// (DefaultAudience unless WithAudience set another).
+func (i *Issuer) Audience() string { return i.aud }
 
 // StaticConfig is like Config, but trusts the keys published now through
 // jwks.NewStatic instead of fetching them: no network at all.

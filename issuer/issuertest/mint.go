@@ -8,7 +8,7 @@ import (
 
 // Mint returns a token signed with the current key. Defaults: header alg
 // (the key's), typ "JWT" and kid; claims iss (URL), sub "test-subject",
-// iat now and exp now+1h. Claims given win over the defaults; a nil value
+// aud (Audience), iat now and exp now+1h. Claims given win over the defaults; a nil value
 // removes a default. It panics on claims that cannot be encoded as JSON,
 // which is a bug in the test.
 func (i *Issuer) Mint(claims map[string]any) string {
@@ -37,6 +37,7 @@ func (i *Issuer) SigningInput(header, claims map[string]any) string {
 	c := map[string]any{
 		"iss": i.URL(),
 		"sub": "test-subject",
+		"aud": i.aud,
 		"iat": now.Unix(),
 		"exp": now.Add(3600e9).Unix(),
 	}
