@@ -24,6 +24,7 @@ commands:
   serve    forward-auth server (nginx auth_request, Traefik ForwardAuth, Envoy)
   verify   explain why a token is accepted or refused
   dev      run a local issuer for development; "dev mint" prints tokens
+  version  print the version and build information (also --version)
 
 Run "tenantjwt <command> --help" for a command's flags.
 `
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runVerify(ctx, rest, stdout, stderr)
 	case "dev":
 		return runDev(ctx, rest, stdout, stderr)
+	case "version", "--version", "-version":
+		return runVersion(rest, stdout)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
