@@ -77,6 +77,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if other, ok := runningDev(ctx, *dir); ok && !*force {
 		return fmt.Errorf("dev: another tenantjwt dev serves %s at %s; stop it, use another --dir, or pass --force to take %s over", *dir, other, basePath)
 	}
+	// Listen before making keys: an issuer's client that connects meanwhile
+	// waits in the backlog for the answer instead of being refused.
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
 	issuers := make([]*issuertest.Issuer, 0, len(tenants))
 	defer func() {
 		for _, iss := range issuers {
@@ -86,15 +93,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, t := range tenants {
 		iss, err := devIssuer(*dir, t, *alg)
 		if err != nil {
+			ln.Close()
 			return err
 		}
 		issuers = append(issuers, iss)
 	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return err
-	}
-	base := "http://" + ln.Addr().String()
 	mux := http.NewServeMux()
 	absDir, _ := filepath.Abs(*dir)
 	mux.HandleFunc("GET "+devMarkerPath, func(w http.ResponseWriter, r *http.Request) {
