@@ -200,6 +200,12 @@ func TestKubernetesManifests(t *testing.T) {
 	} else if want := imageUser(t); *psc.RunAsUser != want {
 		t.Errorf("runAsUser = %d, want the image's USER %d", *psc.RunAsUser, want)
 	}
+	if psc != nil && (psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault) {
+		t.Errorf("pod seccompProfile %+v, want RuntimeDefault", psc.SeccompProfile)
+	}
+	if a := pod.Spec.AutomountServiceAccountToken; a == nil || *a {
+		t.Error("automountServiceAccountToken must be false: serve never calls the Kubernetes API")
+	}
 	sc := c.SecurityContext
 	switch {
 	case sc == nil:
