@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,5 +104,126 @@ func TestDevRefusesNonLoopback(t *testing.T) {
 	err := run(context.Background(), []string{"dev", "--listen", "0.0.0.0:8931", "--dir", t.TempDir()}, io.Discard, io.Discard)
 	if exitCode(err) != 2 {
 		t.Errorf("err = %v, want a usage error", err)
+	}
+}
+
+// TestDevRefusesLiveBase: a second dev on the same directory would replace
+// the base that tokens and configs of the first one name; it refuses, says
+// why, and takes over only with --force.
+func TestDevRefusesLiveBase(t *testing.T) {
+	dir := t.TempDir()
+	first, _ := startDev(t, "--dir", dir, "--listen", "127.0.0.1:0", "--tenant", "acme")
+	basePath := filepath.Join(dir, "base")
+	readBase := func() string {
+		b, err := os.ReadFile(basePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	err := runDevUntilListening(t, "--dir", dir, "--listen", "127.0.0.1:0", "--tenant", "acme")
+	if err == nil || !strings.Contains(err.Error(), "another tenantjwt dev serves") || !strings.Contains(err.Error(), "http://"+first) || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("second dev: err = %v, want a refusal naming the running one and --force", err)
+	}
+	if got, want := readBase(), "http://"+first; got != want {
+		t.Fatalf("base after refusal = %q, want %q", got, want)
+	}
+	second, _ := startDev(t, "--dir", dir, "--listen", "127.0.0.1:0", "--tenant", "acme", "--force")
+	if got, want := readBase(), "http://"+second; got != want {
+		t.Errorf("base after --force = %q, want %q", got, want)
+	}
+}
+
+// runDevUntilListening runs dev and returns its error if it exits before
+// listening; if it listens instead, it is stopped and the error is nil.
+func runDevUntilListening(t *testing.T, args ...string) error {
+	t.Helper()
+	listening := make(chan struct{})
+	testHooks = &serveHooks{listening: func(string) { close(listening) }}
+	defer func() { testHooks = nil }()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"dev"}, args...), io.Discard, io.Discard) }()
+	select {
+	case err := <-done:
+		return err
+	case <-listening:
+		cancel()
+		<-done
+		return nil
+	}
+}
+
+// TestDevTakesOverStaleBase: a base left by a dev that is gone (killed, or
+// another program on that port) does not block a new dev.
+func TestDevTakesOverStaleBase(t *testing.T) {
+	dir := t.TempDir()
+	stale := httptest.NewServer(http.NotFoundHandler()) // answers, but is no dev
+	defer stale.Close()
+	if err := os.WriteFile(filepath.Join(dir, "base"), []byte(stale.URL+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := startDev(t, "--dir", dir, "--listen", "127.0.0.1:0", "--tenant", "acme")
+	tok := mint(t, "--dir", dir, "--tenant", "acme", "--sub", "alice", "--roles", "admin,ops")
+	if err := verifyWith(t, "http://"+addr+"/acme", tok); err != nil {
+		t.Fatalf("token minted after the takeover: %v", err)
+	}
+}
+
+// TestDevMintWaitsForDev is the quick start's race: `dev mint` runs while
+// `dev` is still starting. mint waits for dev's base and key instead of
+// failing or signing for a stale base.
+func TestDevMintWaitsForDev(t *testing.T) {
+	dir := t.TempDir()
+	waiting := make(chan struct{})
+	devMintWaiting = func() { close(waiting) }
+	t.Cleanup(func() { devMintWaiting = nil })
+	type result struct {
+		tok string
+		err error
+	}
+	minted := make(chan result, 1)
+	go func() {
+		var out bytes.Buffer
+		err := run(context.Background(), []string{"dev", "mint", "--dir", dir, "--tenant", "acme", "--sub", "alice", "--roles", "admin,ops", "--wait", "30s"}, &out, io.Discard)
+		minted <- result{strings.TrimSpace(out.String()), err}
+	}()
+	select {
+	case <-waiting:
+	case r := <-minted:
+		t.Fatalf("mint did not wait for dev: %+v", r)
+	}
+	addr, _ := startDev(t, "--dir", dir, "--listen", "127.0.0.1:0", "--tenant", "acme")
+	r := <-minted
+	if r.err != nil {
+		t.Fatalf("dev mint: %v", r.err)
+	}
+	if err := verifyWith(t, "http://"+addr+"/acme", r.tok); err != nil {
+		t.Fatalf("token minted while dev started: %v", err)
+	}
+}
+
+func TestDevMintWaitIsBounded(t *testing.T) {
+	err := run(context.Background(), []string{"dev", "mint", "--dir", t.TempDir(), "--tenant", "acme", "--wait", "0"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "start `tenantjwt dev") {
+		t.Errorf("mint without dev: err = %v, want advice to start dev", err)
+	}
+}
+
+// TestDevMintRoleLists: spaces around list items are trimmed; an empty item
+// is a usage error rather than an empty role.
+func TestDevMintRoleLists(t *testing.T) {
+	dir := t.TempDir()
+	addr, _ := startDev(t, "--dir", dir, "--listen", "127.0.0.1:0", "--tenant", "acme")
+	tok := mint(t, "--dir", dir, "--tenant", "acme", "--sub", "alice", "--roles", " admin , ops")
+	if err := verifyWith(t, "http://"+addr+"/acme", tok); err != nil { // wants roles exactly admin,ops
+		t.Fatalf("verify: %v", err)
+	}
+	for _, bad := range [][]string{{"--roles", "admin,,ops"}, {"--roles", "admin, "}, {"--permissions", ",x"}} {
+		err := run(context.Background(), append([]string{"dev", "mint", "--dir", dir, "--tenant", "acme"}, bad...), io.Discard, io.Discard)
+		if exitCode(err) != 2 {
+			t.Errorf("mint %q: err = %v, want a usage error", bad, err)
+		}
 	}
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"net/http"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -89,11 +87,15 @@ func newMetrics(issuerLabel bool) *metrics {
 			Help: "Refusal log records held back by rate limiting, by reason.",
 		}, []string{"reason"}),
 	}
-	version, revision, goVersion := moduleBuild()
+	bv := readBuildVersion()
+	revision := bv.Revision
+	if bv.Modified {
+		revision += "+dirty"
+	}
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "tenantjwt_build_info",
 		Help:        "Always 1; the labels say which build runs.",
-		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
+		ConstLabels: prometheus.Labels{"version": bv.Version, "revision": revision, "goversion": bv.GoVersion},
 	})
 	buildInfo.Set(1)
 	m.reg.MustRegister(m.verifications, m.fetches, m.fetchSeconds, m.staleServed, m.cacheHits, m.cacheMisses,
@@ -207,36 +209,6 @@ func (c *keyCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, age.Seconds(), k.Name)
 		}
 	}
-}
-
-// moduleBuild reads the binary's build information: module version (or
-// "(devel)"), VCS revision (with "+dirty" when modified) and Go version.
-func moduleBuild() (version, revision, goVersion string) {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown", "", runtime.Version()
-	}
-	version = bi.Main.Version
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			revision = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				revision += "+dirty"
-			}
-		}
-	}
-	return version, revision, bi.GoVersion
-}
-
-// buildVersion is the version for logs.
-func buildVersion() string {
-	v, rev, _ := moduleBuild()
-	if rev != "" {
-		return v + " " + rev
-	}
-	return v
 }
 
 // result names the cause of a rejection with the library's fixed, small

@@ -25,6 +25,7 @@ commands:
            Gateway over HTTP or gRPC ext_authz)
   verify   explain why a token is accepted or refused
   dev      run a local issuer for development; "dev mint" prints tokens
+  version  print the version and build information (also --version)
 
 Run "tenantjwt <command> --help" for a command's flags.
 `
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runVerify(ctx, rest, stdout, stderr)
 	case "dev":
 		return runDev(ctx, rest, stdout, stderr)
+	case "version", "--version", "-version":
+		return runVersion(rest, stdout)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

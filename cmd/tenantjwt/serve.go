@@ -127,7 +127,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ln = tls.NewListener(ln, srv.TLSConfig)
 		scheme = "https"
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "config", *configPath, "version", buildVersion())
+	logger.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "config", *configPath, "version", readBuildVersion().Version)
 	if s.hooks != nil && s.hooks.listening != nil {
 		s.hooks.listening(ln.Addr().String())
 	}

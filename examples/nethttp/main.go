@@ -3,6 +3,7 @@
 //
 //	go run ./examples/nethttp          # start, call the API, print the answers, exit
 //	go run ./examples/nethttp -serve   # keep serving and print curl commands
+//	go run ./examples/nethttp -config tenantjwt.yaml   # the README's quick start, with your issuers
 //
 // The two issuers are local fakes (issuer/issuertest), so the example needs
 // no outside services. In production each issuer entry would name the
@@ -28,7 +29,16 @@ import (
 
 func main() {
 	serve := flag.Bool("serve", false, "keep serving after the sample calls")
+	config := flag.String("config", "", "serve the README's quick-start API with the issuers of this config file")
+	listen := flag.String("listen", "127.0.0.1:8080", "address of the quick-start API (with -config)")
 	flag.Parse()
+	if *config != "" {
+		if err := quickStart(*config, *listen); err != nil {
+			fmt.Fprintln(os.Stderr, "nethttp:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, os.Stdout, *serve); err != nil {

@@ -1,6 +1,6 @@
 module github.com/tenantjwt/tenantjwt/examples/tenantdb
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/tenantjwt/tenantjwt v0.0.0
@@ -21,7 +21,6 @@ require (
 	github.com/lestrrat-go/option v1.0.1 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
-	github.com/patrickmn/go-cache v2.1.0+incompatible // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/segmentio/asm v1.2.1 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect

@@ -40,11 +40,13 @@ func ExampleNew() {
 		p, _ := tenantjwt.FromContext(ctx)
 		return connect.NewResponse(wrapperspb.String("hello " + req.Msg.GetValue() + " from " + p.Subject + " of " + p.Tenant)), nil
 	}
+	// README:begin connect
 	mux := http.NewServeMux()
 	mux.Handle(procedure, connect.NewUnaryHandler(procedure, hello,
 		connect.WithInterceptors(connectauth.New(reg, connectauth.Config{}))))
 	// Wrap lets the interceptor see TLS client certificates and the URL.
 	srv := httptest.NewServer(connectauth.Wrap(mux))
+	// README:end connect
 	defer srv.Close()
 
 	client := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](srv.Client(), srv.URL+procedure)

@@ -39,12 +39,14 @@ func ExampleNew() {
 	}
 	defer reg.Close()
 
+	// README:begin grpc
 	auth := grpcauth.New(reg, grpcauth.Config{
 		Guards: map[string][]grpcauth.Guard{
 			"/test.v1.Echo/Admin": {grpcauth.RequireRoles("admin")},
 		},
 	})
-	srv := grpc.NewServer(auth.ServerOptions()...)
+	srv := grpc.NewServer(auth.ServerOptions()...) // unary and stream interceptors
+	// README:end grpc
 	srv.RegisterService(&echoService, struct{}{}) // Whoami answers "subject|tenant|binding|roles"
 	lis := bufconn.Listen(1 << 20)
 	go srv.Serve(lis)
