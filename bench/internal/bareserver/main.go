@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 )
 
 func main() {
@@ -29,13 +30,22 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Println(ln.Addr().String())
-	err = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		out := w.Header()
-		for k, v := range h {
-			out.Set(k, v[0])
-		}
-		w.WriteHeader(http.StatusOK)
-	}))
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			out := w.Header()
+			for k, v := range h {
+				out.Set(k, v[0])
+			}
+			w.WriteHeader(http.StatusOK)
+		}),
+		// serve's defaults (tenantjwt serve --help).
+		ReadTimeout:       10 * time.Second,
+		ReadHeaderTimeout: 5 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	err = srv.Serve(ln)
 	fmt.Fprintln(os.Stderr, "bareserver:", err)
 	os.Exit(1)
 }
