@@ -59,15 +59,16 @@ out.append("")
 so = rows.get("BenchmarkServeOverhead")
 if so:
     m = med["BenchmarkServeOverhead"]; r = so["rps-ratio"]
-    out.append(f"| server | req/s | p50 µs | p99 µs |")
-    out.append("|---|---:|---:|---:|")
+    out.append(f"| server | req/s | p50 µs | p99 µs | CPU µs/req |")
+    out.append("|---|---:|---:|---:|---:|")
     for srv in ["serve", "bare"]:
-        out.append(f"| {srv} | {f(m[srv+'-req/s'])} | {f(m[srv+'-p50-µs'])} | {f(m[srv+'-p99-µs'])} |")
+        out.append(f"| {srv} | {f(m[srv+'-req/s'])} | {f(m[srv+'-p50-µs'])} | {f(m[srv+'-p99-µs'])} | {f(m.get(srv+'-cpu-µs/req', 0), 1)} |")
     out.append("")
     out.append(f"serve ÷ bare over {len(r)} passes (median, min–max): requests/s per round "
                f"{st.median(r):.3f} ({min(r):.3f}–{max(r):.3f}), all rounds together "
                f"{st.median(so['rps-ratio-total']):.3f}, p99 {st.median(so['p99-ratio']):.3f} "
-               f"({min(so['p99-ratio']):.3f}–{max(so['p99-ratio']):.3f})")
+               f"({min(so['p99-ratio']):.3f}–{max(so['p99-ratio']):.3f}), CPU per request "
+               f"{st.median(so.get('cpu-ratio', [0])):.3f}")
     out.append("")
 for n in order:
     if not n.startswith(("BenchmarkVerify/", "BenchmarkHTTP/", "BenchmarkIssuers/", "BenchmarkRPC/", "BenchmarkServeOverhead")):
