@@ -26,6 +26,7 @@ out.append("|---|---|---:|---:|---:|---:|---:|")
 peers = ["golang-jwt+keyfunc", "auth0-v3", "go-oidc"]
 for alg in ["RS256", "ES256", "EdDSA"]:
     names = [n for n in order if n.startswith(f"BenchmarkVerify/{alg}/")]
+    if not names: continue  # a partial bench.txt
     fl = med.get(f"BenchmarkVerify/{alg}/floor", {}).get("ns/op")
     fastest = min(med[f"BenchmarkVerify/{alg}/{p}"]["ns/op"] for p in peers if f"BenchmarkVerify/{alg}/{p}" in med)
     for n in names:
@@ -54,15 +55,30 @@ for n in order:
         d = st.median(x - y for x, y in zip(rows[n]["ns/op"], rows[base]["ns/op"])) if base in rows else 0
         out.append(f"| {n.split('/',1)[1]} | {f(m['ns/op'])} | {f(m.get('B/op',0))} | {f(m.get('allocs/op',0))} | {f(d)} |")
 out.append("")
+# serve against the bare net/http floor (issue 20): medians over the passes.
+so = rows.get("BenchmarkServeOverhead")
+if so:
+    m = med["BenchmarkServeOverhead"]; r = so["rps-ratio"]
+    out.append(f"| server | req/s | p50 µs | p99 µs | CPU µs/req |")
+    out.append("|---|---:|---:|---:|---:|")
+    for srv in ["serve", "bare"]:
+        out.append(f"| {srv} | {f(m[srv+'-req/s'])} | {f(m[srv+'-p50-µs'])} | {f(m[srv+'-p99-µs'])} | {f(m.get(srv+'-cpu-µs/req', 0), 1)} |")
+    out.append("")
+    out.append(f"serve ÷ bare over {len(r)} passes (median, min–max): requests/s per round "
+               f"{st.median(r):.3f} ({min(r):.3f}–{max(r):.3f}), all rounds together "
+               f"{st.median(so['rps-ratio-total']):.3f}, p99 {st.median(so['p99-ratio']):.3f} "
+               f"({min(so['p99-ratio']):.3f}–{max(so['p99-ratio']):.3f}), CPU per request "
+               f"{st.median(so.get('cpu-ratio', [0])):.3f}")
+    out.append("")
 for n in order:
-    if not n.startswith(("BenchmarkVerify/", "BenchmarkHTTP/", "BenchmarkIssuers/", "BenchmarkRPC/")):
+    if not n.startswith(("BenchmarkVerify/", "BenchmarkHTTP/", "BenchmarkIssuers/", "BenchmarkRPC/", "BenchmarkServeOverhead")):
         out.append(f"{n}: " + ", ".join(f"{k} {v:,.2f}" for k, v in med[n].items()))
 # Paired ratios: run k of tenantjwt-first against run k of each peer.
 runs = len(rows["BenchmarkVerify/RS256/floor"]["ns/op"])
 out.append("")
 out.append(f"| alg | tenantjwt-first ÷ fastest peer, per run: median | min | max | runs ≤ 1.0 |")
 out.append("|---|---:|---:|---:|---:|")
-for alg in ["RS256", "ES256", "EdDSA"]:
+for alg in ["RS256", "ES256", "EdDSA"] if runs else []:
     t = rows[f"BenchmarkVerify/{alg}/tenantjwt-first"]["ns/op"]
     ps = [rows[f"BenchmarkVerify/{alg}/{p}"]["ns/op"] for p in peers if f"BenchmarkVerify/{alg}/{p}" in rows]
     r = [t[k] / min(p[k] for p in ps) for k in range(runs)]

@@ -2,7 +2,9 @@ package main
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,7 +36,17 @@ type metrics struct {
 	reloadOK      prometheus.Gauge
 	reloadTime    prometheus.Gauge
 	suppressedLog *prometheus.CounterVec
+
+	// byCode and byMode hold the series of checked once used, so a check
+	// does not format and hash label values: byCode is indexed by status
+	// (100–599), byMode by the index in checkModes.
+	byCode [500]atomic.Pointer[prometheus.Counter]
+	byMode [len(checkModes)]atomic.Pointer[prometheus.Observer]
 }
+
+// checkModes are the values of the mode label of
+// tenantjwt_check_duration_seconds.
+var checkModes = [...]string{"forward_auth", "ext_authz_http", "ext_authz_grpc"}
 
 func newMetrics(issuerLabel bool) *metrics {
 	m := &metrics{
@@ -144,8 +156,29 @@ func (m *metrics) servedStale(_, label string, _ time.Duration) {
 
 // checked records one answered check.
 func (m *metrics) checked(mode string, status int, took time.Duration) {
-	m.responses.WithLabelValues(strconv.Itoa(status)).Inc()
-	m.checkSeconds.WithLabelValues(mode).Observe(took.Seconds())
+	if i := status - 100; i >= 0 && i < len(m.byCode) {
+		c := m.byCode[i].Load()
+		if c == nil {
+			// Racing first uses store the same series.
+			c = new(prometheus.Counter)
+			*c = m.responses.WithLabelValues(strconv.Itoa(status))
+			m.byCode[i].Store(c)
+		}
+		(*c).Inc()
+	} else {
+		m.responses.WithLabelValues(strconv.Itoa(status)).Inc()
+	}
+	if i := slices.Index(checkModes[:], mode); i >= 0 {
+		o := m.byMode[i].Load()
+		if o == nil {
+			o = new(prometheus.Observer)
+			*o = m.checkSeconds.WithLabelValues(mode)
+			m.byMode[i].Store(o)
+		}
+		(*o).Observe(took.Seconds())
+	} else {
+		m.checkSeconds.WithLabelValues(mode).Observe(took.Seconds())
+	}
 }
 
 // reloaded records a load of the config file.

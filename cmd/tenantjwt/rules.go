@@ -253,27 +253,82 @@ func (r *rule) check(p *tenantjwt.Principal) error {
 // headerValue makes a token-derived value safe as one header value, and as
 // one item of a comma-joined list: '%', ',' and bytes outside printable
 // ASCII are percent-encoded (RFC 3986), so a claim can neither split the
-// header nor add list items.
+// header nor add list items. A value with nothing to encode is returned
+// as it is.
 func headerValue(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= 0x7f || c == '%' || c == ',' {
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
-			continue
-		}
-		b.WriteByte(c)
+	n := encodedLen(s)
+	if n == len(s) {
+		return s
 	}
+	var b strings.Builder
+	b.Grow(n)
+	writeHeaderValue(&b, s)
 	return b.String()
 }
 
+// headerList encodes each item like headerValue and joins them with
+// commas, in one allocation.
 func headerList(items []string) string {
-	out := make([]string, len(items))
-	for i, s := range items {
-		out[i] = headerValue(s)
+	if len(items) == 1 {
+		return headerValue(items[0])
 	}
-	return strings.Join(out, ",")
+	var b strings.Builder
+	b.Grow(listLen(items))
+	writeHeaderList(&b, items)
+	return b.String()
+}
+
+// listLen is the length of headerList(items).
+func listLen(items []string) int {
+	n := max(len(items)-1, 0)
+	for _, s := range items {
+		n += encodedLen(s)
+	}
+	return n
+}
+
+// writeHeaderList writes headerList(items).
+func writeHeaderList(b *strings.Builder, items []string) {
+	for i, s := range items {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeHeaderValue(b, s)
+	}
+}
+
+// headerEscape marks the bytes headerValue percent-encodes.
+var headerEscape = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c < 0x20 || c >= 0x7f || c == '%' || c == ','
+	}
+	return t
+}()
+
+// encodedLen is the length of s encoded by headerValue.
+func encodedLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if headerEscape[s[i]] {
+			n += 2
+		}
+	}
+	return n
+}
+
+// writeHeaderValue writes s encoded as headerValue does: the runs of
+// bytes that need no encoding are copied whole.
+func writeHeaderValue(b *strings.Builder, s string) {
+	const hex = "0123456789ABCDEF"
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; headerEscape[c] {
+			b.WriteString(s[start:i])
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			start = i + 1
+		}
+	}
+	b.WriteString(s[start:])
 }
