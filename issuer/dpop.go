@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/internal/pct"
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
@@ -340,45 +341,27 @@ func NormalizeHTU(s string) (string, error) {
 }
 
 // normalizeEscapes decodes percent-encoded unreserved characters and puts
-// the hex digits of the others in upper case.
+// the hex digits of the others in upper case; an invalid escape is kept
+// as it is.
 func normalizeEscapes(p string) string {
 	if !strings.Contains(p, "%") {
 		return p
 	}
 	var b strings.Builder
 	for i := 0; i < len(p); i++ {
-		if p[i] != '%' || i+2 >= len(p) {
+		c, ok := pct.Decode(p, i)
+		switch {
+		case !ok:
 			b.WriteByte(p[i])
 			continue
-		}
-		hi, ok1 := unhex(p[i+1])
-		lo, ok2 := unhex(p[i+2])
-		if !ok1 || !ok2 {
-			b.WriteByte(p[i])
-			continue
-		}
-		c := hi<<4 | lo
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+		case pct.Unreserved(c):
 			b.WriteByte(c)
-		} else {
-			b.WriteByte('%')
-			b.WriteString(strings.ToUpper(p[i+1 : i+3]))
+		default:
+			pct.WriteEscape(&b, c)
 		}
 		i += 2
 	}
 	return b.String()
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // removeDotSegments is the algorithm of RFC 3986 §5.2.4.

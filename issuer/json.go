@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/internal/pct"
 )
 
 // Token JSON (JOSE header, payload, DPoP proofs, and the claims a
@@ -451,7 +452,7 @@ func hex4(b []byte, i int) (rune, bool) {
 	}
 	var r rune
 	for _, ch := range b[i : i+4] {
-		d, ok := unhex(ch)
+		d, ok := pct.Unhex(ch)
 		if !ok {
 			return 0, false
 		}

@@ -3,6 +3,8 @@ package canonical
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tenantjwt/tenantjwt/internal/pct"
 )
 
 // MaxTargetBytes bounds a request target (path and query) before it is
@@ -82,29 +84,24 @@ func Path(p string, pol Policy) (string, error) {
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		if c == '%' {
-			if i+2 >= len(p) {
-				return "", reject("path", "truncated escape in path")
+			var ok bool
+			if c, ok = pct.Decode(p, i); !ok {
+				return "", reject("path", "invalid or truncated escape %.3q in path", p[i:])
 			}
-			hi, ok1 := unhex(p[i+1])
-			lo, ok2 := unhex(p[i+2])
-			if !ok1 || !ok2 {
-				return "", reject("path", "invalid escape %.3q in path", p[i:])
-			}
-			c = hi<<4 | lo
 			i += 2
 			switch {
 			case c == '/' && pol.AllowEncodedSlash, c == '%' && pol.AllowEncodedPercent:
-				writeEscape(&b, c)
+				pct.WriteEscape(&b, c)
 			case c == '/' || c == '\\':
 				return "", reject("path", "encoded %q in path", c)
 			case c == '%':
 				return "", reject("path", "encoded %% in path")
 			case c < 0x20 || c == 0x7f:
 				return "", reject("path", "encoded control byte 0x%02x in path", c)
-			case unreserved(c):
+			case pct.Unreserved(c):
 				b.WriteByte(c)
 			default:
-				writeEscape(&b, c)
+				pct.WriteEscape(&b, c)
 			}
 			continue
 		}
@@ -118,7 +115,7 @@ func Path(p string, pol Policy) (string, error) {
 		case c == ';' && !pol.AllowSemicolon:
 			return "", reject("path", "';' path parameter")
 		case c >= 0x80 || !pathChar(c):
-			writeEscape(&b, c)
+			pct.WriteEscape(&b, c)
 		default:
 			b.WriteByte(c)
 		}
@@ -166,14 +163,10 @@ func Decode(canonicalPath string) string {
 	b.Grow(len(canonicalPath))
 	for i := 0; i < len(canonicalPath); i++ {
 		c := canonicalPath[i]
-		if c == '%' && i+2 < len(canonicalPath) {
-			hi, ok1 := unhex(canonicalPath[i+1])
-			lo, ok2 := unhex(canonicalPath[i+2])
-			if ok1 && ok2 {
-				b.WriteByte(hi<<4 | lo)
-				i += 2
-				continue
-			}
+		if d, ok := pct.Decode(canonicalPath, i); ok {
+			b.WriteByte(d)
+			i += 2
+			continue
 		}
 		b.WriteByte(c)
 	}
@@ -213,23 +206,10 @@ func HasPrefix(p, prefix string, fold bool) bool {
 	return len(p) == len(prefix) || p[len(prefix)] == '/'
 }
 
-func writeEscape(b *strings.Builder, c byte) {
-	const hex = "0123456789ABCDEF"
-	b.WriteByte('%')
-	b.WriteByte(hex[c>>4])
-	b.WriteByte(hex[c&15])
-}
-
-// unreserved reports RFC 3986 §2.3 unreserved characters.
-func unreserved(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~'
-}
-
 // pathChar reports the bytes that may stand raw in a path: pchar and '/'
 // (RFC 3986 §3.3), '%' excepted (escapes are handled by the caller).
 func pathChar(c byte) bool {
-	if unreserved(c) {
+	if pct.Unreserved(c) {
 		return true
 	}
 	switch c {
@@ -237,18 +217,6 @@ func pathChar(c byte) bool {
 		return true
 	}
 	return false
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // reject returns an error wrapping ErrRequest; what names the part of the
