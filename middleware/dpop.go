@@ -32,7 +32,7 @@ var TraefikForwarded = canonical.GatewayHeaders
 
 // presentation describes how r presented its credential; orig yields the
 // original request, which DPoP proofs are checked against.
-func (a *Authenticator) presentation(r *http.Request, c credential, orig func() (canonical.Request, error)) (tenantjwt.Presentation, error) {
+func (a *Authenticator) presentation(r *http.Request, c credential, orig *original) (tenantjwt.Presentation, error) {
 	pr := tenantjwt.Presentation{Scheme: "Bearer"}
 	if c.dpop {
 		pr.Scheme = "DPoP"
@@ -45,7 +45,7 @@ func (a *Authenticator) presentation(r *http.Request, c credential, orig func() 
 		case len(vals) == 1:
 			pr.DPoP = vals[0]
 		}
-		req, err := orig()
+		req, err := orig.get()
 		if err != nil {
 			return pr, err
 		}

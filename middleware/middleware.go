@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/tenantjwt/tenantjwt"
 	"github.com/tenantjwt/tenantjwt/middleware/canonical"
@@ -112,17 +111,10 @@ func (a *Authenticator) Config() Config { return a.cfg }
 // Authenticate extracts, verifies and binds the token of r. It returns
 // (nil, nil) for a request without a token when Config.Optional is set.
 // The original request (for DPoP proofs and RequestTenant) is derived
-// from r with Config.Forwarded and Config.Paths.
+// from r with Config.Forwarded and Config.Paths, once, when needed.
 func (a *Authenticator) Authenticate(r *http.Request) (*tenantjwt.Principal, error) {
-	var (
-		once sync.Once
-		req  canonical.Request
-		err  error
-	)
-	return a.authenticate(r, func() (canonical.Request, error) {
-		once.Do(func() { req, err = canonical.FromHTTP(r, a.cfg.Forwarded, false, a.cfg.Paths) })
-		return req, err
-	})
+	o := original{a: a, r: r}
+	return a.authenticate(r, &o)
 }
 
 // AuthenticateRequest is Authenticate for a check about another request,
@@ -130,10 +122,29 @@ func (a *Authenticator) Authenticate(r *http.Request) (*tenantjwt.Principal, err
 // derived and canonical, and is what DPoP proofs and RequestTenant see.
 // The token, proof and tenant selection still come from r's headers.
 func (a *Authenticator) AuthenticateRequest(r *http.Request, req canonical.Request) (*tenantjwt.Principal, error) {
-	return a.authenticate(r, func() (canonical.Request, error) { return req, nil })
+	o := original{req: req, done: true}
+	return a.authenticate(r, &o)
 }
 
-func (a *Authenticator) authenticate(r *http.Request, orig func() (canonical.Request, error)) (*tenantjwt.Principal, error) {
+// original is the original request of one authentication, derived on
+// first use: most requests need it for neither DPoP nor tenant binding.
+type original struct {
+	a    *Authenticator
+	r    *http.Request
+	req  canonical.Request
+	err  error
+	done bool
+}
+
+func (o *original) get() (canonical.Request, error) {
+	if !o.done {
+		o.req, o.err = canonical.FromHTTP(o.r, o.a.cfg.Forwarded, false, o.a.cfg.Paths)
+		o.done = true
+	}
+	return o.req, o.err
+}
+
+func (a *Authenticator) authenticate(r *http.Request, orig *original) (*tenantjwt.Principal, error) {
 	c, err := a.cfg.Sources.extract(r, a.pv != nil)
 	if err != nil {
 		if a.cfg.Optional && err == ErrNoToken {

@@ -70,10 +70,10 @@ func ParseHostTenants(hosts map[string]string) (func(*http.Request, canonical.Re
 
 // bindTenant applies tenant selection (Config.TenantHeader) and the
 // request's tenant binding (Config.RequestTenant) to p.
-func (a *Authenticator) bindTenant(r *http.Request, p *tenantjwt.Principal, orig func() (canonical.Request, error)) (*tenantjwt.Principal, error) {
+func (a *Authenticator) bindTenant(r *http.Request, p *tenantjwt.Principal, orig *original) (*tenantjwt.Principal, error) {
 	bound, isBound := "", false
 	if a.cfg.RequestTenant != nil {
-		req, err := orig()
+		req, err := orig.get()
 		if err != nil {
 			return nil, err
 		}

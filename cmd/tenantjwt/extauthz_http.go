@@ -48,6 +48,11 @@ func (fa *forwardAuth) envoyOriginal(r *http.Request, target string) (canonical.
 // which refuses it, and nothing is ever redirected.
 func (s *server) envoyChecks(mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Checks skip the mux: the hot path, and no path cleaning.
+		if r.URL.Path == "/verify" && r.RequestURI != "" && strings.HasPrefix(r.RequestURI, "/verify") && (len(r.RequestURI) == 7 || r.RequestURI[7] == '?') {
+			s.verify(w, r)
+			return
+		}
 		if _, ok := envoyTarget(r); ok {
 			s.verify(w, r)
 			return

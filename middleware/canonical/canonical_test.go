@@ -341,3 +341,31 @@ func FuzzPath(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHost: an accepted host is lower case, has no empty label and no
+// byte outside the host alphabet, and canonicalising it again changes
+// nothing; nothing panics.
+func FuzzHost(f *testing.F) {
+	for _, s := range []string{"a.example.com", "A.b.", "a..b", "[::1]:80", "x:1", ".", "a.b.:8080", "ß.example"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		h, port, err := canonical.Host(in)
+		if err != nil {
+			if !errors.Is(err, canonical.ErrRequest) {
+				t.Fatalf("error %v is not ErrRequest", err)
+			}
+			return
+		}
+		if h == "" || h != strings.ToLower(h) || strings.Contains(h, "..") || strings.HasPrefix(h, ".") || strings.HasSuffix(h, ".") {
+			t.Fatalf("Host(%.80q) = %.80q", in, h)
+		}
+		again := h
+		if port != "" {
+			again += ":" + port
+		}
+		if h2, p2, err := canonical.Host(again); err != nil || h2 != h || p2 != port {
+			t.Fatalf("not a fixed point: %.80q -> %.80q %q -> %.80q %q %v", in, h, port, h2, p2, err)
+		}
+	})
+}

@@ -49,10 +49,8 @@ func Host(authority string) (host, port string, err error) {
 	if h == "" {
 		return "", "", reject("host", "empty host in %.64q", authority)
 	}
-	for _, label := range strings.Split(h, ".") {
-		if label == "" {
-			return "", "", reject("host", "empty label in host %.64q", authority)
-		}
+	if h[0] == '.' || h[len(h)-1] == '.' || strings.Contains(h, "..") {
+		return "", "", reject("host", "empty label in host %.64q", authority)
 	}
 	for i := 0; i < len(h); i++ {
 		if c := h[i]; !hostChar(c) {

@@ -79,6 +79,13 @@ func Path(p string, pol Policy) (string, error) {
 	if len(p) > MaxTargetBytes {
 		return "", reject("path", "path of %d bytes", len(p))
 	}
+	if plain(p, pol) {
+		// Nothing to decode or encode: the common case, without copying.
+		if err := checkSegments(p); err != nil {
+			return "", err
+		}
+		return p, nil
+	}
 	var b strings.Builder
 	b.Grow(len(p))
 	for i := 0; i < len(p); i++ {
@@ -129,6 +136,18 @@ func Path(p string, pol Policy) (string, error) {
 		return "", err
 	}
 	return out, nil
+}
+
+// plain reports a path of bytes that stand for themselves: no escape, no
+// byte to encode or refuse.
+func plain(p string, pol Policy) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '%' || !pathChar(c) || (c == ';' && !pol.AllowSemicolon) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkSegments refuses empty segments (but a trailing slash) and dot

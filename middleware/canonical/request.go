@@ -159,13 +159,15 @@ var GatewayHeaders = Forwarded{Proto: "X-Forwarded-Proto", Host: "X-Forwarded-Ho
 // With require set, an absent Method, Host or URI header is refused
 // instead (a forward-auth check must never be judged as its own request).
 func FromHTTP(r *http.Request, f Forwarded, require bool, pol Policy) (Request, error) {
-	method, scheme, authority, target := r.Method, "http", r.Host, r.URL.RequestURI()
+	method, scheme, authority := r.Method, "http", r.Host
+	// What the client sent, before net/http's parsing cleaned it; the
+	// URL only for a request built in process.
+	target := r.RequestURI
+	if target == "" && (f.URI == "" || len(r.Header.Values(f.URI)) == 0) {
+		target = r.URL.RequestURI()
+	}
 	if r.TLS != nil {
 		scheme = "https"
-	}
-	if r.RequestURI != "" {
-		// What the client sent, before net/http's parsing cleaned it.
-		target = r.RequestURI
 	}
 	for _, h := range []struct {
 		name     string
