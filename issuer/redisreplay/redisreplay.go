@@ -86,7 +86,7 @@ type Store struct {
 var _ issuer.ReplayStore = (*Store)(nil)
 
 // New returns a store on client (a *redis.Client, *redis.ClusterClient or
-// *redis.Ring). The caller keeps ownership of client: Close does not close
+// *redis.Ring; nil refuses every proof as unavailable). The caller keeps ownership of client: Close does not close
 // it. Give the client no retries (MaxRetries -1): a retried script whose
 // first run was recorded reports a replay.
 func New(client redis.Scripter, o Options) *Store {
@@ -186,6 +186,9 @@ return 1
 func (s *Store) SetIfAbsent(ctx context.Context, jkt, jti string, ttl time.Duration) (bool, error) {
 	if ttl <= 0 {
 		return false, errors.New("redisreplay: proof already expired")
+	}
+	if s.client == nil {
+		return false, fmt.Errorf("redisreplay: %w: no client", tenantjwt.ErrStoreUnavailable)
 	}
 	proof, counter := s.keys(jkt, jti)
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)

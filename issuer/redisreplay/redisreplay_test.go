@@ -153,6 +153,42 @@ func TestReplayAcrossRegistries(t *testing.T) {
 	}
 }
 
+// TestConcurrentReplicasRecordOnce: of one proof presented at once to
+// two stores (two replicas' clients) many times over, exactly one
+// presentation is recorded.
+func TestConcurrentReplicasRecordOnce(t *testing.T) {
+	srv := startRedis(t)
+	stores := []*redisreplay.Store{open(t, srv.url, redisreplay.Options{Timeout: 5 * time.Second}), open(t, srv.url, redisreplay.Options{Timeout: 5 * time.Second})}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		recorded int
+		errs     []error
+	)
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := stores[i%2].SetIfAbsent(context.Background(), "jkt", "one-proof", time.Minute)
+			mu.Lock()
+			defer mu.Unlock()
+			if ok {
+				recorded++
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if recorded != 1 || len(errs) > 0 {
+		t.Errorf("recorded %d times (errors %v), want once", recorded, errs)
+	}
+	if ok, err := redisreplay.New(nil, redisreplay.Options{}).SetIfAbsent(context.Background(), "jkt", "x", time.Minute); ok || !errors.Is(err, tenantjwt.ErrStoreUnavailable) {
+		t.Errorf("store without a client: %v %v, want ErrStoreUnavailable", ok, err)
+	}
+}
+
 // TestStoreOutageFailsClosed: with Redis gone, a DPoP request through the
 // middleware answers 503 (not 401, not 200) and a bearer token still
 // verifies; the store's error is ErrStoreUnavailable.
