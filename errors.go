@@ -80,6 +80,14 @@ var (
 // default rather than 401.
 var ErrKeysUnavailable = errors.New("tenantjwt: issuer keys unavailable")
 
+// ErrStoreUnavailable means a store that verification needs cannot answer
+// right now: the shared DPoP replay store (a Redis server, for example) is
+// unreachable or too slow. The proof is refused (fail closed), but, as with
+// ErrKeysUnavailable, the request may well be good, so middleware answers
+// 503 rather than 401. A ReplayStore wraps it for an outage; a refusal
+// caused by the client (its share of the store is used up) does not.
+var ErrStoreUnavailable = errors.New("tenantjwt: store unavailable")
+
 // ErrForbidden means the token is valid but does not grant what the request
 // needs (a role, permission, scope or tenant). Middleware answers 403 with
 // error="insufficient_scope".
@@ -93,7 +101,8 @@ type Cause struct {
 }
 
 // causes is the one list of rejection causes: every specific cause of the
-// ErrInvalidToken category, then ErrKeysUnavailable. The library, the
+// ErrInvalidToken category, then ErrKeysUnavailable and
+// ErrStoreUnavailable. The library, the
 // middleware and the command all read it, so a new cause is added here
 // once.
 var causes = []Cause{
@@ -112,6 +121,7 @@ var causes = []Cause{
 	{ErrDPoPProof, "dpop_proof"},
 	{ErrTokenBinding, "token_binding"},
 	{ErrKeysUnavailable, "keys_unavailable"},
+	{ErrStoreUnavailable, "store_unavailable"},
 }
 
 // Causes returns the rejection causes in a fixed order (a copy).

@@ -10,7 +10,7 @@ import (
 
 // TestCauses is the table of the one rejection-cause vocabulary: every
 // cause has a unique name that CauseName gives for it, wrapped or not,
-// and every cause but ErrKeysUnavailable is in the ErrInvalidToken
+// and every cause but ErrKeysUnavailable and ErrStoreUnavailable is in the ErrInvalidToken
 // category.
 func TestCauses(t *testing.T) {
 	want := map[error]string{
@@ -21,7 +21,7 @@ func TestCauses(t *testing.T) {
 		tenantjwt.ErrAudience: "audience", tenantjwt.ErrTokenType: "token_type",
 		tenantjwt.ErrTenant: "tenant", tenantjwt.ErrClaims: "claims",
 		tenantjwt.ErrDPoPProof: "dpop_proof", tenantjwt.ErrTokenBinding: "token_binding",
-		tenantjwt.ErrKeysUnavailable: "keys_unavailable",
+		tenantjwt.ErrKeysUnavailable: "keys_unavailable", tenantjwt.ErrStoreUnavailable: "store_unavailable",
 	}
 	causes := tenantjwt.Causes()
 	if len(causes) != len(want) {
@@ -42,7 +42,7 @@ func TestCauses(t *testing.T) {
 				t.Errorf("CauseOf(%v) = %v, %v", c.Err, got, ok)
 			}
 			inv := errors.Is(c.Err, tenantjwt.ErrInvalidToken)
-			if inv != (c.Err != tenantjwt.ErrKeysUnavailable) {
+			if inv != (c.Err != tenantjwt.ErrKeysUnavailable && c.Err != tenantjwt.ErrStoreUnavailable) {
 				t.Errorf("%v in ErrInvalidToken: %v", c.Err, inv)
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -296,6 +297,9 @@ func (r *Registry) checkProof(ctx context.Context, jkt, token string, pr *tenant
 	}
 	stored, err := r.dpop.replay.SetIfAbsent(ctx, tp, jti, expires.Sub(now))
 	switch {
+	case errors.Is(err, tenantjwt.ErrStoreUnavailable):
+		// An outage of the store: refused, but not the proof's fault.
+		return fmt.Errorf("issuer: DPoP proof: replay check: %w", err)
 	case err != nil:
 		return proofErr("replay check: %v", err)
 	case !stored:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -42,6 +43,26 @@ type DPoPProofsConfig struct {
 	ReplayCacheSize int `yaml:"replay_cache_size,omitempty" json:"replay_cache_size,omitempty"`
 	// ReplayPerKey is DPoPOptions.ReplayPerKey; 0 means the default.
 	ReplayPerKey int `yaml:"replay_per_key,omitempty" json:"replay_per_key,omitempty"`
+	// Store, when set, is a Redis or Valkey server shared by replicas
+	// that remembers the proofs instead of an in-process cache:
+	// redis://[user:password@]host:port/db, or rediss:// for TLS. This
+	// package only checks its form; the program builds the store (serve
+	// uses package issuer/redisreplay, with ReplayPerKey as each client
+	// key's share per max_age plus leeway).
+	Store string `yaml:"store,omitempty" json:"store,omitempty"`
+}
+
+// checkStoreURL checks the form of dpop_proofs.store. Its errors never
+// repeat the URL, which may hold a password.
+func checkStoreURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || !strings.HasPrefix(s, u.Scheme+"://") || u.Hostname() == "" {
+		return errors.New("issuer: config: dpop_proofs.store: want redis://host:port/db or rediss://host:port/db")
+	}
+	return nil
 }
 
 // TokenCacheConfig is the token_cache section.
@@ -223,6 +244,9 @@ func (f *File) validate() error {
 		// An explicit "issuers: []" is allowed: the issuers may come from
 		// elsewhere (serve's issuers_dir, a Resolver).
 		return errors.New("issuer: config: issuers: missing (write issuers: [] for none)")
+	}
+	if err := checkStoreURL(f.DPoPProofs.Store); err != nil {
+		return err
 	}
 	if err := checkProofAlgorithms(f.DPoPProofs.Algorithms); err != nil {
 		return fmt.Errorf("issuer: config: dpop_proofs.%w", err)

@@ -257,3 +257,31 @@ func TestConfigErrorsNameTheFileLine(t *testing.T) {
 		t.Fatalf("err = %v, want it to name line 5", err)
 	}
 }
+
+// TestDPoPProofsStore: dpop_proofs.store takes a redis:// or rediss:// URL,
+// with the password from the environment; any other form is refused with
+// an error that does not repeat the URL, which may hold a password.
+func TestDPoPProofsStore(t *testing.T) {
+	const entry = "issuers:\n  - issuer: https://a.example/\n    jwks_uri: https://a.example/jwks\n    allow_any_audience: true\n"
+	t.Setenv("TJ_REDIS_PASSWORD", "s3cret")
+	f, err := issuer.ParseConfig([]byte("dpop_proofs:\n  store: rediss://:${TJ_REDIS_PASSWORD}@redis.internal:6380/2\n" + entry))
+	if err != nil {
+		t.Fatalf("ParseConfig: %v", err)
+	}
+	if got := f.DPoPProofs.Store; got != "rediss://:s3cret@redis.internal:6380/2" {
+		t.Errorf("store = %q", got)
+	}
+	for _, bad := range []string{
+		"unix://:s3cret@/run/redis.sock",
+		"http://:s3cret@redis.internal:6379/0",
+		"redis-sentinel://:s3cret@redis.internal:26379",
+		"redis://:s3cret@/0",
+		"redis:s3cret",
+		"REDIS://:s3cret@redis.internal:6379",
+	} {
+		_, err := issuer.ParseConfig([]byte("dpop_proofs:\n  store: " + bad + "\n" + entry))
+		if err == nil || !strings.Contains(err.Error(), "dpop_proofs.store") || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("store %q: error %v, want one naming dpop_proofs.store without the password", bad, err)
+		}
+	}
+}

@@ -19,7 +19,9 @@ type ReplayStore interface {
 	// recorded already, as one atomic step, and reports whether it
 	// recorded it: false means a replay. An error means the store cannot
 	// record it (it is unavailable, or jkt has used up its share): the
-	// proof is then refused, never accepted unchecked (fail closed).
+	// proof is then refused, never accepted unchecked (fail closed). An
+	// outage wraps tenantjwt.ErrStoreUnavailable, which middleware answers
+	// with 503; any other error refuses the proof as invalid (401).
 	SetIfAbsent(ctx context.Context, jkt, jti string, ttl time.Duration) (bool, error)
 }
 
@@ -120,13 +122,7 @@ func (c *ReplayCache) SetIfAbsent(_ context.Context, jkt, jti string, ttl time.D
 	if ttl <= 0 {
 		return false, fmt.Errorf("issuer: replay cache: proof already expired")
 	}
-	h := sha256.New()
-	h.Write([]byte(jkt))
-	h.Write([]byte{0})
-	h.Write([]byte(jti))
-	var id [32]byte
-	h.Sum(id[:0])
-
+	id := ReplayID(jkt, jti)
 	now := c.now().UnixNano()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -149,6 +145,19 @@ func (c *ReplayCache) SetIfAbsent(_ context.Context, jkt, jti string, ttl time.D
 	c.ids[id] = struct{}{}
 	heap.Push(&c.expiry, replayEntry{exp: now + int64(ttl), id: id, key: k})
 	return true, nil
+}
+
+// ReplayID is the fixed-size identity of the proof jti of client key jkt
+// that replay stores remember: a SHA-256 of both, so a long jti takes no
+// more room than a short one and no client can burn another's jtis.
+func ReplayID(jkt, jti string) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(jkt))
+	h.Write([]byte{0})
+	h.Write([]byte(jti))
+	var id [32]byte
+	h.Sum(id[:0])
+	return id
 }
 
 // expire drops the entries whose time has come.

@@ -10,7 +10,8 @@ import (
 // TestHeavyDependenciesStayInAdapters checks with `go list -deps` that a
 // program importing the library's core packages compiles no adapter
 // framework: grpc, connect and echo are compiled only by importers of
-// grpcauth, connectauth and echoauth.
+// grpcauth, connectauth and echoauth, and the Redis client only by
+// importers of issuer/redisreplay.
 func TestHeavyDependenciesStayInAdapters(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -24,6 +25,7 @@ func TestHeavyDependenciesStayInAdapters(t *testing.T) {
 		"grpc":    "google.golang.org/grpc",
 		"connect": "connectrpc.com/connect",
 		"echo":    "github.com/labstack/echo",
+		"redis":   "github.com/redis/go-redis",
 	}
 	tests := []struct {
 		pkg     string
@@ -36,6 +38,7 @@ func TestHeavyDependenciesStayInAdapters(t *testing.T) {
 		{mod + "/middleware/grpcauth", []string{"grpc"}},
 		{mod + "/middleware/connectauth", []string{"connect"}},
 		{mod + "/middleware/echoauth", []string{"echo"}},
+		{mod + "/issuer/redisreplay", []string{"redis"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimPrefix(tt.pkg, mod+"/"), func(t *testing.T) {

@@ -43,6 +43,8 @@ const (
 //   - tenantjwt.ErrForbidden: 403 insufficient_scope
 //   - tenantjwt.ErrKeysUnavailable: 503 with no error code (the issuer's keys
 //     could not be fetched; the token may well be good)
+//   - tenantjwt.ErrStoreUnavailable: 503 likewise (the shared DPoP replay
+//     store could not be asked; the proof may well be good)
 //   - tenantjwt.ErrDPoPProof: 401 invalid_dpop_proof
 //   - anything else, including unknown errors: 401 invalid_token, so an
 //     unexpected failure never lets a request through.
@@ -56,7 +58,8 @@ func Status(err error) (status int, code string) {
 		return http.StatusBadRequest, CodeInvalidRequest
 	case errors.Is(err, tenantjwt.ErrForbidden):
 		return http.StatusForbidden, CodeInsufficientScope
-	case errors.Is(err, tenantjwt.ErrKeysUnavailable) && !errors.Is(err, tenantjwt.ErrInvalidToken):
+	case errors.Is(err, tenantjwt.ErrKeysUnavailable) && !errors.Is(err, tenantjwt.ErrInvalidToken),
+		errors.Is(err, tenantjwt.ErrStoreUnavailable) && !errors.Is(err, tenantjwt.ErrInvalidToken):
 		return http.StatusServiceUnavailable, ""
 	case errors.Is(err, tenantjwt.ErrDPoPProof):
 		return http.StatusUnauthorized, CodeInvalidDPoPProof

@@ -37,7 +37,9 @@ type Config struct {
 	Optional bool
 	// KeysUnavailableStatus replaces the status used when the issuer's
 	// keys cannot be fetched (default 503 Service Unavailable, which tells
-	// clients and load balancers to retry). Set 401 to hide outages.
+	// clients and load balancers to retry). Set 401 to hide outages. It
+	// applies to an unavailable DPoP replay store as well
+	// (tenantjwt.ErrStoreUnavailable).
 	KeysUnavailableStatus int
 	// RequestTenant, if set, binds the request to a tenant, for example by
 	// its host (see HostTenants) or a path parameter. It is given the

@@ -22,6 +22,7 @@ import (
 
 	"github.com/tenantjwt/tenantjwt"
 	"github.com/tenantjwt/tenantjwt/issuer"
+	"github.com/tenantjwt/tenantjwt/issuer/redisreplay"
 	"github.com/tenantjwt/tenantjwt/jwks"
 	"github.com/tenantjwt/tenantjwt/middleware"
 	"github.com/tenantjwt/tenantjwt/middleware/canonical"
@@ -106,6 +107,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cur := s.cur.Load()
 		cur.stopPrefetch()
 		cur.reg.Close()
+		if cur.store != nil {
+			cur.store.Close()
+		}
 	}()
 
 	ln, err := net.Listen("tcp", *listen)
@@ -214,6 +218,12 @@ type state struct {
 	hash [32]byte // fingerprint of the config file and issuers_dir
 	// stopPrefetch cancels the state's prefetch loop and waits for it.
 	stopPrefetch func()
+	// store is the shared DPoP replay store of dpop_proofs.store, nil
+	// when the proofs are kept in process (server.replay); storeKey is
+	// its settings. Successive states with the same settings share it;
+	// it is closed when a state with another one comes into force.
+	store    *redisreplay.Store
+	storeKey string
 }
 
 // serveConfig is a config file as serve reads it: the issuers (with those
@@ -278,10 +288,18 @@ func (s *server) load(ctx context.Context) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.replay == nil { // only load runs this, one reload at a time
-		s.replay = issuer.NewReplayCache(issuer.ReplayOptions{})
+	replay, store, storeKey, err := s.replayStore(ctx, file)
+	if err != nil {
+		return nil, err
 	}
-	s.replay.Configure(file.DPoPProofs.ReplayCacheSize, file.DPoPProofs.ReplayPerKey)
+	built := false
+	if cur := s.cur.Load(); store != nil && (cur == nil || cur.store != store) {
+		defer func() { // a new store whose state failed to build
+			if !built {
+				store.Close()
+			}
+		}()
+	}
 	// Incremental: when only the issuers changed, the registry in force
 	// takes the new list (Replace keeps unchanged issuers with their key
 	// sets and cached tokens); other changes build a new registry.
@@ -296,13 +314,13 @@ func (s *server) load(ctx context.Context) (*state, error) {
 			Keys:   s.keys,
 			Logger: s.log,
 			Hooks:  issuer.Hooks{Verified: s.metrics.verified},
-			DPoP:   issuer.DPoPOptions{Replay: s.replay},
+			DPoP:   issuer.DPoPOptions{Replay: replay},
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
-	st := &state{reg: reg, file: file, fa: fa, hash: sum, dir: cfg.dir}
+	st := &state{reg: reg, file: file, fa: fa, hash: sum, dir: cfg.dir, store: store, storeKey: storeKey}
 	// The Authenticator is handed the original request of each check (see
 	// forwardAuth.original), which DPoP proofs and host binding read; it
 	// logs nothing itself, as every decision gets one record from decide.
@@ -317,7 +335,41 @@ func (s *server) load(ctx context.Context) (*state, error) {
 		ClientCertificate: gatewayCertificate,
 	})
 	st.stopPrefetch = func() {}
+	built = true
 	return st, nil
+}
+
+// replayStore returns the DPoP replay store file asks for, with the
+// Redis store and its settings when dpop_proofs.store is set: the store
+// in force when its settings are unchanged, else a new one, whose client
+// share is replay_per_key per max_age plus leeway (the longest a proof
+// lives). Without dpop_proofs.store it is the in-process cache, resized in
+// place so a reload forgets no proof.
+func (s *server) replayStore(ctx context.Context, file *issuer.File) (issuer.ReplayStore, *redisreplay.Store, string, error) {
+	d := file.DPoPProofs
+	if d.Store == "" {
+		if s.replay == nil { // only load runs this, one reload at a time
+			s.replay = issuer.NewReplayCache(issuer.ReplayOptions{})
+		}
+		s.replay.Configure(d.ReplayCacheSize, d.ReplayPerKey)
+		return s.replay, nil, "", nil
+	}
+	o := file.Options(issuer.Options{})
+	window := cmp.Or(o.DPoP.MaxAge, issuer.DefaultDPoPMaxAge) + max(cmp.Or(o.Leeway, issuer.DefaultLeeway), 0)
+	opts := redisreplay.Options{PerKey: d.ReplayPerKey, Window: window}
+	key := fmt.Sprintf("%s %+v", d.Store, opts)
+	if cur := s.cur.Load(); cur != nil && cur.store != nil && cur.storeKey == key {
+		return cur.store, cur.store, key, nil
+	}
+	store, err := redisreplay.Open(d.Store, opts)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("dpop_proofs.store: %w", err)
+	}
+	if err := store.Ping(ctx); err != nil {
+		// Not fatal: DPoP requests answer 503 until it is reachable.
+		s.log.Warn("DPoP replay store unreachable; DPoP requests answer 503 until it is", "error", err)
+	}
+	return store, store, key, nil
 }
 
 // sameRegistryOptions reports whether two config files differ at most in
@@ -407,6 +459,9 @@ func (s *server) reload(ctx context.Context, force bool) {
 		old.stopPrefetch()
 		if old.reg != st.reg {
 			old.reg.Close()
+		}
+		if old.store != nil && old.store != st.store {
+			old.store.Close()
 		}
 		// Discovery runs again (in the background, on next use), so a
 		// jwks_uri the IdP moved is picked up.
