@@ -135,22 +135,23 @@ func (e *entry) checkTimes(c *Claims, reg *registered, now time.Time, leeway tim
 		return stepExp, fmt.Errorf("exp %s is not after now %s (leeway %s): %w", d.time().Format(time.RFC3339), numericDate{sec: n}.time().Format(time.RFC3339), leeway, tenantjwt.ErrExpired)
 	}
 
-	for _, claim := range []struct {
-		step Step
-		dst  *numericDate
-	}{{stepNbf, &reg.nbf}, {stepIat, &reg.iat}} {
-		raw, ok := c.member(string(claim.step))
+	for _, step := range [...]Step{stepNbf, stepIat} {
+		raw, ok := c.member(string(step))
 		if !ok {
 			continue
 		}
 		d, err := parseNumericDate(raw)
 		if err != nil {
-			return claim.step, fmt.Errorf("%s: %v: %w", claim.step, err, tenantjwt.ErrNotYetValid)
+			return step, fmt.Errorf("%s: %v: %w", step, err, tenantjwt.ErrNotYetValid)
 		}
 		if d.sec > n+lw {
-			return claim.step, fmt.Errorf("%s %s is after now %s (leeway %s): %w", claim.step, d.time().Format(time.RFC3339), numericDate{sec: n}.time().Format(time.RFC3339), leeway, tenantjwt.ErrNotYetValid)
+			return step, fmt.Errorf("%s %s is after now %s (leeway %s): %w", step, d.time().Format(time.RFC3339), numericDate{sec: n}.time().Format(time.RFC3339), leeway, tenantjwt.ErrNotYetValid)
 		}
-		*claim.dst = d
+		if step == stepNbf {
+			reg.nbf = d
+		} else {
+			reg.iat = d
+		}
 	}
 
 	if max := e.cfg.MaxLifetime; max > 0 {
