@@ -23,8 +23,10 @@ import (
 // Every rejection of the token matches tenantjwt.ErrInvalidToken and a
 // specific cause (ErrMalformed, ErrExpired, …) with errors.Is. When the
 // issuer is trusted but its keys cannot be had, the error matches
-// tenantjwt.ErrKeysUnavailable instead (answer 503, not 401). Error texts
-// are for logs; they quote at most short, truncated token values.
+// tenantjwt.ErrKeysUnavailable instead (answer 503, not 401). The error
+// is a *VerifyError naming the step that refused the token, the steps
+// Explain reports. Error texts are for logs; they quote at most short,
+// truncated token values.
 //
 // The returned Principal is the caller's own: a copy, also when the
 // verified-token cache answers (see Options.TokenCacheSize), so changing
@@ -234,7 +236,8 @@ func describeKey(k *jwks.Key) string {
 // tenant is already p.Tenant, p itself is returned.
 //
 // Errors wrap tenantjwt.ErrTenant (or tenantjwt.ErrUnknownIssuer when p's
-// issuer is no longer trusted).
+// issuer is no longer trusted); once the issuer is found they are
+// *VerifyError of the tenant or mapping step.
 func (r *Registry) SelectTenant(ctx context.Context, p *tenantjwt.Principal, tenant string) (*tenantjwt.Principal, error) {
 	if p == nil {
 		return nil, fmt.Errorf("issuer: no principal: %w", tenantjwt.ErrTenant)
@@ -247,18 +250,18 @@ func (r *Registry) SelectTenant(ctx context.Context, p *tenantjwt.Principal, ten
 		return p, nil
 	}
 	if e.cfg.Tenant != "" || e.tpl != nil {
-		return nil, fmt.Errorf("issuer: %s: tenant is bound to %.64q, not %.64q: %w", e.name, p.Tenant, tenant, tenantjwt.ErrTenant)
+		return nil, fail(e, stepTenant, fmt.Errorf("tenant is bound to %.64q, not %.64q: %w", p.Tenant, tenant, tenantjwt.ErrTenant))
 	}
 	if tenant == "" || !slices.Contains(p.Tenants, tenant) {
-		return nil, fmt.Errorf("issuer: %s: token does not authorize tenant %.64q: %w", e.name, tenant, tenantjwt.ErrTenant)
+		return nil, fail(e, stepTenant, fmt.Errorf("token does not authorize tenant %.64q: %w", tenant, tenantjwt.ErrTenant))
 	}
 	raw, err := p.RawClaims()
 	if err != nil {
-		return nil, fmt.Errorf("issuer: %s: principal claims: %w", e.name, err)
+		return nil, fail(e, stepMapping, fmt.Errorf("principal claims: %w", err))
 	}
 	c, err := newClaims(raw)
 	if err != nil {
-		return nil, fmt.Errorf("issuer: %s: principal claims: %w", e.name, err)
+		return nil, fail(e, stepMapping, fmt.Errorf("principal claims: %w", err))
 	}
 	np := p.Clone()
 	np.Tenant = tenant
