@@ -104,9 +104,21 @@ func (e *entry) expired(t int64) bool {
 	return u != 0 && t >= u
 }
 
-// put remembers a verification, with the generation of the key set that
-// holds its key when the source's set expires.
-func (c *tokenCache) put(raw string, v *cached) {
+// put remembers a verification at now, with the validity window of its
+// registered claims reg, and with the generation of the key set that holds
+// its key when the source's set expires. A token already past exp at now
+// (accepted within the leeway) is not remembered.
+func (c *tokenCache) put(raw string, v *cached, reg registered, leeway time.Duration, now time.Time) {
+	v.expires = reg.exp.nanos()
+	if now.UnixNano() >= v.expires {
+		return
+	}
+	if reg.nbf.set {
+		v.notBefore = reg.nbf.nanos() - int64(leeway)
+	}
+	if reg.iat.set && reg.iat.nanos()-int64(leeway) > v.notBefore {
+		v.notBefore = reg.iat.nanos() - int64(leeway)
+	}
 	if ex, ok := v.e.src.(jwks.Expiring); ok {
 		v.exp = ex
 		if set, _ := ex.Usable(); set != nil {

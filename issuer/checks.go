@@ -63,87 +63,30 @@ type registered struct {
 	jti           string
 }
 
-// checkClaims validates the claims of a token whose signature verified.
-func (e *entry) checkClaims(t *token, iss, bound string, now time.Time, leeway time.Duration, rep *Report) (registered, error) {
-	var reg registered
+// checkClaims validates the claims of a token whose signature verified,
+// filling res.reg; on failure it names the step that failed.
+func (e *entry) checkClaims(t *token, res *result, now time.Time, leeway time.Duration) (Step, error) {
+	reg := &res.reg
 	c := t.claims
-	n := float64(now.UnixNano()) / 1e9
-	lw := leeway.Seconds()
 
 	// The iss that chose the issuer entry is the iss we accept: compared
 	// byte for byte with the configuration (or its template and tenant).
+	iss := res.iss
 	ok := iss == e.cfg.Issuer || slices.Contains(e.cfg.Aliases, iss) ||
-		(e.tpl != nil && iss == e.tpl.prefix+bound+e.tpl.suffix)
+		(e.tpl != nil && iss == e.tpl.prefix+res.bound+e.tpl.suffix)
 	if !ok {
-		err := fmt.Errorf("issuer: %s: iss %.64q does not match: %w", e.name, iss, tenantjwt.ErrUnknownIssuer)
-		return reg, rep.step("iss", err, "")
-	}
-	rep.step("iss", nil, "equals the configured issuer")
-
-	raw, ok := c.member("exp")
-	if !ok {
-		return reg, rep.step("exp", fmt.Errorf("issuer: %s: exp missing: %w", e.name, tenantjwt.ErrExpired), "")
-	}
-	d, err := parseNumericDate(raw)
-	if err != nil {
-		return reg, rep.step("exp", fmt.Errorf("issuer: %s: exp: %v: %w", e.name, err, tenantjwt.ErrExpired), "")
-	}
-	reg.exp = d
-	if n >= d.sec+lw {
-		return reg, rep.step("exp", fmt.Errorf("issuer: %s: exp %s is not after now %s (leeway %s): %w", e.name, d.time().Format(time.RFC3339), numericDate{sec: n}.time().Format(time.RFC3339), leeway, tenantjwt.ErrExpired), "")
-	}
-	if rep != nil { // details are for Explain only
-		rep.step("exp", nil, d.time().Format(time.RFC3339))
+		return stepIss, fmt.Errorf("iss %.64q does not match: %w", iss, tenantjwt.ErrUnknownIssuer)
 	}
 
-	for _, claim := range []struct {
-		name string
-		dst  *numericDate
-	}{{"nbf", &reg.nbf}, {"iat", &reg.iat}} {
-		raw, ok := c.member(claim.name)
-		if !ok {
-			continue
-		}
-		d, err := parseNumericDate(raw)
-		if err != nil {
-			return reg, rep.step(claim.name, fmt.Errorf("issuer: %s: %s: %v: %w", e.name, claim.name, err, tenantjwt.ErrNotYetValid), "")
-		}
-		if d.sec > n+lw {
-			return reg, rep.step(claim.name, fmt.Errorf("issuer: %s: %s %s is after now %s (leeway %s): %w", e.name, claim.name, d.time().Format(time.RFC3339), numericDate{sec: n}.time().Format(time.RFC3339), leeway, tenantjwt.ErrNotYetValid), "")
-		}
-		*claim.dst = d
-		if rep != nil { // details are for Explain only
-			rep.step(claim.name, nil, d.time().Format(time.RFC3339))
-		}
+	if step, err := e.checkTimes(c, reg, now, leeway); err != nil {
+		return step, err
 	}
-
-	if max := e.cfg.MaxLifetime; max > 0 {
-		if !reg.iat.set {
-			return reg, rep.step("lifetime", fmt.Errorf("issuer: %s: iat missing with max_lifetime: %w", e.name, tenantjwt.ErrLifetime), "")
-		}
-		if life := reg.exp.sec - reg.iat.sec; life > max.Seconds() {
-			return reg, rep.step("lifetime", fmt.Errorf("issuer: %s: lifetime %.0fs exceeds %s: %w", e.name, life, max, tenantjwt.ErrLifetime), "")
-		}
-		if rep != nil { // details are for Explain only
-			rep.step("lifetime", nil, "within "+max.String())
-		}
+	if err := e.checkAudience(c, reg); err != nil {
+		return stepAud, err
 	}
-
-	if err := e.checkAudience(c, &reg); err != nil {
-		return reg, rep.step("aud", err, "")
+	if e.typ != "" && normTyp(t.header.typ) != e.typ {
+		return stepTyp, fmt.Errorf("typ %.32q, want %q: %w", t.header.typ, e.cfg.RequireTyp, tenantjwt.ErrTokenType)
 	}
-	if len(e.cfg.Audiences) > 0 {
-		rep.step("aud", nil, "names an accepted audience")
-	}
-
-	if e.typ != "" {
-		if normTyp(t.header.typ) != e.typ {
-			err := fmt.Errorf("issuer: %s: typ %.32q, want %q: %w", e.name, t.header.typ, e.cfg.RequireTyp, tenantjwt.ErrTokenType)
-			return reg, rep.step("typ", err, "")
-		}
-		rep.step("typ", nil, t.header.typ)
-	}
-
 	if e.tpl != nil {
 		// The tenant in iss must be confirmed by the token's tenant claim,
 		// so a token cannot be replayed under another tenant's iss form.
@@ -152,19 +95,15 @@ func (e *entry) checkClaims(t *token, iss, bound string, now time.Time, leeway t
 		if err == nil && ok {
 			got, err = StringValue(raw)
 		}
-		if err != nil || !ok || got != bound {
-			err := fmt.Errorf("issuer: %s: claim %s %.64q does not equal iss tenant %.64q: %w", e.name, e.tenantClaim.src, got, bound, tenantjwt.ErrTenant)
-			return reg, rep.step("tenant", err, "")
-		}
-		if rep != nil { // details are for Explain only
-			rep.step("tenant", nil, fmt.Sprintf("%s bound by %s", bound, e.tenantClaim.src))
+		if err != nil || !ok || got != res.bound {
+			return stepTenant, fmt.Errorf("claim %s %.64q does not equal iss tenant %.64q: %w", e.tenantClaim.src, got, res.bound, tenantjwt.ErrTenant)
 		}
 	}
 
 	if raw, ok := c.Raw("jti"); ok {
 		s, err := StringValue(raw)
 		if err != nil {
-			return reg, rep.step("jti", fmt.Errorf("issuer: %s: jti: %w", e.name, err), "")
+			return stepJTI, fmt.Errorf("jti: %w", err)
 		}
 		reg.jti = s
 	}
@@ -172,12 +111,59 @@ func (e *entry) checkClaims(t *token, iss, bound string, now time.Time, leeway t
 	if e.preset != nil && e.preset.Check != nil {
 		h := Header{Alg: t.header.alg, Kid: t.header.kid, Typ: t.header.typ}
 		if err := e.preset.Check(h, c); err != nil {
-			err = fmt.Errorf("issuer: %s: preset %s: %w", e.name, e.preset.Name, ensureCause(err, tenantjwt.ErrClaims))
-			return reg, rep.step("preset", err, "")
+			return stepPreset, fmt.Errorf("preset %s: %w", e.preset.Name, ensureCause(err, tenantjwt.ErrClaims))
 		}
-		rep.step("preset", nil, e.preset.Name)
 	}
-	return reg, nil
+	return "", nil
+}
+
+// checkTimes checks exp, nbf and iat at now, and the lifetime they span,
+// filling reg; on failure it names the step that failed.
+func (e *entry) checkTimes(c *Claims, reg *registered, now time.Time, leeway time.Duration) (Step, error) {
+	n := float64(now.UnixNano()) / 1e9
+	lw := leeway.Seconds()
+	raw, ok := c.member("exp")
+	if !ok {
+		return stepExp, fmt.Errorf("exp missing: %w", tenantjwt.ErrExpired)
+	}
+	d, err := parseNumericDate(raw)
+	if err != nil {
+		return stepExp, fmt.Errorf("exp: %v: %w", err, tenantjwt.ErrExpired)
+	}
+	reg.exp = d
+	if n >= d.sec+lw {
+		return stepExp, fmt.Errorf("exp %s is not after now %s (leeway %s): %w", d.time().Format(time.RFC3339), numericDate{sec: n}.time().Format(time.RFC3339), leeway, tenantjwt.ErrExpired)
+	}
+
+	for _, step := range [...]Step{stepNbf, stepIat} {
+		raw, ok := c.member(string(step))
+		if !ok {
+			continue
+		}
+		d, err := parseNumericDate(raw)
+		if err != nil {
+			return step, fmt.Errorf("%s: %v: %w", step, err, tenantjwt.ErrNotYetValid)
+		}
+		if d.sec > n+lw {
+			return step, fmt.Errorf("%s %s is after now %s (leeway %s): %w", step, d.time().Format(time.RFC3339), numericDate{sec: n}.time().Format(time.RFC3339), leeway, tenantjwt.ErrNotYetValid)
+		}
+		if step == stepNbf {
+			reg.nbf = d
+		} else {
+			reg.iat = d
+		}
+	}
+
+	if max := e.cfg.MaxLifetime; max > 0 {
+		if !reg.iat.set {
+			return stepLifetime, fmt.Errorf("iat missing with max_lifetime: %w", tenantjwt.ErrLifetime)
+		}
+		if life := reg.exp.sec - reg.iat.sec; life > max.Seconds() {
+			return stepLifetime, fmt.Errorf("lifetime %.0fs exceeds %s: %w", life, max, tenantjwt.ErrLifetime)
+		}
+	}
+
+	return "", nil
 }
 
 // checkAudience reads aud (a string or an array of strings; anything else
@@ -196,7 +182,7 @@ func (e *entry) checkAudience(c *Claims, reg *registered) error {
 			reg.aud, err = stringList(raw)
 		}
 		if err != nil {
-			return fmt.Errorf("issuer: %s: aud is not a string or an array of strings: %w", e.name, tenantjwt.ErrAudience)
+			return fmt.Errorf("aud is not a string or an array of strings: %w", tenantjwt.ErrAudience)
 		}
 	}
 	if len(e.cfg.Audiences) == 0 {
@@ -216,7 +202,7 @@ func (e *entry) checkAudience(c *Claims, reg *registered) error {
 		}
 	}
 	if !ok && len(candidates) == 0 {
-		return fmt.Errorf("issuer: %s: aud missing: %w", e.name, tenantjwt.ErrAudience)
+		return fmt.Errorf("aud missing: %w", tenantjwt.ErrAudience)
 	}
-	return fmt.Errorf("issuer: %s: aud %.64q names no accepted audience: %w", e.name, candidates, tenantjwt.ErrAudience)
+	return fmt.Errorf("aud %.64q names no accepted audience: %w", candidates, tenantjwt.ErrAudience)
 }

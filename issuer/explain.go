@@ -5,7 +5,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/tenantjwt/tenantjwt"
 	"github.com/tenantjwt/tenantjwt/jwks"
@@ -62,47 +65,125 @@ type Check struct {
 // and reports each step. Like Verify it never fetches keys for an issuer
 // it does not trust. It may fetch keys of a trusted issuer.
 func (r *Registry) Explain(ctx context.Context, token string) Report {
-	rep := &Report{}
-	c, e, _, err := r.verify(ctx, token, rep)
+	now := r.opts.Now()
+	var res result
+	err := r.verifyToken(ctx, token, now, &res)
 	if err == nil {
 		// As Verify: presented with the Bearer scheme, no certificate.
-		err = r.checkPresentation(ctx, e, c.cnf, token, &tenantjwt.Presentation{})
-		detail := "not bound: a bearer token"
-		if c.p.Binding != "" {
-			detail = "bound (" + c.p.Binding + ")"
-		}
-		rep.step("binding", err, detail)
+		err = r.checkPresentation(ctx, res.e, res.cnf, token, &tenantjwt.Presentation{}, now)
 	}
-	if err == nil {
-		rep.Principal = c.p
-	}
-	rep.Valid, rep.Err = err == nil, err
-	if err != nil {
-		rep.Error = err.Error()
-	}
-	if rep.Checks == nil {
-		rep.Checks = []Check{}
-	}
-	return *rep
+	return report(&res, err)
 }
 
-// step records a check and returns err unchanged. Nil-safe.
-func (rep *Report) step(name string, err error, detail string) error {
-	if rep == nil {
-		return err
-	}
-	c := Check{Name: name, OK: err == nil, Detail: detail}
+// report renders what verification learned (res) and how it ended (err,
+// a *VerifyError or nil): every step that passed, in order, with what it
+// found, then the step that failed.
+func report(res *result, err error) Report {
+	rep := Report{Valid: err == nil, Err: err, Checks: []Check{}}
+	failed := Step("")
 	if err != nil {
-		c.Detail = err.Error()
+		rep.Error = err.Error()
+		failed = stepShape // not a *VerifyError: blame the first step
+		var ve *VerifyError
+		if errors.As(err, &ve) {
+			failed = ve.Step
+		}
+	} else {
+		rep.Principal = res.p
 	}
-	rep.Checks = append(rep.Checks, c)
-	return err
+	if res.tok != nil {
+		rep.setHeader(res.tok)
+	}
+	if res.e != nil {
+		rep.setIssuer(res.e, res.iss, res.bound)
+	}
+	if res.key != nil {
+		rep.Key = describeKey(res.key)
+	}
+	for _, s := range steps {
+		if s.name == failed || !res.reached(s.name) {
+			rep.Checks = append(rep.Checks, Check{Name: string(s.name), Detail: rep.Error})
+			break
+		}
+		if detail, ran := s.passed(res); ran {
+			rep.Checks = append(rep.Checks, Check{Name: string(s.name), OK: true, Detail: detail})
+		}
+	}
+	return rep
+}
+
+// steps lists the steps of verification in order, each with what a
+// passed step reports: its detail, and whether it ran at all for this
+// token and issuer (some run only when configured or when the claim is
+// present; json and jti are reported only when they fail).
+var steps = []struct {
+	name   Step
+	passed func(res *result) (detail string, ran bool)
+}{
+	{stepShape, func(*result) (string, bool) { return "compact JWS, base64url, JSON objects", true }},
+	{stepHeader, func(*result) (string, bool) { return "no crit, b64, enc/zip, nested JWT", true }},
+	{stepIssuer, func(res *result) (string, bool) { return "trusted as " + res.e.name, true }},
+	{stepAlgorithm, func(res *result) (string, bool) {
+		return fmt.Sprintf("%s allowed (%s)", res.tok.header.alg, strings.Join(res.e.algs, ", ")), true
+	}},
+	{stepKey, func(res *result) (string, bool) { return describeKey(res.key), true }},
+	{stepSignature, func(res *result) (string, bool) { return res.tok.header.alg, true }},
+	{stepJSON, func(*result) (string, bool) { return "", false }},
+	{stepIss, func(*result) (string, bool) { return "equals the configured issuer", true }},
+	{stepExp, func(res *result) (string, bool) { return rfc3339(res.reg.exp) }},
+	{stepNbf, func(res *result) (string, bool) { return rfc3339(res.reg.nbf) }},
+	{stepIat, func(res *result) (string, bool) { return rfc3339(res.reg.iat) }},
+	{stepLifetime, func(res *result) (string, bool) {
+		max := res.e.cfg.MaxLifetime
+		return "within " + max.String(), max > 0
+	}},
+	{stepAud, func(res *result) (string, bool) {
+		return "names an accepted audience", len(res.e.cfg.Audiences) > 0
+	}},
+	{stepTyp, func(res *result) (string, bool) { return res.tok.header.typ, res.e.typ != "" }},
+	{stepTenant, func(res *result) (string, bool) {
+		if res.e.tpl == nil {
+			return "", false
+		}
+		return fmt.Sprintf("%s bound by %s", res.bound, res.e.tenantClaim.src), true
+	}},
+	{stepJTI, func(*result) (string, bool) { return "", false }},
+	{stepPreset, func(res *result) (string, bool) {
+		if p := res.e.preset; p != nil && p.Check != nil {
+			return p.Name, true
+		}
+		return "", false
+	}},
+	{stepMapping, func(*result) (string, bool) { return "", true }},
+	{stepBinding, func(res *result) (string, bool) {
+		if res.p.Binding != "" {
+			return "bound (" + res.p.Binding + ")", true
+		}
+		return "not bound: a bearer token", true
+	}},
+}
+
+// reached reports whether res holds what step s reads when it passed;
+// fields are set in step order, so this keeps report from reading past
+// what verification learned, whatever the error says.
+func (res *result) reached(s Step) bool {
+	switch s {
+	case stepShape, stepHeader:
+		return res.tok != nil
+	case stepIssuer, stepAlgorithm:
+		return res.e != nil
+	case stepBinding:
+		return res.p != nil
+	}
+	return res.key != nil
+}
+
+// rfc3339 is a NumericDate claim's detail; a claim not set did not run.
+func rfc3339(d numericDate) (string, bool) {
+	return d.time().Format(time.RFC3339), d.set
 }
 
 func (rep *Report) setHeader(t *token) {
-	if rep == nil {
-		return
-	}
 	h := &t.header
 	rep.Algorithm, rep.KeyID, rep.Type = h.alg, h.kid, h.typ
 	for _, m := range []struct {
@@ -116,9 +197,6 @@ func (rep *Report) setHeader(t *token) {
 }
 
 func (rep *Report) setIssuer(e *entry, iss, bound string) {
-	if rep == nil {
-		return
-	}
 	rep.Issuer, rep.IssuerURL, rep.BoundTenant = e.name, iss, bound
 	if e.tpl != nil {
 		rep.Template = e.cfg.Issuer
@@ -142,13 +220,6 @@ func (rep *Report) setIssuer(e *entry, iss, bound string) {
 	case e.tpl != nil:
 		rep.Mapping["tenant"] = "(from iss, bound by " + e.tenantClaim.src + ")"
 	}
-}
-
-func (rep *Report) setKey(k *jwks.Key) {
-	if rep == nil {
-		return
-	}
-	rep.Key = describeKey(k)
 }
 
 // keyType names a key's type and size.

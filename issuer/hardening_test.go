@@ -67,6 +67,7 @@ func TestIJSON(t *testing.T) {
 			if !errors.Is(err, tenantjwt.ErrMalformed) {
 				t.Fatalf("Verify = %+v, %v; want ErrMalformed", p, err)
 			}
+			agree(t, tt.reg, tt.tok)
 		})
 	}
 
@@ -107,6 +108,7 @@ func TestConfirmationFailsClosed(t *testing.T) {
 			if p, err := reg.Verify(context.Background(), tok); !errors.Is(err, tenantjwt.ErrTokenBinding) {
 				t.Fatalf("Verify = %+v, %v; want ErrTokenBinding", p, err)
 			}
+			agree(t, reg, tok)
 		})
 	}
 }

@@ -40,13 +40,22 @@ func compileMapping(m ClaimMapping) (mapping, error) {
 	return out, nil
 }
 
-// principal maps verified claims to a Principal. bound is the tenant taken
-// from a templated iss ("" for exact issuers). The registered claims
-// (exp, iat, aud, jti) are filled by the caller.
-func (e *entry) principal(c *Claims, iss, bound string) (*tenantjwt.Principal, error) {
+// principal is the one place a Principal is built: from the verified
+// token t, what verification learned in res (issuer, tenant bound by a
+// templated iss, registered claims) and the token's confirmation cnf.
+func (e *entry) principal(t *token, res *result, cnf confirmation) (*tenantjwt.Principal, error) {
+	c, reg := t.claims, &res.reg
 	p := &tenantjwt.Principal{
-		Issuer:    e.name,
-		IssuerURL: iss,
+		Issuer:        e.name,
+		IssuerURL:     res.iss,
+		EncodedClaims: t.payload64,
+		Audience:      reg.aud,
+		TokenID:       reg.jti,
+		ExpiresAt:     reg.exp.time(),
+		Binding:       e.binding(cnf),
+	}
+	if reg.iat.set {
+		p.IssuedAt = reg.iat.time()
 	}
 	if raw, ok := c.member("sub"); ok && e.mapping.subject.src == "sub" && isNull(raw) {
 		return nil, e.claimErr("sub", errors.New("sub is null"))
@@ -62,7 +71,7 @@ func (e *entry) principal(c *Claims, iss, bound string) (*tenantjwt.Principal, e
 		p.Tenant = e.cfg.Tenant
 		p.Tenants = []string{p.Tenant}
 	case e.tpl != nil:
-		p.Tenant = bound
+		p.Tenant = res.bound
 		p.Tenants = []string{p.Tenant}
 	default:
 		if p.Tenant, err = e.readString(c, e.mapping.tenant); err != nil {
@@ -101,7 +110,7 @@ func (e *entry) mapTenant(c *Claims, p *tenantjwt.Principal) error {
 	}
 	if e.preset != nil && e.preset.Map != nil {
 		if err := e.preset.Map(MapInput{Claims: c, Tenant: p.Tenant, Config: &e.cfg}, p); err != nil {
-			return fmt.Errorf("issuer: %s: preset %s: %w", e.name, e.preset.Name, ensureCause(err, tenantjwt.ErrClaims))
+			return fmt.Errorf("preset %s: %w", e.preset.Name, ensureCause(err, tenantjwt.ErrClaims))
 		}
 	}
 	return nil
@@ -139,9 +148,9 @@ func (e *entry) readList(c *Claims, path claimPath, tenant string, decode func([
 	return list, nil
 }
 
-// claimErr wraps a mapping failure as ErrClaims, naming issuer and path.
+// claimErr wraps a mapping failure as ErrClaims, naming the path.
 func (e *entry) claimErr(path string, err error) error {
-	return fmt.Errorf("issuer: %s: claim %.64q: %w", e.name, path, ensureCause(err, tenantjwt.ErrClaims))
+	return fmt.Errorf("claim %.64q: %w", path, ensureCause(err, tenantjwt.ErrClaims))
 }
 
 // ensureCause returns err if it already wraps a rejection cause (see

@@ -23,8 +23,10 @@ import (
 // Every rejection of the token matches tenantjwt.ErrInvalidToken and a
 // specific cause (ErrMalformed, ErrExpired, …) with errors.Is. When the
 // issuer is trusted but its keys cannot be had, the error matches
-// tenantjwt.ErrKeysUnavailable instead (answer 503, not 401). Error texts
-// are for logs; they quote at most short, truncated token values.
+// tenantjwt.ErrKeysUnavailable instead (answer 503, not 401). The error
+// is a *VerifyError naming the step that refused the token, the steps
+// Explain reports. Error texts are for logs; they quote at most short,
+// truncated token values.
 //
 // The returned Principal is the caller's own: a copy, also when the
 // verified-token cache answers (see Options.TokenCacheSize), so changing
@@ -54,17 +56,13 @@ func (r *Registry) Verify(ctx context.Context, token string) (*tenantjwt.Princip
 // verified-token cache applies to the token only: the proof is checked on
 // every call.
 func (r *Registry) VerifyPresented(ctx context.Context, token string, pr tenantjwt.Presentation) (*tenantjwt.Principal, error) {
-	hook := r.opts.Hooks.Verified
-	var start time.Time
-	if hook != nil {
-		start = r.opts.Now()
-	}
-	c, e, hit, err := r.verify(ctx, token, nil)
+	now := r.opts.Now()
+	c, e, hit, err := r.verify(ctx, token, now)
 	if err == nil {
-		err = r.checkPresentation(ctx, e, c.cnf, token, &pr)
+		err = r.checkPresentation(ctx, e, c.cnf, token, &pr, now)
 	}
-	if hook != nil {
-		ev := VerifyEvent{Err: err, CacheHit: hit, Duration: r.opts.Now().Sub(start)}
+	if hook := r.opts.Hooks.Verified; hook != nil {
+		ev := VerifyEvent{Err: err, CacheHit: hit, Duration: r.opts.Now().Sub(now)}
 		if e != nil {
 			ev.Issuer = e.name
 		}
@@ -79,138 +77,110 @@ func (r *Registry) VerifyPresented(ctx context.Context, token string, pr tenantj
 	return c.p.Clone(), nil
 }
 
-// verify runs the pipeline on the token alone; rep, when not nil, records
-// each step and bypasses the cache. On success the *cached holds the
-// principal and the token's confirmation; it may be shared with the cache
-// and must not be modified. e is the matched issuer entry, also on
-// failure (nil when none matched).
-func (r *Registry) verify(ctx context.Context, raw string, rep *Report) (c *cached, e *entry, hit bool, err error) {
-	snap := r.snap.Load()
-	now := r.opts.Now()
-	if r.cache != nil && rep == nil {
+// verify checks the token alone at now, through the cache. On success
+// the *cached holds the principal and the token's confirmation; it may be
+// shared with the cache and must not be modified. e is the matched issuer
+// entry, also on failure (nil when none matched).
+func (r *Registry) verify(ctx context.Context, raw string, now time.Time) (c *cached, e *entry, hit bool, err error) {
+	if r.cache != nil {
 		if c, ok := r.cache.get(raw, now); ok {
 			return c, c.e, true, nil
 		}
 	}
-	c, e, err = r.verifyToken(ctx, raw, rep, snap, now)
-	return c, e, false, err
+	var res result
+	if err := r.verifyToken(ctx, raw, now, &res); err != nil {
+		return nil, res.e, false, err
+	}
+	c = &cached{p: res.p, e: res.e, key: res.key, kid: res.tok.header.kid, cnf: res.cnf}
+	if r.cache != nil {
+		r.cache.put(raw, c, res.reg, r.opts.Leeway, now)
+	}
+	return c, res.e, false, nil
 }
 
-// verifyToken is verify without the cache lookup.
-func (r *Registry) verifyToken(ctx context.Context, raw string, rep *Report, snap *snapshot, now time.Time) (*cached, *entry, error) {
-
+// verifyToken runs the steps of DESIGN.md "The flow of one request" on
+// raw at now, without the cache, recording in res what each step learned.
+// Every error is a *VerifyError naming the step that failed.
+func (r *Registry) verifyToken(ctx context.Context, raw string, now time.Time, res *result) error {
 	t, err := parseToken(raw, r.opts.MaxTokenBytes)
-	if rep.step("shape", err, "compact JWS, base64url, JSON objects") != nil {
-		return nil, nil, err
+	if err != nil {
+		return fail(nil, stepShape, err)
 	}
-	rep.setHeader(t)
-	if err := t.header.check(); rep.step("header", err, "no crit, b64, enc/zip, nested JWT") != nil {
-		return nil, nil, err
+	res.tok = t
+	if err := t.header.check(); err != nil {
+		return fail(nil, stepHeader, err)
 	}
-
 	// Issuer lookup by the unverified iss: nothing below runs, and nothing
 	// is fetched, for an issuer we do not trust.
+	if err := r.findIssuer(ctx, t, res); err != nil {
+		return fail(res.e, stepIssuer, err)
+	}
+	e, alg := res.e, t.header.alg
+	if !slices.Contains(e.algs, alg) {
+		return fail(e, stepAlgorithm, fmt.Errorf("alg %.16q not in %v: %w", alg, e.algs, tenantjwt.ErrAlgorithm))
+	}
+	if res.key, err = e.key(ctx, t.header.kid, alg, res.iss); err != nil {
+		return fail(e, stepKey, err)
+	}
+	if err := verifySignature(alg, res.key, t.signingInput, t.sig); err != nil {
+		return fail(e, stepSignature, err)
+	}
+	// Only now is the JSON judged (see parseToken): I-JSON, bounded.
+	if err := t.checkSigned(); err != nil {
+		return fail(e, stepJSON, err)
+	}
+	t.readClaims()
+	if step, err := e.checkClaims(t, res, now, r.opts.Leeway); err != nil {
+		return fail(e, step, err)
+	}
+	// A bad cnf is reported after a bad mapping, as the steps run.
+	cnf, cnfErr := e.readConfirmation(t.claims)
+	if res.p, err = e.principal(t, res, cnf); err != nil {
+		return fail(e, stepMapping, err)
+	}
+	if cnfErr != nil {
+		return fail(e, stepBinding, cnfErr)
+	}
+	res.cnf = cnf
+	return nil
+}
+
+// findIssuer sets res.e, res.iss and res.bound from the token's
+// unverified iss: the trusted issuer entry, and for a template issuer the
+// tenant the iss names, which must be one the entry allows.
+func (r *Registry) findIssuer(ctx context.Context, t *token, res *result) error {
 	iss, err := t.issuer()
 	if err != nil {
 		if merr := t.checkUnsigned(); merr != nil {
 			err = merr
 		}
-		rep.step("issuer", err, "")
-		return nil, nil, err
+		return err
 	}
-	e, bound, err := r.lookup(ctx, snap, iss)
+	e, bound, err := r.lookup(ctx, r.snap.Load(), iss)
 	if err != nil {
-		rep.step("issuer", err, "")
-		return nil, nil, err
+		return err
 	}
-	rep.setIssuer(e, iss, bound)
+	res.e, res.iss, res.bound = e, iss, bound
 	if e.tpl != nil && !e.cfg.AllTenants && !e.tenants[bound] {
-		err := fmt.Errorf("issuer: %s: tenant %.64q of iss is not allowed: %w", e.name, bound, tenantjwt.ErrTenant)
-		rep.step("issuer", err, "")
-		return nil, e, err
+		return fmt.Errorf("tenant %.64q of iss is not allowed: %w", bound, tenantjwt.ErrTenant)
 	}
-	if rep != nil { // details are for Explain only
-		rep.step("issuer", nil, fmt.Sprintf("trusted as %s", e.name))
-	}
+	return nil
+}
 
-	h := &t.header
-	if !slices.Contains(e.algs, h.alg) {
-		err := fmt.Errorf("issuer: %s: alg %.16q not in %v: %w", e.name, h.alg, e.algs, tenantjwt.ErrAlgorithm)
-		rep.step("algorithm", err, "")
-		return nil, e, err
-	}
-	if rep != nil { // details are for Explain only
-		rep.step("algorithm", nil, fmt.Sprintf("%s allowed (%s)", h.alg, strings.Join(e.algs, ", ")))
-	}
-
-	key, err := e.src.Lookup(ctx, h.kid)
+// key returns e's key for kid, which must allow alg and, when the key
+// names an issuer, be bound to iss.
+func (e *entry) key(ctx context.Context, kid, alg, iss string) (*jwks.Key, error) {
+	key, err := e.src.Lookup(ctx, kid)
 	if err != nil {
-		err = fmt.Errorf("issuer: %s: %w", e.name, err)
-		rep.step("key", err, "")
-		return nil, e, err
+		return nil, err
 	}
-	if !key.Allows(h.alg) {
-		err := fmt.Errorf("issuer: %s: key %.64q does not allow alg %s: %w", e.name, key.ID, h.alg, tenantjwt.ErrAlgorithm)
-		rep.step("key", err, "")
-		return nil, e, err
+	if !key.Allows(alg) {
+		return nil, fmt.Errorf("key %.64q does not allow alg %s: %w", key.ID, alg, tenantjwt.ErrAlgorithm)
 	}
 	if !keyIssuerMatches(key.Issuer, iss) {
-		err := fmt.Errorf("issuer: %s: key %.64q is bound to issuer %.64q: %w", e.name, key.ID, key.Issuer, tenantjwt.ErrKeyNotFound)
-		rep.step("key", err, "")
-		return nil, e, err
+		return nil, fmt.Errorf("key %.64q is bound to issuer %.64q: %w", key.ID, key.Issuer, tenantjwt.ErrKeyNotFound)
 	}
-	rep.setKey(key)
-	if rep != nil { // details are for Explain only
-		rep.step("key", nil, describeKey(key))
-	}
-
-	if err := verifySignature(h.alg, key, t.signingInput, t.sig); err != nil {
-		err = fmt.Errorf("issuer: %s: %w", e.name, err)
-		rep.step("signature", err, "")
-		return nil, e, err
-	}
-	rep.step("signature", nil, h.alg)
-
-	// Only now is the JSON judged (see parseToken): I-JSON, bounded.
-	if err := t.checkSigned(); err != nil {
-		err = fmt.Errorf("issuer: %s: %w", e.name, err)
-		rep.step("json", err, "")
-		return nil, e, err
-	}
-	t.readClaims()
-	reg, err := e.checkClaims(t, iss, bound, now, r.opts.Leeway, rep)
-	if err != nil {
-		return nil, e, err
-	}
-	p, err := e.principal(t.claims, iss, bound)
-	if rep.step("mapping", err, "") != nil {
-		return nil, e, err
-	}
-	p.EncodedClaims = t.payload64
-	p.Audience, p.TokenID = reg.aud, reg.jti
-	p.ExpiresAt = reg.exp.time()
-	if reg.iat.set {
-		p.IssuedAt = reg.iat.time()
-	}
-
-	cnf, err := e.readConfirmation(t.claims)
-	if err != nil {
-		rep.step("binding", err, "")
-		return nil, e, err
-	}
-	p.Binding = e.binding(cnf)
-
-	c := &cached{p: p, e: e, key: key, kid: h.kid, cnf: cnf, expires: reg.exp.nanos()}
-	if reg.nbf.set {
-		c.notBefore = reg.nbf.nanos() - int64(r.opts.Leeway)
-	}
-	if reg.iat.set && reg.iat.nanos()-int64(r.opts.Leeway) > c.notBefore {
-		c.notBefore = reg.iat.nanos() - int64(r.opts.Leeway)
-	}
-	if r.cache != nil && rep == nil && now.UnixNano() < c.expires {
-		r.cache.put(raw, c)
-	}
-	return c, e, nil
+	return key, nil
 }
 
 // issuer reads iss, which must be present and a JSON string, straight
@@ -266,7 +236,8 @@ func describeKey(k *jwks.Key) string {
 // tenant is already p.Tenant, p itself is returned.
 //
 // Errors wrap tenantjwt.ErrTenant (or tenantjwt.ErrUnknownIssuer when p's
-// issuer is no longer trusted).
+// issuer is no longer trusted); once the issuer is found they are
+// *VerifyError of the tenant or mapping step.
 func (r *Registry) SelectTenant(ctx context.Context, p *tenantjwt.Principal, tenant string) (*tenantjwt.Principal, error) {
 	if p == nil {
 		return nil, fmt.Errorf("issuer: no principal: %w", tenantjwt.ErrTenant)
@@ -279,24 +250,24 @@ func (r *Registry) SelectTenant(ctx context.Context, p *tenantjwt.Principal, ten
 		return p, nil
 	}
 	if e.cfg.Tenant != "" || e.tpl != nil {
-		return nil, fmt.Errorf("issuer: %s: tenant is bound to %.64q, not %.64q: %w", e.name, p.Tenant, tenant, tenantjwt.ErrTenant)
+		return nil, fail(e, stepTenant, fmt.Errorf("tenant is bound to %.64q, not %.64q: %w", p.Tenant, tenant, tenantjwt.ErrTenant))
 	}
 	if tenant == "" || !slices.Contains(p.Tenants, tenant) {
-		return nil, fmt.Errorf("issuer: %s: token does not authorize tenant %.64q: %w", e.name, tenant, tenantjwt.ErrTenant)
+		return nil, fail(e, stepTenant, fmt.Errorf("token does not authorize tenant %.64q: %w", tenant, tenantjwt.ErrTenant))
 	}
 	raw, err := p.RawClaims()
 	if err != nil {
-		return nil, fmt.Errorf("issuer: %s: principal claims: %w", e.name, err)
+		return nil, fail(e, stepMapping, fmt.Errorf("principal claims: %w", err))
 	}
 	c, err := newClaims(raw)
 	if err != nil {
-		return nil, fmt.Errorf("issuer: %s: principal claims: %w", e.name, err)
+		return nil, fail(e, stepMapping, fmt.Errorf("principal claims: %w", err))
 	}
 	np := p.Clone()
 	np.Tenant = tenant
 	np.Roles, np.Permissions, np.Scopes = nil, nil, nil
 	if err := e.mapTenant(c, np); err != nil {
-		return nil, err
+		return nil, fail(e, stepMapping, err)
 	}
 	return np, nil
 }

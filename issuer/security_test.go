@@ -268,6 +268,7 @@ func TestSecurityCases(t *testing.T) {
 				if p == nil || p.IssuerURL == "" {
 					t.Fatalf("Verify returned principal %+v", p)
 				}
+				agree(t, env.reg, tt.token)
 				return
 			}
 			if !errors.Is(err, tt.want) {
@@ -282,6 +283,7 @@ func TestSecurityCases(t *testing.T) {
 			if len(err.Error()) > 600 {
 				t.Errorf("error text is %d bytes long; token content must be truncated", len(err.Error()))
 			}
+			agree(t, env.reg, tt.token)
 		})
 	}
 }

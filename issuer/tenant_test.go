@@ -97,6 +97,7 @@ func TestTemplateIssuer(t *testing.T) {
 			if looked := src.lookups.Load() > before; looked != tt.wantLookup {
 				t.Errorf("key lookup made = %v, want %v", looked, tt.wantLookup)
 			}
+			agree(t, reg, tt.token)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)

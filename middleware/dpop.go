@@ -19,6 +19,10 @@ import (
 type PresentedVerifier interface {
 	Verifier
 	VerifyPresented(ctx context.Context, token string, pr tenantjwt.Presentation) (*tenantjwt.Principal, error)
+	// DPoPAlgorithms lists the proof algorithms VerifyPresented accepts,
+	// for the algs attribute of DPoP challenges (RFC 9449 §7.1); empty
+	// leaves the attribute out.
+	DPoPAlgorithms() []string
 }
 
 // Forwarded names the headers of a trusted reverse proxy that carry the

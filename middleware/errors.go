@@ -138,17 +138,24 @@ func (c Challenge) Body() Body {
 	return Body{Error: code, ErrorDescription: c.Description}
 }
 
-// Write sends c as the response.
-func (c Challenge) Write(w http.ResponseWriter) {
-	h := w.Header()
+// SetHeaders sets the headers of c's response on h: the challenge,
+// Retry-After for 503, and Cache-Control no-store. Write and the echo
+// adapter both send them through it.
+func (c Challenge) SetHeaders(h http.Header) {
 	if c.WWWAuthenticate != "" {
 		h.Set("WWW-Authenticate", c.WWWAuthenticate)
 	}
 	if c.Status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", "5")
 	}
-	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
+}
+
+// Write sends c as the response.
+func (c Challenge) Write(w http.ResponseWriter) {
+	h := w.Header()
+	c.SetHeaders(h)
+	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(c.Status)
 	json.NewEncoder(w).Encode(c.Body())

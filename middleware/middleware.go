@@ -100,9 +100,8 @@ func NewAuthenticator(v Verifier, cfg Config) *Authenticator {
 		cfg.Realm = "api"
 	}
 	a := &Authenticator{v: v, cfg: cfg}
-	a.pv, _ = v.(PresentedVerifier)
-	if al, ok := v.(interface{ DPoPAlgorithms() []string }); ok && a.pv != nil {
-		a.algs = strings.Join(al.DPoPAlgorithms(), " ")
+	if pv, ok := v.(PresentedVerifier); ok {
+		a.pv, a.algs = pv, strings.Join(pv.DPoPAlgorithms(), " ")
 	}
 	return a
 }

@@ -10,7 +10,7 @@ import (
 
 func TestDemo(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"demo"}, &out, &errOut); err != nil {
+	if err := run(context.Background(), []string{"demo"}, nil, &out, &errOut); err != nil {
 		t.Fatalf("demo: %v\n%s", err, errOut.String())
 	}
 	got := out.String()
@@ -53,7 +53,7 @@ func TestHelpAndUsageErrors(t *testing.T) {
 	for _, cmd := range []string{"demo", "serve", "verify", "dev"} {
 		t.Run(cmd+" --help", func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			if err := run(context.Background(), []string{cmd, "--help"}, &out, &errOut); err != nil {
+			if err := run(context.Background(), []string{cmd, "--help"}, nil, &out, &errOut); err != nil {
 				t.Fatalf("--help: %v", err)
 			}
 			if !strings.HasPrefix(out.String(), "usage: tenantjwt "+cmd) {
@@ -62,13 +62,13 @@ func TestHelpAndUsageErrors(t *testing.T) {
 		})
 		t.Run(cmd+" bad flag", func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := run(context.Background(), []string{cmd, "--no-such-flag"}, &out, &errOut)
+			err := run(context.Background(), []string{cmd, "--no-such-flag"}, nil, &out, &errOut)
 			if exitCode(err) != 2 || strings.Count(err.Error(), "\n") != 0 {
 				t.Errorf("err = %v (exit %d), want a one-line usage error", err, exitCode(err))
 			}
 		})
 	}
-	if err := run(context.Background(), []string{"frobnicate"}, &bytes.Buffer{}, &bytes.Buffer{}); exitCode(err) != 2 {
+	if err := run(context.Background(), []string{"frobnicate"}, nil, &bytes.Buffer{}, &bytes.Buffer{}); exitCode(err) != 2 {
 		t.Errorf("unknown command: exit %d, want 2", exitCode(err))
 	}
 }

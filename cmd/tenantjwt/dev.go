@@ -45,7 +45,7 @@ var tenantName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
 // so a mint that sees it can sign at once; and it removes it on exit. A base
 // whose server still answers belongs to another running dev: dev refuses to
 // take it over unless --force.
-func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, hooks *serveHooks) error {
 	if len(args) > 0 && args[0] == "mint" {
 		return runDevMint(ctx, args[1:], stdout)
 	}
@@ -136,8 +136,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer removeBase(basePath, base)
 	fmt.Fprintf(stdout, "tenantjwt dev: serving %d tenant(s) on %s (keys in %s)\n\n# trust them with this config:\n%s\n# mint a token:\n#   tenantjwt dev mint --dir %s --tenant %s --sub alice --roles admin\n",
 		len(tenants), base, *dir, snippet.String(), *dir, tenants[0])
-	if testHooks != nil && testHooks.listening != nil {
-		testHooks.listening(ln.Addr().String())
+	if hooks != nil && hooks.listening != nil {
+		hooks.listening(ln.Addr().String())
 	}
 	select {
 	case err := <-served:

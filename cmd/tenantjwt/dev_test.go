@@ -18,11 +18,11 @@ import (
 func startDev(t *testing.T, args ...string) (addr string, out *syncBuffer) {
 	t.Helper()
 	listening := make(chan string, 1)
-	testHooks = &serveHooks{listening: func(a string) { listening <- a }}
+	hooks := &serveHooks{listening: func(a string) { listening <- a }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	out = &syncBuffer{}
-	go func() { done <- run(ctx, append([]string{"dev"}, args...), out, io.Discard) }()
+	go func() { done <- runWith(ctx, append([]string{"dev"}, args...), nil, out, io.Discard, hooks) }()
 	select {
 	case addr = <-listening:
 	case err := <-done:
@@ -31,7 +31,6 @@ func startDev(t *testing.T, args ...string) (addr string, out *syncBuffer) {
 	stop := func() {
 		cancel()
 		<-done
-		testHooks = nil
 	}
 	t.Cleanup(stop)
 	return addr, out
@@ -40,7 +39,7 @@ func startDev(t *testing.T, args ...string) (addr string, out *syncBuffer) {
 func mint(t *testing.T, args ...string) string {
 	t.Helper()
 	var out bytes.Buffer
-	if err := run(context.Background(), append([]string{"dev", "mint"}, args...), &out, io.Discard); err != nil {
+	if err := run(context.Background(), append([]string{"dev", "mint"}, args...), nil, &out, io.Discard); err != nil {
 		t.Fatalf("dev mint: %v", err)
 	}
 	return strings.TrimSpace(out.String())
@@ -101,7 +100,7 @@ func TestDevKeysSurviveRestart(t *testing.T) {
 }
 
 func TestDevRefusesNonLoopback(t *testing.T) {
-	err := run(context.Background(), []string{"dev", "--listen", "0.0.0.0:8931", "--dir", t.TempDir()}, io.Discard, io.Discard)
+	err := run(context.Background(), []string{"dev", "--listen", "0.0.0.0:8931", "--dir", t.TempDir()}, nil, io.Discard, io.Discard)
 	if exitCode(err) != 2 {
 		t.Errorf("err = %v, want a usage error", err)
 	}
@@ -139,12 +138,11 @@ func TestDevRefusesLiveBase(t *testing.T) {
 func runDevUntilListening(t *testing.T, args ...string) error {
 	t.Helper()
 	listening := make(chan struct{})
-	testHooks = &serveHooks{listening: func(string) { close(listening) }}
-	defer func() { testHooks = nil }()
+	hooks := &serveHooks{listening: func(string) { close(listening) }}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"dev"}, args...), io.Discard, io.Discard) }()
+	go func() { done <- runWith(ctx, append([]string{"dev"}, args...), nil, io.Discard, io.Discard, hooks) }()
 	select {
 	case err := <-done:
 		return err
@@ -186,7 +184,7 @@ func TestDevMintWaitsForDev(t *testing.T) {
 	minted := make(chan result, 1)
 	go func() {
 		var out bytes.Buffer
-		err := run(context.Background(), []string{"dev", "mint", "--dir", dir, "--tenant", "acme", "--sub", "alice", "--roles", "admin,ops", "--wait", "30s"}, &out, io.Discard)
+		err := run(context.Background(), []string{"dev", "mint", "--dir", dir, "--tenant", "acme", "--sub", "alice", "--roles", "admin,ops", "--wait", "30s"}, nil, &out, io.Discard)
 		minted <- result{strings.TrimSpace(out.String()), err}
 	}()
 	select {
@@ -205,7 +203,7 @@ func TestDevMintWaitsForDev(t *testing.T) {
 }
 
 func TestDevMintWaitIsBounded(t *testing.T) {
-	err := run(context.Background(), []string{"dev", "mint", "--dir", t.TempDir(), "--tenant", "acme", "--wait", "0"}, io.Discard, io.Discard)
+	err := run(context.Background(), []string{"dev", "mint", "--dir", t.TempDir(), "--tenant", "acme", "--wait", "0"}, nil, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "start `tenantjwt dev") {
 		t.Errorf("mint without dev: err = %v, want advice to start dev", err)
 	}
@@ -221,7 +219,7 @@ func TestDevMintRoleLists(t *testing.T) {
 		t.Fatalf("verify: %v", err)
 	}
 	for _, bad := range [][]string{{"--roles", "admin,,ops"}, {"--roles", "admin, "}, {"--permissions", ",x"}} {
-		err := run(context.Background(), append([]string{"dev", "mint", "--dir", dir, "--tenant", "acme"}, bad...), io.Discard, io.Discard)
+		err := run(context.Background(), append([]string{"dev", "mint", "--dir", dir, "--tenant", "acme"}, bad...), nil, io.Discard, io.Discard)
 		if exitCode(err) != 2 {
 			t.Errorf("mint %q: err = %v, want a usage error", bad, err)
 		}

@@ -36,7 +36,7 @@ func startServeGRPC(t *testing.T, config string) *grpcServe {
 	grpcAddr := make(chan string, 1)
 	reloaded := make(chan error, 1)
 	trigger := make(chan struct{})
-	testHooks = &serveHooks{
+	hooks := &serveHooks{
 		listening:     func(addr string) { listening <- addr },
 		grpcListening: func(addr string) { grpcAddr <- addr },
 		reloaded:      func(err error) { reloaded <- err },
@@ -46,7 +46,7 @@ func startServeGRPC(t *testing.T, config string) *grpcServe {
 	done := make(chan error, 1)
 	logs := &syncBuffer{}
 	go func() {
-		done <- run(ctx, []string{"serve", "--config", config, "--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0", "--watch-interval", "0", "--log-refusals", "0"}, io.Discard, logs)
+		done <- runWith(ctx, []string{"serve", "--config", config, "--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0", "--watch-interval", "0", "--log-refusals", "0"}, nil, io.Discard, logs, hooks)
 	}()
 	gs := &grpcServe{testServer: &testServer{logs: logs, config: config}}
 	var gaddr string
@@ -71,7 +71,6 @@ func startServeGRPC(t *testing.T, config string) *grpcServe {
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
-		testHooks = nil
 	}
 	t.Cleanup(gs.stop)
 	return gs
@@ -658,13 +657,12 @@ func TestExtAuthzGRPCHealthFollowsReadiness(t *testing.T) {
 func TestExtAuthzGRPCConfigKey(t *testing.T) {
 	a := issuertest.New(t)
 	grpcAddr := make(chan string, 1)
-	testHooks = &serveHooks{grpcListening: func(addr string) { grpcAddr <- addr }}
-	t.Cleanup(func() { testHooks = nil })
+	hooks := &serveHooks{grpcListening: func(addr string) { grpcAddr <- addr }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	cfg := writeConfig(t, "\nforward_auth:\n  grpc_listen: 127.0.0.1:0\n", a)
 	go func() {
-		done <- run(ctx, []string{"serve", "--config", cfg, "--listen", "127.0.0.1:0"}, io.Discard, io.Discard)
+		done <- runWith(ctx, []string{"serve", "--config", cfg, "--listen", "127.0.0.1:0"}, nil, io.Discard, io.Discard, hooks)
 	}()
 	var addr string
 	select {
@@ -682,7 +680,7 @@ func TestExtAuthzGRPCConfigKey(t *testing.T) {
 		t.Fatalf("Check: %v %v", resp, err)
 	}
 	t.Run("address in use", func(t *testing.T) {
-		err := run(t.Context(), []string{"serve", "--config", cfg, "--listen", "127.0.0.1:0", "--grpc-listen", addr}, io.Discard, io.Discard)
+		err := runWith(t.Context(), []string{"serve", "--config", cfg, "--listen", "127.0.0.1:0", "--grpc-listen", addr}, nil, io.Discard, io.Discard, hooks)
 		if err == nil || !strings.Contains(err.Error(), "grpc-listen") {
 			t.Errorf("err = %v, want a --grpc-listen error", err)
 		}

@@ -30,8 +30,15 @@ commands:
 Run "tenantjwt <command> --help" for a command's flags.
 `
 
-// run is the whole command, testable in process.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// run is the whole command, testable in process: main passes the
+// process's arguments (without the program name) and standard streams.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return runWith(ctx, args, stdin, stdout, stderr, nil)
+}
+
+// runWith is run with hooks that let tests observe the servers of serve
+// and dev without sleeping; run passes nil.
+func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, hooks *serveHooks) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usageError{"no command"}
@@ -41,11 +48,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
 	case "serve":
-		return runServe(ctx, rest, stdout, stderr)
+		return runServe(ctx, rest, stdout, stderr, hooks)
 	case "verify":
-		return runVerify(ctx, rest, stdout, stderr)
+		return runVerify(ctx, rest, stdin, stdout, stderr)
 	case "dev":
-		return runDev(ctx, rest, stdout, stderr)
+		return runDev(ctx, rest, stdout, stderr, hooks)
 	case "version", "--version", "-version":
 		return runVersion(rest, stdout)
 	case "help", "-h", "--help", "-help":

@@ -40,10 +40,8 @@ type serveHooks struct {
 	grpcListening func(addr string)
 }
 
-var testHooks *serveHooks
-
 // runServe is the forward-auth server of DESIGN.md.
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, hooks *serveHooks) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	configPath := fs.String("config", "", "config file with issuers and the forward_auth section (required)")
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
@@ -81,7 +79,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	s := &server{
-		path: *configPath, log: logger, metrics: newMetrics(*issuerLabel), hooks: testHooks, retryMin: *retryMin,
+		path: *configPath, log: logger, metrics: newMetrics(*issuerLabel), hooks: hooks, retryMin: *retryMin,
 		limiter: &logLimiter{rate: *logRefusals, burst: 10, now: time.Now},
 	}
 	s.keys = jwks.NewCache(jwks.Options{Logger: logger, Hooks: jwks.Hooks{FetchDone: s.fetched, ServedStale: s.metrics.servedStale}})

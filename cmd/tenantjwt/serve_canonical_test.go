@@ -271,7 +271,7 @@ func TestServeRuleConfigErrors(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := writeConfig(t, "\nforward_auth:\n"+section)
-			err := run(t.Context(), []string{"serve", "--config", path, "--listen", "127.0.0.1:0"}, io.Discard, io.Discard)
+			err := run(t.Context(), []string{"serve", "--config", path, "--listen", "127.0.0.1:0"}, nil, io.Discard, io.Discard)
 			if err == nil || strings.Contains(err.Error(), "\n") {
 				t.Errorf("err = %v, want a one-line config error", err)
 			}

@@ -180,7 +180,7 @@ forward_auth:
 		"bad path":        "  headers:\n    X-User: \"a..b\"\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := run(t.Context(), []string{"serve", "--config", writeConfig(t, "\nforward_auth:\n"+section), "--listen", "127.0.0.1:0"}, io.Discard, io.Discard)
+			err := run(t.Context(), []string{"serve", "--config", writeConfig(t, "\nforward_auth:\n"+section), "--listen", "127.0.0.1:0"}, nil, io.Discard, io.Discard)
 			if err == nil {
 				t.Error("accepted")
 			}
@@ -221,7 +221,7 @@ func TestServeTLS(t *testing.T) {
 	if !strings.Contains(ts.logs.String(), "TLS certificate reloaded") {
 		t.Error("certificate reload not logged")
 	}
-	if err := run(t.Context(), []string{"serve", "--config", ts.config, "--tls-cert", certFile}, io.Discard, io.Discard); err == nil {
+	if err := run(t.Context(), []string{"serve", "--config", ts.config, "--tls-cert", certFile}, nil, io.Discard, io.Discard); err == nil {
 		t.Error("--tls-cert without --tls-key accepted")
 	}
 }
@@ -382,14 +382,14 @@ func TestServeIssuersDir(t *testing.T) {
 
 	listening := make(chan string, 1)
 	reloaded := make(chan error, 10)
-	testHooks = &serveHooks{listening: func(addr string) { listening <- addr }, reloaded: func(err error) { reloaded <- err }}
+	hooks := &serveHooks{listening: func(addr string) { listening <- addr }, reloaded: func(err error) { reloaded <- err }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	logs := &syncBuffer{}
 	go func() {
-		done <- run(ctx, []string{"serve", "--config", config, "--listen", "127.0.0.1:0", "--watch-interval", "5ms"}, io.Discard, logs)
+		done <- runWith(ctx, []string{"serve", "--config", config, "--listen", "127.0.0.1:0", "--watch-interval", "5ms"}, nil, io.Discard, logs, hooks)
 	}()
-	t.Cleanup(func() { cancel(); <-done; testHooks = nil })
+	t.Cleanup(func() { cancel(); <-done })
 	var ts *testServer
 	select {
 	case addr := <-listening:

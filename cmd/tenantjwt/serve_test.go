@@ -44,7 +44,7 @@ func startServe(t *testing.T, config string, extra ...string) *testServer {
 	reloaded := make(chan error, 1)
 	trigger := make(chan struct{})
 	prefetched := make(chan bool, 100)
-	testHooks = &serveHooks{
+	hooks := &serveHooks{
 		listening: func(addr string) { listening <- addr },
 		reloaded:  func(err error) { reloaded <- err },
 		reload:    trigger,
@@ -60,7 +60,7 @@ func startServe(t *testing.T, config string, extra ...string) *testServer {
 	logs := &syncBuffer{}
 	args := append([]string{"serve", "--config", config, "--listen", "127.0.0.1:0", "--watch-interval", "0"}, extra...)
 	go func() {
-		done <- run(ctx, args, io.Discard, logs)
+		done <- runWith(ctx, args, nil, io.Discard, logs, hooks)
 	}()
 	ts := &testServer{logs: logs, config: config, prefetched: prefetched}
 	select {
@@ -78,7 +78,6 @@ func startServe(t *testing.T, config string, extra ...string) *testServer {
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
-		testHooks = nil
 	}
 	t.Cleanup(ts.stop)
 	return ts
@@ -267,7 +266,7 @@ func TestServeConfigErrors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			path := t.TempDir() + "/c.yaml"
 			os.WriteFile(path, []byte(cfg), 0o600)
-			err := run(context.Background(), []string{"serve", "--config", path, "--listen", "127.0.0.1:0"}, io.Discard, io.Discard)
+			err := run(context.Background(), []string{"serve", "--config", path, "--listen", "127.0.0.1:0"}, nil, io.Discard, io.Discard)
 			if err == nil || strings.Contains(err.Error(), "\n") {
 				t.Errorf("err = %v, want one line", err)
 			}
@@ -281,13 +280,13 @@ func TestServeReloadsOnFileChange(t *testing.T) {
 	path := writeConfig(t, "", a)
 	listening := make(chan string, 1)
 	reloaded := make(chan error, 1)
-	testHooks = &serveHooks{listening: func(addr string) { listening <- addr }, reloaded: func(err error) { reloaded <- err }}
+	hooks := &serveHooks{listening: func(addr string) { listening <- addr }, reloaded: func(err error) { reloaded <- err }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--config", path, "--listen", "127.0.0.1:0", "--watch-interval", "5ms"}, io.Discard, io.Discard)
+		done <- runWith(ctx, []string{"serve", "--config", path, "--listen", "127.0.0.1:0", "--watch-interval", "5ms"}, nil, io.Discard, io.Discard, hooks)
 	}()
-	t.Cleanup(func() { cancel(); <-done; testHooks = nil })
+	t.Cleanup(func() { cancel(); <-done })
 	ts := &testServer{url: "http://" + <-listening}
 	if got := ts.verify(t, fwd{token: b.Mint(nil)}).StatusCode; got != 401 {
 		t.Fatalf("b before the change: %d, want 401", got)

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -25,7 +24,7 @@ import (
 // key, each check, the Principal; with --method/--host/--path also the
 // forward_auth decision for that request. Exit 0 when the token (and the
 // request) is accepted, 1 when not.
-func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	configPath := fs.String("config", "", "config file (YAML or JSON) with the trusted issuers, such as the serve config (required)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -45,7 +44,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if judge && (*host == "" || *path == "") {
 		return usageError{"verify: --host and --path go together (and --method, default GET)"}
 	}
-	token, err := readToken(fs.Arg(0))
+	token, err := readToken(fs.Arg(0), stdin)
 	if err != nil {
 		return err
 	}
@@ -230,10 +229,13 @@ func peekClaims(token string) map[string]any {
 // readToken takes the token from the argument, or from stdin for "-" or
 // no argument. Surrounding whitespace and a "Bearer " prefix are dropped,
 // for convenience when pasting.
-func readToken(arg string) (string, error) {
+func readToken(arg string, stdin io.Reader) (string, error) {
 	tok := arg
 	if arg == "" || arg == "-" {
-		b, err := io.ReadAll(io.LimitReader(bufio.NewReader(os.Stdin), 1<<20))
+		if stdin == nil {
+			return "", usageError{"verify: no token (give it as the argument or on stdin)"}
+		}
+		b, err := io.ReadAll(io.LimitReader(bufio.NewReader(stdin), 1<<20))
 		if err != nil {
 			return "", err
 		}

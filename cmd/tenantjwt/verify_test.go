@@ -51,7 +51,7 @@ func TestVerify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := run(context.Background(), []string{"verify", "--config", cfg, tt.token}, &out, &errOut)
+			err := run(context.Background(), []string{"verify", "--config", cfg, tt.token}, nil, &out, &errOut)
 			if got := exitCode(err); got != tt.code {
 				t.Fatalf("exit %d (%v), want %d\n%s", got, err, tt.code, out.String())
 			}
@@ -67,17 +67,31 @@ func TestVerify(t *testing.T) {
 	}
 	t.Run("json", func(t *testing.T) {
 		var out bytes.Buffer
-		if err := run(context.Background(), []string{"verify", "--config", cfg, "--json", a.Mint(nil)}, &out, &bytes.Buffer{}); err != nil {
+		if err := run(context.Background(), []string{"verify", "--config", cfg, "--json", a.Mint(nil)}, nil, &out, &bytes.Buffer{}); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(out.String(), `"valid": true`) {
 			t.Errorf("json output: %s", out.String())
 		}
 	})
+	t.Run("token on stdin", func(t *testing.T) {
+		for _, args := range [][]string{{"-"}, nil} {
+			var out bytes.Buffer
+			stdin := strings.NewReader("Bearer " + a.Mint(map[string]any{"sub": "stdin-user"}) + "\n")
+			err := run(context.Background(), append([]string{"verify", "--config", cfg}, args...), stdin, &out, &bytes.Buffer{})
+			if err != nil || !strings.Contains(out.String(), `"Subject": "stdin-user"`) {
+				t.Errorf("args %q: %v\n%s", args, err, out.String())
+			}
+		}
+		err := run(context.Background(), []string{"verify", "--config", cfg}, nil, &bytes.Buffer{}, &bytes.Buffer{})
+		if exitCode(err) != 2 {
+			t.Errorf("no token and no stdin: %v, want a usage error", err)
+		}
+	})
 	t.Run("bad config is one line", func(t *testing.T) {
 		bad := filepath.Join(t.TempDir(), "bad.yaml")
 		os.WriteFile(bad, []byte("issuers:\n  - name: x\n    issuer: https://x.example/\n    algoritms: [RS256]\n"), 0o600)
-		err := run(context.Background(), []string{"verify", "--config", bad, "a.b.c"}, &bytes.Buffer{}, &bytes.Buffer{})
+		err := run(context.Background(), []string{"verify", "--config", bad, "a.b.c"}, nil, &bytes.Buffer{}, &bytes.Buffer{})
 		if exitCode(err) != 1 || strings.Contains(err.Error(), "\n") {
 			t.Errorf("err = %q", err)
 		}
@@ -102,7 +116,7 @@ forward_auth:
 	verify := func(args ...string) (int, string) {
 		t.Helper()
 		var out bytes.Buffer
-		err := run(context.Background(), append([]string{"verify", "--config", cfg}, args...), &out, &bytes.Buffer{})
+		err := run(context.Background(), append([]string{"verify", "--config", cfg}, args...), nil, &out, &bytes.Buffer{})
 		return exitCode(err), out.String()
 	}
 	tests := []struct {

@@ -66,10 +66,10 @@ func TestVersionFrom(t *testing.T) {
 
 func TestVersionCommand(t *testing.T) {
 	var sub, flag bytes.Buffer
-	if err := run(context.Background(), []string{"version"}, &sub, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"version"}, nil, &sub, io.Discard); err != nil {
 		t.Fatalf("version: %v", err)
 	}
-	if err := run(context.Background(), []string{"--version"}, &flag, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"--version"}, nil, &flag, io.Discard); err != nil {
 		t.Fatalf("--version: %v", err)
 	}
 	if sub.String() != flag.String() {
@@ -79,7 +79,7 @@ func TestVersionCommand(t *testing.T) {
 	if !strings.HasPrefix(sub.String(), "tenantjwt ") || !strings.Contains(sub.String(), "go: "+runtime.Version()+" ") {
 		t.Errorf("version output:\n%s", sub.String())
 	}
-	if err := run(context.Background(), []string{"version", "extra"}, io.Discard, io.Discard); exitCode(err) != 2 {
+	if err := run(context.Background(), []string{"version", "extra"}, nil, io.Discard, io.Discard); exitCode(err) != 2 {
 		t.Errorf("version extra: err = %v, want a usage error", err)
 	}
 }

@@ -9,8 +9,6 @@
 package echoauth
 
 import (
-	"net/http"
-
 	"github.com/labstack/echo/v4"
 	emw "github.com/labstack/echo/v4/middleware"
 
@@ -96,14 +94,7 @@ func Error(c echo.Context, a *middleware.Authenticator, err error) error {
 		a = middleware.NewAuthenticator(nil, middleware.Config{})
 	}
 	ch := a.ChallengeFor(c.Request(), err)
-	h := c.Response().Header()
-	if ch.WWWAuthenticate != "" {
-		h.Set("WWW-Authenticate", ch.WWWAuthenticate)
-	}
-	if ch.Status == http.StatusServiceUnavailable {
-		h.Set("Retry-After", "5")
-	}
-	h.Set("Cache-Control", "no-store")
+	ch.SetHeaders(c.Response().Header())
 	return echo.NewHTTPError(ch.Status, ch.Body()).SetInternal(err)
 }
 

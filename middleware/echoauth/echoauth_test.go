@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/middleware"
 	"github.com/tenantjwt/tenantjwt/middleware/echoauth"
 )
 
@@ -149,4 +150,42 @@ func TestGuards(t *testing.T) {
 			t.Errorf("status = %d, want 401", rec.Code)
 		}
 	})
+}
+
+// TestErrorHeadersMatchNetHTTP: the echo adapter answers a refusal with the
+// same status, challenge, Retry-After and Cache-Control as the net/http
+// middleware, through the one responder (middleware.Challenge.SetHeaders).
+func TestErrorHeadersMatchNetHTTP(t *testing.T) {
+	a := middleware.NewAuthenticator(verifier, middleware.Config{Realm: "r"})
+	for _, err := range []error{
+		middleware.ErrNoToken,
+		middleware.ErrMultipleTokens,
+		tenantjwt.ErrSignature,
+		tenantjwt.ErrForbidden,
+		tenantjwt.ErrKeysUnavailable,
+		tenantjwt.ErrDPoPProof,
+	} {
+		t.Run(err.Error(), func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			std := httptest.NewRecorder()
+			a.Fail(std, r, err)
+
+			e := echo.New()
+			rec := httptest.NewRecorder()
+			c := e.NewContext(r, rec)
+			e.HTTPErrorHandler(echoauth.Error(c, a, err), c)
+
+			if rec.Code != std.Code {
+				t.Errorf("status: echo %d, net/http %d", rec.Code, std.Code)
+			}
+			for _, h := range []string{"WWW-Authenticate", "Retry-After", "Cache-Control"} {
+				if got, want := rec.Header().Get(h), std.Header().Get(h); got != want {
+					t.Errorf("%s: echo %q, net/http %q", h, got, want)
+				}
+			}
+			if std.Header().Get("Cache-Control") != "no-store" {
+				t.Errorf("Cache-Control = %q, want no-store", std.Header().Get("Cache-Control"))
+			}
+		})
+	}
 }
