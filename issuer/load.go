@@ -52,7 +52,7 @@ type TokenCacheConfig struct {
 }
 
 // LoadFile reads a YAML or JSON config file (see ParseConfig). A relative
-// jwks_file is resolved against the config file's directory.
+// jwks_file or ca_file is resolved against the config file's directory.
 func LoadFile(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -72,9 +72,7 @@ func LoadFile(path string) (*File, error) {
 	}
 	dir := filepath.Dir(path)
 	for i := range file.Issuers {
-		if p := file.Issuers[i].JWKSFile; p != "" && !filepath.IsAbs(p) {
-			file.Issuers[i].JWKSFile = filepath.Join(dir, p)
-		}
+		file.Issuers[i].ResolvePaths(dir)
 	}
 	return file, nil
 }

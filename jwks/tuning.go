@@ -107,9 +107,9 @@ func (c *Cache) newClients(timeout time.Duration, rootsPEM []byte) (*[3]*http.Cl
 	hc := httpClient(base, timeout)
 	ownDialer := base == nil || base.Transport == nil
 	if len(rootsPEM) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(rootsPEM) {
-			return nil, errors.New("jwks: root CAs: no PEM certificate found")
+		pool, err := RootCAs(rootsPEM)
+		if err != nil {
+			return nil, err
 		}
 		var t *http.Transport
 		switch bt := hc.Transport.(type) {
@@ -141,4 +141,14 @@ func (t *tuning) ttl(maxAge time.Duration) time.Duration {
 		maxAge = DefaultTTL
 	}
 	return min(max(maxAge, t.minTTL), t.maxTTL)
+}
+
+// RootCAs parses a PEM bundle of root certificates (RemoteOptions.RootCAs).
+// It fails when the bundle holds no certificate.
+func RootCAs(pemBytes []byte) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, errors.New("jwks: root CAs: no PEM certificate found")
+	}
+	return pool, nil
 }
