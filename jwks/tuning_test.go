@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -253,5 +254,40 @@ func TestRootCAs(t *testing.T) {
 				t.Errorf("lookup: err = %v, want an unknown authority", err)
 			}
 		})
+	}
+}
+
+// TestRootCAsDiscovery: the roots apply to the discovery document and to
+// the key set it names.
+func TestRootCAsDiscovery(t *testing.T) {
+	idp := issuertest.New(t)
+	var baseURL atomic.Value // the server's URL, known once it runs
+	srv, caPEM, err := issuertest.NewPrivateCATLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/openid-configuration" {
+			base := baseURL.Load().(string)
+			w.Write([]byte(`{"issuer":"` + base + `","jwks_uri":"` + base + `/jwks"}`))
+			return
+		}
+		w.Write(idp.JWKS())
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	baseURL.Store(srv.URL)
+	cache := newCache(t, jwks.Options{})
+	for _, roots := range [][]byte{nil, caPEM} {
+		src, err := cache.Discover(srv.URL, jwks.RemoteOptions{RootCAs: roots})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = src.Lookup(context.Background(), idp.KID())
+		var unknown x509.UnknownAuthorityError
+		if roots == nil && !errors.As(err, &unknown) {
+			t.Errorf("without roots: err = %v, want an unknown authority", err)
+		}
+		if roots != nil && err != nil {
+			t.Errorf("with the IdP's CA: %v", err)
+		}
 	}
 }
