@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"path/filepath"
 	"time"
 
 	"github.com/tenantjwt/tenantjwt/jwks"
@@ -115,6 +116,62 @@ type Config struct {
 	// Prefetch fetches the keys when the registry starts (Registry.Prefetch)
 	// and makes Registry.Ready wait for them.
 	Prefetch bool `yaml:"prefetch,omitempty" json:"prefetch,omitempty"`
+
+	// Key-fetch tuning of a jwks_uri or discovery issuer. Each zero field
+	// takes the key cache's setting (Options.KeysOptions, or the
+	// Options.Keys cache); an issuer that sets any of them gets its own key
+	// source, shared only with issuers naming the same URL with the same
+	// settings.
+
+	// TTL bounds the Cache-Control max-age of the key set: it lives at
+	// least TTL.Min and at most TTL.Max (defaults 5m and 24h).
+	TTL TTLBounds `yaml:"ttl,omitempty" json:"ttl,omitempty"`
+	// MaxStale is how long past expiry the last good key set keeps serving
+	// while the IdP cannot be reached (default 24h); then verification
+	// fails closed.
+	MaxStale time.Duration `yaml:"max_stale,omitempty" json:"max_stale,omitempty"`
+	// Timeout bounds one fetch of the key set or discovery document,
+	// headers and body (default 5s, at most 1m).
+	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Cooldown is the minimum time between two refetches caused by tokens
+	// with an unknown kid (default 30s, at least 1s).
+	Cooldown time.Duration `yaml:"cooldown,omitempty" json:"cooldown,omitempty"`
+	// CAFile names a PEM file of root certificates, for an IdP whose
+	// certificate a private CA signed. Those roots are then the only ones
+	// trusted for this issuer's fetches (the system pool is not used for
+	// it); redirect, size and address rules are unchanged. A relative path
+	// is taken from the config file's folder. The file is read when the
+	// issuer's key source is made (start, or a reload that changes the
+	// issuer).
+	CAFile string `yaml:"ca_file,omitempty" json:"ca_file,omitempty"`
+	// Refresh is RefreshOnUse (the default: keys are fetched on first use
+	// and refreshed ahead of expiry while used) or RefreshBackground (keys
+	// are fetched when the issuer is added and kept fresh whether used or
+	// not, so a rarely used tenant's first token finds them).
+	Refresh string `yaml:"refresh,omitempty" json:"refresh,omitempty"`
+}
+
+// Values of Config.Refresh.
+const (
+	RefreshOnUse      = "on_use"
+	RefreshBackground = "background"
+)
+
+// TTLBounds clamp a key set's Cache-Control max-age (Config.TTL). A zero
+// field takes the key cache's bound.
+type TTLBounds struct {
+	Min time.Duration `yaml:"min,omitempty" json:"min,omitempty"`
+	Max time.Duration `yaml:"max,omitempty" json:"max,omitempty"`
+}
+
+// ResolvePaths makes the relative file paths of c (jwks_file, ca_file)
+// relative to dir, the folder of the config file that named them.
+func (c *Config) ResolvePaths(dir string) {
+	for _, p := range []*string{&c.JWKSFile, &c.CAFile} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
 }
 
 // ClaimMapping says where a token keeps the values of a Principal. Each

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
@@ -47,7 +48,11 @@ func (r *Registry) buildSource(e *entry) error {
 		if r.keys == nil {
 			return errors.New("jwks_uri: no remote key support configured")
 		}
-		src, err := r.keys.Remote(c.JWKSURI, remoteOptions(e))
+		ro, err := remoteOptions(e)
+		if err != nil {
+			return err
+		}
+		src, err := r.keys.Remote(c.JWKSURI, ro)
 		if err != nil {
 			return fmt.Errorf("jwks_uri: %w", err)
 		}
@@ -56,7 +61,11 @@ func (r *Registry) buildSource(e *entry) error {
 		if r.keys == nil {
 			return errors.New("discovery: no remote key support configured")
 		}
-		src, err := r.keys.Discover(c.Issuer, remoteOptions(e))
+		ro, err := remoteOptions(e)
+		if err != nil {
+			return err
+		}
+		src, err := r.keys.Discover(c.Issuer, ro)
 		if err != nil {
 			return fmt.Errorf("discovery: %w", err)
 		}
@@ -67,14 +76,53 @@ func (r *Registry) buildSource(e *entry) error {
 	return nil
 }
 
-// remoteOptions are the fetch settings of e's config.
-func remoteOptions(e *entry) jwks.RemoteOptions {
-	return jwks.RemoteOptions{
+// remoteOptions are the fetch settings of e's config. It reads ca_file.
+func remoteOptions(e *entry) (jwks.RemoteOptions, error) {
+	c := &e.cfg
+	ro := jwks.RemoteOptions{
 		Label:               e.name,
-		AllowInsecureHTTP:   e.cfg.AllowInsecureHTTP,
-		AllowPrivateNetwork: e.cfg.AllowPrivateNetwork,
-		JWKSSameOrigin:      e.cfg.JWKSSameOrigin,
+		AllowInsecureHTTP:   c.AllowInsecureHTTP,
+		AllowPrivateNetwork: c.AllowPrivateNetwork,
+		JWKSSameOrigin:      c.JWKSSameOrigin,
+		MinTTL:              c.TTL.Min,
+		MaxTTL:              c.TTL.Max,
+		MaxStale:            c.MaxStale,
+		Timeout:             c.Timeout,
+		Cooldown:            c.Cooldown,
+		Background:          c.Refresh == RefreshBackground,
 	}
+	if c.CAFile != "" {
+		pem, err := readCAFile(c.CAFile)
+		if err != nil {
+			return ro, fmt.Errorf("ca_file: %w", err)
+		}
+		ro.RootCAs = pem
+	}
+	return ro, nil
+}
+
+// maxCAFileBytes caps a ca_file.
+const maxCAFileBytes = 1 << 20
+
+// readCAFile reads a PEM bundle of root certificates, capped in size, and
+// checks that it holds at least one.
+func readCAFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxCAFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxCAFileBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxCAFileBytes)
+	}
+	if _, err := jwks.RootCAs(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, nil
 }
 
 // releaseSource lets go of the source of an entry the registry no longer

@@ -36,8 +36,8 @@ func TestRemoteKeySourcesWiring(t *testing.T) {
 	fs := &fakeSources{src: idp.Source()}
 	reg := newRegistry(t, issuer.Options{Keys: fs}, remote, disc)
 	want := []string{
-		"remote " + idp.JWKSURL() + " {Label:r AllowInsecureHTTP:false AllowPrivateNetwork:false JWKSSameOrigin:false}",
-		"discover https://d.example/ {Label:d AllowInsecureHTTP:true AllowPrivateNetwork:true JWKSSameOrigin:true}",
+		"remote " + idp.JWKSURL() + " {Label:r AllowInsecureHTTP:false AllowPrivateNetwork:false JWKSSameOrigin:false MinTTL:0s MaxTTL:0s MaxStale:0s Timeout:0s Cooldown:0s RootCAs:[] Background:false}",
+		"discover https://d.example/ {Label:d AllowInsecureHTTP:true AllowPrivateNetwork:true JWKSSameOrigin:true MinTTL:0s MaxTTL:0s MaxStale:0s Timeout:0s Cooldown:0s RootCAs:[] Background:false}",
 	}
 	if strings.Join(fs.calls, "\n") != strings.Join(want, "\n") {
 		t.Errorf("calls = %q, want %q", fs.calls, want)

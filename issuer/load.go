@@ -73,7 +73,7 @@ type TokenCacheConfig struct {
 }
 
 // LoadFile reads a YAML or JSON config file (see ParseConfig). A relative
-// jwks_file is resolved against the config file's directory.
+// jwks_file or ca_file is resolved against the config file's directory.
 func LoadFile(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -93,9 +93,7 @@ func LoadFile(path string) (*File, error) {
 	}
 	dir := filepath.Dir(path)
 	for i := range file.Issuers {
-		if p := file.Issuers[i].JWKSFile; p != "" && !filepath.IsAbs(p) {
-			file.Issuers[i].JWKSFile = filepath.Join(dir, p)
-		}
+		file.Issuers[i].ResolvePaths(dir)
 	}
 	return file, nil
 }
@@ -144,10 +142,18 @@ func ParseConfigExtended(data []byte, ext map[string]any) (*File, error) {
 		}
 		kept = append(kept, k, v)
 	}
+	untouched := len(kept) == len(root.Content) && bytes.IndexByte(data, '$') < 0
 	root.Content = kept
 
 	var f File
-	if err := decodeStrict(root, &f); err != nil {
+	decode := func() error { return decodeStrict(root, &f) }
+	if untouched {
+		// Nothing was expanded or pulled out: decode the bytes as they
+		// are, without encoding the tree again (a third of the cost of
+		// loading a large file).
+		decode = func() error { return decodeStrictBytes(data, &f, nil) }
+	}
+	if err := decode(); err != nil {
 		return nil, fmt.Errorf("issuer: config: %v", err)
 	}
 	if err := f.validate(); err != nil {
@@ -163,25 +169,36 @@ func decodeStrict(n *yaml.Node, dst any) error {
 	if err != nil {
 		return err
 	}
+	return decodeStrictBytes(b, dst, func() map[int]int { return lineMap(n, b) })
+}
+
+// decodeStrictBytes decodes the YAML document b into dst rejecting
+// unknown keys. lines, when not nil, maps b's line numbers in errors to
+// the file's.
+func decodeStrictBytes(b []byte, dst any, lines func() map[int]int) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(dst); err != nil && !errors.Is(err, io.EOF) {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
 			// One line per error, joined: the command prints errors as
-			// one line. yaml's line numbers refer to the re-encoded node:
-			// map them back to the file's.
-			lines := lineMap(n, b)
-			msgs := make([]string, len(te.Errors))
-			for i, m := range te.Errors {
-				msgs[i] = lineNumber.ReplaceAllStringFunc(m, func(prefix string) string {
-					var l int
-					fmt.Sscanf(prefix, "line %d:", &l)
-					if orig, ok := lines[l]; ok {
-						return fmt.Sprintf("line %d: ", orig)
-					}
-					return ""
-				})
+			// one line.
+			msgs := te.Errors
+			if lines != nil {
+				// yaml's line numbers refer to the re-encoded node: map
+				// them back to the file's.
+				m := lines()
+				msgs = make([]string, len(te.Errors))
+				for i, msg := range te.Errors {
+					msgs[i] = lineNumber.ReplaceAllStringFunc(msg, func(prefix string) string {
+						var l int
+						fmt.Sscanf(prefix, "line %d:", &l)
+						if orig, ok := m[l]; ok {
+							return fmt.Sprintf("line %d: ", orig)
+						}
+						return ""
+					})
+				}
 			}
 			return errors.New(strings.Join(msgs, "; "))
 		}

@@ -13,6 +13,9 @@ const DefaultLeeway = 30 * time.Second
 // DefaultTokenCacheSize is the default number of verified tokens kept.
 const DefaultTokenCacheSize = 10000
 
+// DefaultPrefetchConcurrency is Options.PrefetchConcurrency's default.
+const DefaultPrefetchConcurrency = 16
+
 // Options tune a Registry. The zero value gives the defaults.
 type Options struct {
 	// Leeway is the clock skew allowed when checking exp, nbf and iat.
@@ -49,6 +52,11 @@ type Options struct {
 	Hooks Hooks
 	// DPoP tunes the checking of DPoP proofs.
 	DPoP DPoPOptions
+	// PrefetchConcurrency bounds the key fetches Prefetch runs at once, so
+	// a cold start with thousands of prefetch issuers neither opens
+	// thousands of connections nor floods shared IdPs. Default
+	// DefaultPrefetchConcurrency (16).
+	PrefetchConcurrency int
 	// Resolver, when its Resolve is set, is asked for the configuration
 	// of an issuer the registry does not know, so tenants can come from
 	// the application's own database on first use. Resolve is the trust
@@ -93,6 +101,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.PrefetchConcurrency <= 0 {
+		o.PrefetchConcurrency = DefaultPrefetchConcurrency
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -259,26 +259,47 @@ func (e *entry) config() Config {
 	return c
 }
 
-// Prefetch fetches the keys of every issuer marked prefetch, concurrently,
-// and returns the errors joined. Verification still works for issuers
-// whose prefetch failed: their keys are fetched on first use.
+// Prefetch fetches the keys of every issuer marked prefetch, at most
+// Options.PrefetchConcurrency at a time, and returns the errors joined.
+// Verification still works for issuers whose prefetch failed: their keys
+// are fetched on first use. When ctx ends, the issuers not yet started
+// are skipped and reported with ctx's error.
 func (r *Registry) Prefetch(ctx context.Context) error {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
+	var todo []*entry
 	for _, e := range r.snap.Load().entries() {
-		ref, ok := e.src.(jwks.Refresher)
-		if !e.cfg.Prefetch || !ok {
-			continue
+		if _, ok := e.src.(jwks.Refresher); ok && e.cfg.Prefetch {
+			todo = append(todo, e)
 		}
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		next = make(chan *entry)
+	)
+	for range min(r.opts.PrefetchConcurrency, len(todo)) {
 		wg.Go(func() {
-			if err := ref.Refresh(ctx); err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("issuer: %s: prefetch: %w", e.name, err))
-				mu.Unlock()
+			for e := range next {
+				if err := e.src.(jwks.Refresher).Refresh(ctx); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("issuer: %s: prefetch: %w", e.name, err))
+					mu.Unlock()
+				}
 			}
 		})
 	}
+	for i, e := range todo {
+		select {
+		case next <- e:
+			continue
+		case <-ctx.Done():
+		}
+		mu.Lock()
+		errs = append(errs, fmt.Errorf("issuer: prefetch: %d issuers not started: %w", len(todo)-i, ctx.Err()))
+		mu.Unlock()
+		break
+	}
+	close(next)
 	wg.Wait()
 	return errors.Join(errs...)
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
@@ -115,6 +116,9 @@ func compile(c Config) (*entry, error) {
 	}
 	e.tpl = tpl
 	if err := checkKeySource(&c, tpl != nil); err != nil {
+		return nil, err
+	}
+	if err := checkFetchTuning(&c); err != nil {
 		return nil, err
 	}
 
@@ -278,6 +282,68 @@ func checkKeySource(c *Config, isTemplate bool) error {
 		return errors.New("allow_private_network: only for discovery (a jwks_uri written in the config is not restricted)")
 	case c.JWKSSameOrigin && !c.Discovery:
 		return errors.New("jwks_same_origin: only for discovery")
+	}
+	return nil
+}
+
+// Bounds of the key-fetch tuning of an issuer.
+const (
+	minTTLFloor     = 30 * time.Second
+	maxTTLCeiling   = 7 * 24 * time.Hour
+	maxStaleLimit   = 7 * 24 * time.Hour
+	maxFetchTimeout = time.Minute
+	minCooldown     = time.Second
+	maxCooldown     = time.Hour
+)
+
+// checkFetchTuning checks ttl, max_stale, timeout, cooldown, ca_file and
+// refresh: only for remote keys, within sane bounds.
+func checkFetchTuning(c *Config) error {
+	remote := c.JWKSURI != "" || c.Discovery
+	for _, f := range []struct {
+		field string
+		set   bool
+	}{
+		{"ttl", c.TTL != TTLBounds{}}, {"max_stale", c.MaxStale != 0}, {"timeout", c.Timeout != 0},
+		{"cooldown", c.Cooldown != 0}, {"ca_file", c.CAFile != ""}, {"refresh", c.Refresh != ""},
+	} {
+		if f.set && !remote {
+			return fmt.Errorf("%s: only for jwks_uri or discovery", f.field)
+		}
+	}
+	span := func(field string, d, lo, hi time.Duration) error {
+		if d != 0 && (d < lo || d > hi) {
+			return fmt.Errorf("%s: %s is outside [%s, %s]", field, d, lo, hi)
+		}
+		return nil
+	}
+	for _, err := range []error{
+		span("ttl.min", c.TTL.Min, minTTLFloor, maxTTLCeiling),
+		span("ttl.max", c.TTL.Max, minTTLFloor, maxTTLCeiling),
+		span("max_stale", c.MaxStale, time.Second, maxStaleLimit),
+		span("timeout", c.Timeout, time.Millisecond, maxFetchTimeout),
+		span("cooldown", c.Cooldown, minCooldown, maxCooldown),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	if c.TTL.Min != 0 && c.TTL.Max != 0 && c.TTL.Min > c.TTL.Max {
+		return fmt.Errorf("ttl: min %s above max %s", c.TTL.Min, c.TTL.Max)
+	}
+	switch c.Refresh {
+	case "", RefreshOnUse, RefreshBackground:
+	default:
+		return fmt.Errorf("refresh: %.32q is not %s or %s", c.Refresh, RefreshOnUse, RefreshBackground)
+	}
+	if c.CAFile != "" {
+		u := c.JWKSURI
+		if c.Discovery {
+			u = c.Issuer
+		}
+		if !strings.HasPrefix(strings.ToLower(u), "https://") {
+			return errors.New("ca_file: the key source is not https")
+		}
 	}
 	return nil
 }

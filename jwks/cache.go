@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // Cache holds the remote key sets of many issuers: one set per URL, shared
@@ -20,6 +21,11 @@ type Cache struct {
 	// clients by netPolicy; nil where the configured client's transport
 	// cannot enforce the policy.
 	clients [3]*http.Client
+	// base is the cache-wide fetch tuning (Options), shared by every
+	// source whose RemoteOptions override nothing.
+	base *tuning
+	// userClient is Options.HTTPClient as given (nil: the cache's own).
+	userClient *http.Client
 
 	ctx    context.Context // parent of every fetch; cancelled by Close
 	cancel context.CancelFunc
@@ -30,6 +36,9 @@ type Cache struct {
 	discover map[string]*discovery
 	closed   bool
 	refs     map[Source]int // users counted by Remote and Discover (refs.go)
+	// tunedClients are the clients of sources with their own timeout or
+	// root CAs, by those settings (tuning.go).
+	tunedClients map[string]*[3]*http.Client
 }
 
 // ErrClosed is returned by a closed Cache.
@@ -48,6 +57,11 @@ func NewCache(opts Options) *Cache {
 	ownDialer := opts.HTTPClient == nil || opts.HTTPClient.Transport == nil
 	for _, p := range []netPolicy{anyAddress, publicOnly, publicOrLoopback} {
 		c.clients[p] = clientFor(c.opts.HTTPClient, p, c.opts.Timeout, ownDialer)
+	}
+	c.userClient = opts.HTTPClient
+	c.base = &tuning{
+		minTTL: c.opts.MinTTL, maxTTL: c.opts.MaxTTL, maxStale: c.opts.MaxStale,
+		timeout: c.opts.Timeout, cooldown: c.opts.Cooldown, clients: &c.clients,
 	}
 	return c
 }
@@ -71,6 +85,33 @@ type RemoteOptions struct {
 	// JWKSSameOrigin requires a jwks_uri found by Discover to have the
 	// issuer's scheme, host and port.
 	JWKSSameOrigin bool
+
+	// The fields below tune the fetches of this source. A zero field
+	// takes the Cache's Options. A source with any of them set is shared
+	// only with callers naming the same URL with the same settings, so two
+	// issuers with different settings for one URL get two sources.
+
+	// MinTTL and MaxTTL clamp the Cache-Control max-age of the key set
+	// (Options.MinTTL, Options.MaxTTL).
+	MinTTL, MaxTTL time.Duration
+	// MaxStale is Options.MaxStale for this source.
+	MaxStale time.Duration
+	// Timeout bounds one fetch of this source (Options.Timeout).
+	Timeout time.Duration
+	// Cooldown is Options.Cooldown for this source.
+	Cooldown time.Duration
+	// RootCAs, when not empty, is a PEM bundle of the root certificates
+	// trusted for this source's https fetches (discovery document and
+	// key set), instead of the system pool: for an IdP on a private CA.
+	// Redirect, size and address rules are those of every fetch. It needs
+	// Options.HTTPClient to be nil or to use an *http.Transport.
+	RootCAs []byte
+	// Background fetches the key set as soon as the source is made and
+	// keeps it fresh with the Cache's timer whether or not it is used, so
+	// the first request of a rarely used issuer finds keys. Failed fetches
+	// are retried every Options.RetryInterval. Releasing the last user of
+	// the source stops it.
+	Background bool
 }
 
 // Remote returns the source of the key set at rawURL, shared with every
@@ -85,12 +126,21 @@ func (c *Cache) Remote(rawURL string, ro RemoteOptions) (Source, error) {
 		return nil, err
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	r, err := c.remoteLocked(u.String(), ro.Label, anyAddress)
+	t, err := c.tuningLocked(ro)
 	if err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	r, made, err := c.remoteLocked(u.String(), ro.Label, anyAddress, t)
+	if err != nil {
+		c.mu.Unlock()
 		return nil, err
 	}
 	c.countLocked(r)
+	c.mu.Unlock()
+	if made {
+		r.begin()
+	}
 	return r, nil
 }
 
@@ -98,37 +148,51 @@ func (c *Cache) Remote(rawURL string, ro RemoteOptions) (Source, error) {
 // a discovery source's key set). Sources are shared per URL and policy,
 // so that a set fetched under a lax policy is never served to an issuer
 // that needs a strict one.
-func (c *Cache) remote(url, label string, p netPolicy) (*remote, error) {
+func (c *Cache) remote(url, label string, p netPolicy, t *tuning) (*remote, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.remoteLocked(url, label, p)
+	r, made, err := c.remoteLocked(url, label, p, t)
+	c.mu.Unlock()
+	if made {
+		r.begin()
+	}
+	return r, err
 }
 
-// remoteLocked is remote with c.mu held.
-func (c *Cache) remoteLocked(url, label string, p netPolicy) (*remote, error) {
+// remoteLocked is remote with c.mu held; made reports a new source, whose
+// begin the caller must call once c.mu is released.
+func (c *Cache) remoteLocked(url, label string, p netPolicy, t *tuning) (r *remote, made bool, err error) {
 	if c.closed {
-		return nil, ErrClosed
+		return nil, false, ErrClosed
 	}
-	key := remoteKey(url, p)
+	key := remoteKey(url, p, t)
 	r, ok := c.remotes[key]
 	if !ok {
-		r = &remote{c: c, url: url, label: label, policy: p}
+		r = &remote{c: c, url: url, label: label, policy: p, t: t}
 		c.remotes[key] = r
 	}
-	return r, nil
+	return r, !ok, nil
 }
 
-// remoteKey is the map key of a remote source.
-func remoteKey(url string, p netPolicy) string { return p.String() + " " + url }
+// remoteKey is the map key of a remote source: its URL, address policy
+// and, when it has any, its own fetch settings.
+func remoteKey(url string, p netPolicy, t *tuning) string {
+	if t.key == "" {
+		return p.String() + " " + url
+	}
+	return p.String() + " " + url + "\x00" + t.key
+}
 
 // Close stops the cache: fetches in flight are cancelled and waited for, and
 // later lookups of its sources fail. Close is idempotent.
 func (c *Cache) Close() error {
 	c.mu.Lock()
 	c.closed = true
-	rs := make([]*remote, 0, len(c.remotes))
+	rs := make([]interface{ stop() }, 0, len(c.remotes)+len(c.discover))
 	for _, r := range c.remotes {
 		rs = append(rs, r)
+	}
+	for _, d := range c.discover {
+		rs = append(rs, d)
 	}
 	c.mu.Unlock()
 	for _, r := range rs {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tenantjwt/tenantjwt"
@@ -37,17 +38,26 @@ func (c *Cache) Discover(issuer string, ro RemoteOptions) (Source, error) {
 		return nil, err
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closed {
+		c.mu.Unlock()
 		return nil, ErrClosed
 	}
-	key := discoverKey(issuer, ro)
+	t, err := c.tuningLocked(ro)
+	if err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	key := discoverKey(issuer, ro, t)
 	d, ok := c.discover[key]
 	if !ok {
-		d = &discovery{c: c, issuer: issuer, issuerURL: iu, ro: ro}
+		d = &discovery{c: c, issuer: issuer, issuerURL: iu, ro: ro, t: t}
 		c.discover[key] = d
 	}
 	c.countLocked(d)
+	c.mu.Unlock()
+	if !ok {
+		d.begin()
+	}
 	return d, nil
 }
 
@@ -57,13 +67,49 @@ type discovery struct {
 	issuer    string
 	issuerURL *url.URL
 	ro        RemoteOptions
+	t         *tuning // fetch settings, immutable
+
+	retired atomic.Bool // forgotten by the cache (refs.go)
 
 	mu          sync.Mutex // protects the fields below
 	inner       Source
 	flight      *flight
 	lastFailure time.Time
-	resolvedAt  time.Time // when inner was resolved
-	stale       bool      // Rediscover asked for the metadata again
+	resolvedAt  time.Time   // when inner was resolved
+	stale       bool        // Rediscover asked for the metadata again
+	timer       *time.Timer // background: the next attempt after a failure
+}
+
+// begin resolves a new background source (RemoteOptions.Background) and
+// fetches its key set, in the background, retrying a failed discovery
+// every RetryInterval until it succeeds; the key set's source then keeps
+// itself fresh. The cache's lock must not be held.
+func (d *discovery) begin() {
+	if !d.t.background || d.retired.Load() {
+		return
+	}
+	d.c.goFetch(func(ctx context.Context) {
+		if _, err := d.resolve(ctx); err == nil || d.retired.Load() || d.c.isClosed() {
+			return
+		}
+		d.mu.Lock()
+		if d.timer != nil {
+			d.timer.Stop()
+		}
+		d.timer = time.AfterFunc(d.c.opts.RetryInterval, d.begin)
+		d.mu.Unlock()
+	})
+}
+
+// stop cancels the retry timer of a background discovery.
+func (d *discovery) stop() {
+	d.retired.Store(true)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
 }
 
 func (d *discovery) Current() *Set {
@@ -190,10 +236,10 @@ func (d *discovery) fetch(ctx context.Context, f *flight) {
 	start := d.c.opts.Now()
 	base := strings.TrimSuffix(d.issuer, "/")
 	u := base + "/.well-known/openid-configuration"
-	body, status, _, err := d.c.get(ctx, u, anyAddress)
+	body, status, _, err := d.c.get(ctx, u, anyAddress, d.t)
 	if status == http.StatusNotFound {
 		u = rfc8414URL(d.issuer)
-		body, status, _, err = d.c.get(ctx, u, anyAddress)
+		body, status, _, err = d.c.get(ctx, u, anyAddress, d.t)
 	}
 	var src Source
 	if err == nil {
@@ -256,7 +302,7 @@ func (d *discovery) use(body []byte) (Source, error) {
 	if !p.allowedHost(u.Hostname()) {
 		return nil, fmt.Errorf("jwks: discovery of %.128q: jwks_uri %.128q: %w (allow_private_network)", d.issuer, m.JWKSURI, ErrAddressRefused)
 	}
-	return d.c.remote(u.String(), d.ro.Label, p)
+	return d.c.remote(u.String(), d.ro.Label, p, d.t)
 }
 
 // rfc8414URL inserts the well-known segment between host and path, as

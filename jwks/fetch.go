@@ -10,14 +10,14 @@ import (
 	"time"
 )
 
-// get fetches u with the cache's client for policy p and its limits. It
-// returns the body and the response's max-age (-1 when absent).
-func (c *Cache) get(ctx context.Context, u string, p netPolicy) (body []byte, status int, maxAge time.Duration, err error) {
-	client := c.clients[p]
+// get fetches u with the client of tuning t for policy p and its limits.
+// It returns the body and the response's max-age (-1 when absent).
+func (c *Cache) get(ctx context.Context, u string, p netPolicy, t *tuning) (body []byte, status int, maxAge time.Duration, err error) {
+	client := t.clients[p]
 	if client == nil {
 		return nil, 0, -1, fmt.Errorf("jwks: fetch %s: %w: the configured HTTPClient's transport cannot check addresses (set AllowPrivateNetwork, or use an *http.Transport)", u, ErrAddressRefused)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -68,12 +68,4 @@ func maxAgeOf(cc string) time.Duration {
 		}
 	}
 	return age
-}
-
-// ttl clamps a response's max-age into [MinTTL, MaxTTL].
-func (c *Cache) ttl(maxAge time.Duration) time.Duration {
-	if maxAge < 0 {
-		maxAge = DefaultTTL
-	}
-	return min(max(maxAge, c.opts.MinTTL), c.opts.MaxTTL)
 }

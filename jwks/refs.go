@@ -37,8 +37,16 @@ func (c *Cache) ReleaseSource(src Source) {
 		inner = d.inner
 		d.mu.Unlock()
 	}
+	var stop []interface{ stop() }
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer func() {
+		c.mu.Unlock()
+		// Timers of background sources stop outside c.mu: a fetch holds
+		// a source's lock while it asks the cache whether it is closed.
+		for _, s := range stop {
+			s.stop()
+		}
+	}()
 	n, ok := c.refs[src]
 	if !ok {
 		return
@@ -50,26 +58,33 @@ func (c *Cache) ReleaseSource(src Source) {
 	delete(c.refs, src)
 	switch s := src.(type) {
 	case *remote:
-		c.forgetRemoteLocked(s)
-	case *discovery:
-		if key := discoverKey(s.issuer, s.ro); c.discover[key] == s {
-			delete(c.discover, key)
+		if c.forgetRemoteLocked(s) {
+			stop = append(stop, s)
 		}
-		if r, ok := inner.(*remote); ok && c.refs[r] == 0 {
-			c.forgetRemoteLocked(r)
+	case *discovery:
+		if key := discoverKey(s.issuer, s.ro, s.t); c.discover[key] == s {
+			delete(c.discover, key)
+			stop = append(stop, s)
+		}
+		if r, ok := inner.(*remote); ok && c.refs[r] == 0 && c.forgetRemoteLocked(r) {
+			stop = append(stop, r)
 		}
 	}
 }
 
-// forgetRemoteLocked drops r from the shared map if it is the one there.
-func (c *Cache) forgetRemoteLocked(r *remote) {
-	if key := remoteKey(r.url, r.policy); c.remotes[key] == r {
+// forgetRemoteLocked drops r from the shared map if it is the one there,
+// and reports whether it was. A background source stops refreshing.
+func (c *Cache) forgetRemoteLocked(r *remote) bool {
+	if key := remoteKey(r.url, r.policy, r.t); c.remotes[key] == r {
 		delete(c.remotes, key)
+		r.retired.Store(true)
+		return true
 	}
+	return false
 }
 
 // discoverKey is the map key of a discovery source: the same issuer with
 // other fetch settings is another source.
-func discoverKey(issuer string, ro RemoteOptions) string {
-	return fmt.Sprintf("%s\x00%v %v %v", issuer, ro.AllowInsecureHTTP, ro.AllowPrivateNetwork, ro.JWKSSameOrigin)
+func discoverKey(issuer string, ro RemoteOptions, t *tuning) string {
+	return fmt.Sprintf("%s\x00%v %v %v %s", issuer, ro.AllowInsecureHTTP, ro.AllowPrivateNetwork, ro.JWKSSameOrigin, t.key)
 }

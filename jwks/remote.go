@@ -37,6 +37,11 @@ type remote struct {
 	url    string
 	label  string
 	policy netPolicy
+	t      *tuning // fetch settings, immutable
+
+	// retired is set when the cache forgot the source (refs.go): a
+	// background source stops refreshing on its own.
+	retired atomic.Bool
 
 	state atomic.Pointer[keyState] // the set in force, read lock-free
 	used  atomic.Bool              // looked up since the last scheduled refresh
@@ -191,7 +196,7 @@ func (r *remote) lookupFresh(ctx context.Context, st *keyState, kid string, now 
 	switch {
 	case r.flight != nil:
 		f = r.flight
-	case r.lastUnknown.IsZero() || !now.Before(r.lastUnknown.Add(r.c.opts.Cooldown)):
+	case r.lastUnknown.IsZero() || !now.Before(r.lastUnknown.Add(r.t.cooldown)):
 		r.lastUnknown = now
 		f = r.startLocked()
 	}
@@ -277,7 +282,7 @@ func (r *remote) startLocked() *flight {
 // fetch runs one fetch and installs its result.
 func (r *remote) fetch(ctx context.Context, f *flight) {
 	start := r.c.opts.Now()
-	body, status, maxAge, err := r.c.get(ctx, r.url, r.policy)
+	body, status, maxAge, err := r.c.get(ctx, r.url, r.policy, r.t)
 	var set *Set
 	if err == nil {
 		var dropped []Dropped
@@ -293,14 +298,14 @@ func (r *remote) fetch(ctx context.Context, f *flight) {
 	r.mu.Lock()
 	cur := r.state.Load()
 	if err == nil {
-		ttl := r.c.ttl(maxAge)
+		ttl := r.t.ttl(maxAge)
 		ahead := r.c.opts.RefreshAhead
 		if ahead <= 0 || ahead >= ttl {
 			ahead = ttl / 5
 		}
 		st := &keyState{set: keepPointers(cur, set), fetchedAt: now, expires: now.Add(ttl)}
 		st.refreshAt = st.expires.Add(-ahead)
-		st.dropAt = st.expires.Add(r.c.opts.MaxStale)
+		st.dropAt = st.expires.Add(r.t.maxStale)
 		st.usableUntil = st.expires.UnixNano()
 		r.state.Store(st)
 		r.lastFailure = time.Time{}
@@ -317,6 +322,8 @@ func (r *remote) fetch(ctx context.Context, f *flight) {
 			}
 			r.state.Store(&st)
 			r.scheduleLocked(r.c.opts.RetryInterval)
+		} else if r.t.background && !r.retired.Load() {
+			r.scheduleLocked(r.c.opts.RetryInterval) // until keys arrive
 		}
 	}
 	f.err = err
@@ -354,17 +361,34 @@ func (r *remote) scheduleLocked(d time.Duration) {
 
 // onTimer runs the scheduled refresh, as a goroutine of the Cache, when the
 // set was used since the last one: a source nobody asks for lapses, and
-// its next lookup fetches.
+// its next lookup fetches. A background source (RemoteOptions.Background)
+// refreshes whether used or not, and retries until it has keys, until
+// the cache forgets it.
 func (r *remote) onTimer() {
 	r.c.track(func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.timer = nil
-		if r.flight != nil || r.state.Load() == nil || !r.used.Swap(false) {
+		used := r.used.Swap(false)
+		if r.flight != nil {
+			return
+		}
+		if bg := r.t.background && !r.retired.Load(); !bg && (r.state.Load() == nil || !used) {
 			return
 		}
 		r.startLocked()
 	})
+}
+
+// begin starts the first fetch of a new background source. The cache's
+// lock must not be held.
+func (r *remote) begin() {
+	if !r.t.background {
+		return
+	}
+	r.mu.Lock()
+	r.startLocked()
+	r.mu.Unlock()
 }
 
 // stop cancels the scheduled refresh.

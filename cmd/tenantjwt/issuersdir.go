@@ -85,7 +85,7 @@ func (d *issuersDir) load(dir string) ([]issuer.Config, error) {
 }
 
 // parseDirFile reads one file of issuers_dir: strict, `issuers:` only,
-// relative jwks_file paths taken from the folder.
+// relative jwks_file and ca_file paths taken from the folder.
 func parseDirFile(path, dir string) (dirFile, error) {
 	data, err := readConfig(path)
 	if err != nil {
@@ -101,9 +101,7 @@ func parseDirFile(path, dir string) (dirFile, error) {
 		return dirFile{}, fmt.Errorf("%s: a file of issuers_dir holds only an issuers list", path)
 	}
 	for i := range f.Issuers {
-		if p := f.Issuers[i].JWKSFile; p != "" && !filepath.IsAbs(p) {
-			f.Issuers[i].JWKSFile = filepath.Join(dir, p)
-		}
+		f.Issuers[i].ResolvePaths(dir)
 	}
 	return dirFile{issuers: f.Issuers}, nil
 }

@@ -235,8 +235,8 @@ type serveConfig struct {
 
 // loadServeConfig is the one loader of serve's config file, for serve and
 // for verify: strict (unknown keys are errors, with their line), the
-// forward_auth section compiled, relative jwks_file paths taken from the
-// file's folder.
+// forward_auth section compiled, relative jwks_file and ca_file paths
+// taken from the file's folder.
 //
 // issuers_dir names a folder of further issuer files (see issuersDir);
 // dirs, when not nil, remembers them across loads so only changed files
@@ -249,6 +249,11 @@ func loadServeConfig(path string, dirs *issuersDir) (*serveConfig, error) {
 	c := &serveConfig{data: data}
 	if c.file, err = issuer.ParseConfigExtended(data, map[string]any{"forward_auth": &c.fa, "issuers_dir": &c.dir}); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	// The file's own issuers take relative paths from its folder; those
+	// of issuers_dir from theirs (parseDirFile), so resolve these first.
+	for i := range c.file.Issuers {
+		c.file.Issuers[i].ResolvePaths(filepath.Dir(path))
 	}
 	if c.dir != "" {
 		if !filepath.IsAbs(c.dir) {
@@ -265,12 +270,6 @@ func loadServeConfig(path string, dirs *issuersDir) (*serveConfig, error) {
 	}
 	if err := c.fa.compile(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	dir := filepath.Dir(path)
-	for i := range c.file.Issuers {
-		if p := c.file.Issuers[i].JWKSFile; p != "" && !filepath.IsAbs(p) {
-			c.file.Issuers[i].JWKSFile = filepath.Join(dir, p)
-		}
 	}
 	return c, nil
 }
