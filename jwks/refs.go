@@ -31,11 +31,9 @@ func (c *Cache) countLocked(src Source) {
 func (c *Cache) ReleaseSource(src Source) {
 	var inner Source
 	if d, ok := src.(*discovery); ok {
-		// resolve holds d.mu while it starts a fetch, which takes c.mu;
-		// so read d.inner before taking c.mu, never inside it.
-		d.mu.Lock()
-		inner = d.inner
-		d.mu.Unlock()
+		if cur := d.cur.Load(); cur != nil {
+			inner = cur.src
+		}
 	}
 	var stop []interface{ stop() }
 	c.mu.Lock()
