@@ -39,8 +39,8 @@ func (c *Cache) ReleaseSource(src Source) {
 	c.mu.Lock()
 	defer func() {
 		c.mu.Unlock()
-		// Timers of background sources stop outside c.mu: a fetch holds
-		// a source's lock while it asks the cache whether it is closed.
+		// Timers of background sources stop outside c.mu: no source's
+		// lock is taken under the cache's.
 		for _, s := range stop {
 			s.stop()
 		}

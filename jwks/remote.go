@@ -425,7 +425,7 @@ func (r *remote) scheduleLocked(d time.Duration) {
 		r.timer.Stop()
 		r.timer = nil
 	}
-	if r.c.isClosed() {
+	if r.c.closing() { // lock-free: no cache lock under r.mu
 		return
 	}
 	r.timer = time.AfterFunc(max(d, 0), r.onTimer)
