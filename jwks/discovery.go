@@ -83,10 +83,10 @@ type discovery struct {
 }
 
 // resolved is one immutable outcome of discovery: the source of the
-// jwks_uri it named, and when.
+// jwks_uri it named (always a remote), and when.
 type resolved struct {
-	src Source
-	at  time.Time
+	r  *remote
+	at time.Time
 }
 
 // begin resolves a new background source (RemoteOptions.Background) and
@@ -123,7 +123,7 @@ func (d *discovery) stop() {
 
 func (d *discovery) Current() *Set {
 	if cur := d.cur.Load(); cur != nil {
-		return cur.src.Current()
+		return cur.r.Current()
 	}
 	return nil
 }
@@ -131,45 +131,47 @@ func (d *discovery) Current() *Set {
 // Usable implements Expiring for the discovered key set, lock-free.
 func (d *discovery) Usable() (*Set, int64) {
 	if cur := d.cur.Load(); cur != nil {
-		if ex, ok := cur.src.(Expiring); ok {
-			return ex.Usable()
-		}
+		return cur.r.Usable()
 	}
 	return nil, 0
 }
 
+// Lookup looks kid up in the discovered key set. Once resolved, it reads
+// the clock once and takes no lock (see remote.Lookup).
 func (d *discovery) Lookup(ctx context.Context, kid string) (*Key, error) {
-	in, err := d.resolve(ctx)
+	if cur := d.cur.Load(); cur != nil {
+		now := d.c.opts.Now()
+		d.refreshMetadata(cur, now)
+		return cur.r.lookupAt(ctx, kid, now)
+	}
+	r, err := d.resolve(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return in.Lookup(ctx, kid)
+	return r.Lookup(ctx, kid)
 }
 
 // Refresh resolves the metadata and fetches the key set.
 func (d *discovery) Refresh(ctx context.Context) error {
-	in, err := d.resolve(ctx)
+	r, err := d.resolve(ctx)
 	if err != nil {
 		return err
 	}
-	if r, ok := in.(interface{ Refresh(context.Context) error }); ok {
-		return r.Refresh(ctx)
-	}
-	return nil
+	return r.Refresh(ctx)
 }
 
 // resolve returns the source of the discovered key set, discovering it
 // first if need be. Once resolved it is one atomic load (and a background
 // re-discovery when the metadata is due).
-func (d *discovery) resolve(ctx context.Context) (Source, error) {
+func (d *discovery) resolve(ctx context.Context) (*remote, error) {
 	if cur := d.cur.Load(); cur != nil {
-		d.refreshMetadata(cur)
-		return cur.src, nil
+		d.refreshMetadata(cur, d.c.opts.Now())
+		return cur.r, nil
 	}
 	d.mu.Lock()
 	if cur := d.cur.Load(); cur != nil { // resolved meanwhile
 		d.mu.Unlock()
-		return cur.src, nil
+		return cur.r, nil
 	}
 	f, isNew := d.flight, false
 	if f == nil {
@@ -193,7 +195,7 @@ func (d *discovery) resolve(ctx context.Context) (Source, error) {
 	if cur == nil {
 		return nil, fmt.Errorf("jwks: discovery of %.128q: no key set: %w", d.issuer, tenantjwt.ErrKeysUnavailable)
 	}
-	return cur.src, nil
+	return cur.r, nil
 }
 
 // retryDue reports whether RetryInterval has passed since the last failed
@@ -208,12 +210,9 @@ func (d *discovery) retryDue(now time.Time) bool {
 // IdP moved is picked up; lookups go on with the key set in use meanwhile.
 // It never waits for d.mu: when the lock is busy, a later lookup starts
 // the re-discovery.
-func (d *discovery) refreshMetadata(cur *resolved) {
-	if !d.stale.Load() && d.c.opts.MetadataTTL <= 0 {
-		return
-	}
-	now := d.c.opts.Now()
-	due := d.stale.Load() || !now.Before(cur.at.Add(d.c.opts.MetadataTTL))
+func (d *discovery) refreshMetadata(cur *resolved, now time.Time) {
+	ttl := d.c.opts.MetadataTTL
+	due := d.stale.Load() || (ttl > 0 && !now.Before(cur.at.Add(ttl)))
 	if !due || d.flying.Load() || !d.retryDue(now) || !d.mu.TryLock() {
 		return
 	}
@@ -284,7 +283,7 @@ func (d *discovery) fetch(ctx context.Context, f *flight) {
 		u = rfc8414URL(d.issuer)
 		body, status, _, err = d.c.get(ctx, u, anyAddress, d.t)
 	}
-	var src Source
+	var src *remote
 	if err == nil {
 		src, err = d.use(body)
 	}
@@ -293,8 +292,8 @@ func (d *discovery) fetch(ctx context.Context, f *flight) {
 	d.mu.Lock()
 	if err == nil {
 		old := d.cur.Load()
-		moved = old != nil && old.src != src
-		d.cur.Store(&resolved{src: src, at: now})
+		moved = old != nil && old.r != src
+		d.cur.Store(&resolved{r: src, at: now})
 		d.stale.Store(false)
 	} else {
 		// A failed re-discovery keeps the jwks_uri already in use.
@@ -318,7 +317,7 @@ func (d *discovery) fetch(ctx context.Context, f *flight) {
 }
 
 // use checks a metadata document and returns the source of its jwks_uri.
-func (d *discovery) use(body []byte) (Source, error) {
+func (d *discovery) use(body []byte) (*remote, error) {
 	var m metadata
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("jwks: discovery of %.128q: invalid JSON: %w", d.issuer, err)

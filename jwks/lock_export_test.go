@@ -13,7 +13,7 @@ func HoldLocks(src Source) (release func()) {
 		s.mu.Lock()
 		inner := func() {}
 		if cur := s.cur.Load(); cur != nil {
-			inner = HoldLocks(cur.src)
+			inner = HoldLocks(cur.r)
 		}
 		return func() { inner(); s.mu.Unlock() }
 	}

@@ -32,7 +32,7 @@ func (c *Cache) ReleaseSource(src Source) {
 	var inner Source
 	if d, ok := src.(*discovery); ok {
 		if cur := d.cur.Load(); cur != nil {
-			inner = cur.src
+			inner = cur.r
 		}
 	}
 	var stop []interface{ stop() }

@@ -128,8 +128,12 @@ func (r *remote) Refresh(ctx context.Context) error {
 // an expired set) lock, and they decide under the lock and fetch, log and
 // wait outside it.
 func (r *remote) Lookup(ctx context.Context, kid string) (*Key, error) {
+	return r.lookupAt(ctx, kid, r.c.opts.Now())
+}
+
+// lookupAt is Lookup at now, read from the clock by the caller.
+func (r *remote) lookupAt(ctx context.Context, kid string, now time.Time) (*Key, error) {
 	r.markUsed()
-	now := r.c.opts.Now()
 	if st := r.state.Load(); st != nil && now.Before(st.expires) {
 		if k, ok := st.set.Lookup(kid); ok {
 			if !now.Before(st.refreshAt) {
