@@ -195,13 +195,18 @@ func (c *Cache) Close() error {
 		rs = append(rs, d)
 	}
 	c.mu.Unlock()
+	// Cancel first: a fetch ending after this arms no timer (closing), and
+	// the stops below clear the timers armed before.
+	c.cancel()
 	for _, r := range rs {
 		r.stop()
 	}
-	c.cancel()
 	c.wg.Wait()
 	return nil
 }
+
+// closing reports, without a lock, that Close has begun.
+func (c *Cache) closing() bool { return c.ctx.Err() != nil }
 
 func (c *Cache) isClosed() bool {
 	c.mu.Lock()

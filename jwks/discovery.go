@@ -71,13 +71,22 @@ type discovery struct {
 
 	retired atomic.Bool // forgotten by the cache (refs.go)
 
-	mu          sync.Mutex // protects the fields below
-	inner       Source
-	flight      *flight
-	lastFailure time.Time
-	resolvedAt  time.Time   // when inner was resolved
-	stale       bool        // Rediscover asked for the metadata again
-	timer       *time.Timer // background: the next attempt after a failure
+	// Read lock-free on every lookup; written by fetch.
+	cur      atomic.Pointer[resolved] // the key set's source, nil until resolved
+	stale    atomic.Bool              // Rediscover asked for the metadata again
+	flying   atomic.Bool              // flight != nil
+	failedAt atomic.Int64             // Unix ns of the last failed discovery, 0: none
+
+	mu     sync.Mutex  // protects the fields below
+	flight *flight     // the discovery in progress, or nil
+	timer  *time.Timer // background: the next attempt after a failure
+}
+
+// resolved is one immutable outcome of discovery: the source of the
+// jwks_uri it named (always a remote), and when.
+type resolved struct {
+	r  *remote
+	at time.Time
 }
 
 // begin resolves a new background source (RemoteOptions.Background) and
@@ -113,69 +122,67 @@ func (d *discovery) stop() {
 }
 
 func (d *discovery) Current() *Set {
-	d.mu.Lock()
-	in := d.inner
-	d.mu.Unlock()
-	if in == nil {
-		return nil
-	}
-	return in.Current()
-}
-
-// Usable implements Expiring for the discovered key set.
-func (d *discovery) Usable() (*Set, int64) {
-	d.mu.Lock()
-	in := d.inner
-	d.mu.Unlock()
-	if ex, ok := in.(Expiring); ok {
-		return ex.Usable()
-	}
-	return nil, 0
-}
-
-func (d *discovery) Lookup(ctx context.Context, kid string) (*Key, error) {
-	in, err := d.resolve(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return in.Lookup(ctx, kid)
-}
-
-// Refresh resolves the metadata and fetches the key set.
-func (d *discovery) Refresh(ctx context.Context) error {
-	in, err := d.resolve(ctx)
-	if err != nil {
-		return err
-	}
-	if r, ok := in.(interface{ Refresh(context.Context) error }); ok {
-		return r.Refresh(ctx)
+	if cur := d.cur.Load(); cur != nil {
+		return cur.r.Current()
 	}
 	return nil
 }
 
-func (d *discovery) resolve(ctx context.Context) (Source, error) {
-	d.mu.Lock()
-	if d.inner != nil {
-		in := d.inner
-		d.refreshMetadataLocked()
-		d.mu.Unlock()
-		return in, nil
+// Usable implements Expiring for the discovered key set, lock-free.
+func (d *discovery) Usable() (*Set, int64) {
+	if cur := d.cur.Load(); cur != nil {
+		return cur.r.Usable()
 	}
-	f := d.flight
+	return nil, 0
+}
+
+// Lookup looks kid up in the discovered key set. Once resolved, it reads
+// the clock once and takes no lock (see remote.Lookup).
+func (d *discovery) Lookup(ctx context.Context, kid string) (*Key, error) {
+	if cur := d.cur.Load(); cur != nil {
+		now := d.c.opts.Now()
+		d.refreshMetadata(cur, now)
+		return cur.r.lookupAt(ctx, kid, now)
+	}
+	r, err := d.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Lookup(ctx, kid)
+}
+
+// Refresh resolves the metadata and fetches the key set.
+func (d *discovery) Refresh(ctx context.Context) error {
+	r, err := d.resolve(ctx)
+	if err != nil {
+		return err
+	}
+	return r.Refresh(ctx)
+}
+
+// resolve returns the source of the discovered key set, discovering it
+// first if need be. Once resolved it is one atomic load (and a background
+// re-discovery when the metadata is due).
+func (d *discovery) resolve(ctx context.Context) (*remote, error) {
+	if cur := d.cur.Load(); cur != nil {
+		d.refreshMetadata(cur, d.c.opts.Now())
+		return cur.r, nil
+	}
+	d.mu.Lock()
+	if cur := d.cur.Load(); cur != nil { // resolved meanwhile
+		d.mu.Unlock()
+		return cur.r, nil
+	}
+	f, isNew := d.flight, false
 	if f == nil {
-		if !d.lastFailure.IsZero() && d.c.opts.Now().Before(d.lastFailure.Add(d.c.opts.RetryInterval)) {
+		if !d.retryDue(d.c.opts.Now()) {
 			d.mu.Unlock()
 			return nil, fmt.Errorf("jwks: discovery of %.128q failed recently: %w", d.issuer, tenantjwt.ErrKeysUnavailable)
 		}
-		f = &flight{done: make(chan struct{})}
-		d.flight = f
-		if !d.c.goFetch(func(ctx context.Context) { d.fetch(ctx, f) }) {
-			d.flight = nil
-			d.mu.Unlock()
-			return nil, ErrClosed
-		}
+		f, isNew = d.startLocked(), true
 	}
 	d.mu.Unlock()
+	d.launch(f, isNew)
 	select {
 	case <-f.done:
 	case <-ctx.Done():
@@ -184,26 +191,63 @@ func (d *discovery) resolve(ctx context.Context) (Source, error) {
 	if f.err != nil {
 		return nil, fmt.Errorf("%w: %w", f.err, tenantjwt.ErrKeysUnavailable)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.inner, nil
+	cur := d.cur.Load()
+	if cur == nil {
+		return nil, fmt.Errorf("jwks: discovery of %.128q: no key set: %w", d.issuer, tenantjwt.ErrKeysUnavailable)
+	}
+	return cur.r, nil
 }
 
-// refreshMetadataLocked starts a background re-discovery when the metadata
+// retryDue reports whether RetryInterval has passed since the last failed
+// discovery, or none failed.
+func (d *discovery) retryDue(now time.Time) bool {
+	ns := d.failedAt.Load()
+	return ns == 0 || !now.Before(time.Unix(0, ns).Add(d.c.opts.RetryInterval))
+}
+
+// refreshMetadata starts a background re-discovery when the metadata cur
 // is older than MetadataTTL or Rediscover asked for it, so a jwks_uri the
 // IdP moved is picked up; lookups go on with the key set in use meanwhile.
-// d.mu must be held.
-func (d *discovery) refreshMetadataLocked() {
-	now := d.c.opts.Now()
-	due := d.stale || (d.c.opts.MetadataTTL > 0 && !now.Before(d.resolvedAt.Add(d.c.opts.MetadataTTL)))
-	if !due || d.flight != nil || (!d.lastFailure.IsZero() && now.Before(d.lastFailure.Add(d.c.opts.RetryInterval))) {
+// It never waits for d.mu: when the lock is busy, a later lookup starts
+// the re-discovery.
+func (d *discovery) refreshMetadata(cur *resolved, now time.Time) {
+	ttl := d.c.opts.MetadataTTL
+	due := d.stale.Load() || (ttl > 0 && !now.Before(cur.at.Add(ttl)))
+	if !due || d.flying.Load() || !d.retryDue(now) || !d.mu.TryLock() {
 		return
 	}
+	var f *flight
+	if d.flight == nil {
+		f = d.startLocked()
+	}
+	d.mu.Unlock()
+	d.launch(f, f != nil)
+}
+
+// startLocked registers a new discovery, for the caller to launch once
+// d.mu is released. d.mu must be held and d.flight nil.
+func (d *discovery) startLocked() *flight {
 	f := &flight{done: make(chan struct{})}
 	d.flight = f
-	if !d.c.goFetch(func(ctx context.Context) { d.fetch(ctx, f) }) {
-		d.flight = nil
+	d.flying.Store(true)
+	return f
+}
+
+// launch runs the discovery f registered by startLocked, when isNew, in a
+// goroutine of the cache; a closed cache ends it at once with ErrClosed.
+// d.mu must not be held.
+func (d *discovery) launch(f *flight, isNew bool) {
+	if !isNew || d.c.goFetch(func(ctx context.Context) { d.fetch(ctx, f) }) {
+		return
 	}
+	d.mu.Lock()
+	if d.flight == f {
+		d.flight = nil
+		d.flying.Store(false)
+	}
+	d.mu.Unlock()
+	f.err = ErrClosed
+	close(f.done)
 }
 
 // Rediscover marks the metadata of every discovery source as due: each
@@ -218,11 +262,9 @@ func (c *Cache) Rediscover() {
 	}
 	c.mu.Unlock()
 	for _, d := range ds {
-		d.mu.Lock()
-		if d.inner != nil {
-			d.stale = true
+		if d.cur.Load() != nil {
+			d.stale.Store(true)
 		}
-		d.mu.Unlock()
 	}
 }
 
@@ -241,35 +283,41 @@ func (d *discovery) fetch(ctx context.Context, f *flight) {
 		u = rfc8414URL(d.issuer)
 		body, status, _, err = d.c.get(ctx, u, anyAddress, d.t)
 	}
-	var src Source
+	var src *remote
 	if err == nil {
 		src, err = d.use(body)
 	}
+	now := d.c.opts.Now()
+	moved := false
 	d.mu.Lock()
 	if err == nil {
-		if d.inner != nil && d.inner != src {
-			d.c.opts.Logger.Info("jwks: discovery names a new jwks_uri", "issuer", d.ro.Label, "url", u)
-		}
-		d.inner, d.resolvedAt, d.stale = src, d.c.opts.Now(), false
+		old := d.cur.Load()
+		moved = old != nil && old.r != src
+		d.cur.Store(&resolved{r: src, at: now})
+		d.stale.Store(false)
 	} else {
 		// A failed re-discovery keeps the jwks_uri already in use.
-		d.lastFailure = d.c.opts.Now()
+		d.failedAt.Store(now.UnixNano())
 	}
 	f.err = err
 	d.flight = nil
+	d.flying.Store(false)
 	d.mu.Unlock()
 	// Report before waking the waiters, as remote.fetch does.
+	if moved {
+		d.c.opts.Logger.Info("jwks: discovery names a new jwks_uri", "issuer", d.ro.Label, "url", u)
+	}
 	if err != nil {
 		d.c.opts.Logger.Warn("jwks: discovery failed", "issuer", d.ro.Label, "url", u, "error", err.Error())
 	}
 	if h := d.c.opts.Hooks.FetchDone; h != nil {
-		h(FetchEvent{URL: u, Label: d.ro.Label, Discovery: true, Status: status, Duration: d.c.opts.Now().Sub(start), Err: err})
+		h(FetchEvent{URL: u, Label: d.ro.Label, Discovery: true, Status: status, Duration: now.Sub(start), Err: err})
 	}
 	close(f.done)
 }
 
 // use checks a metadata document and returns the source of its jwks_uri.
-func (d *discovery) use(body []byte) (Source, error) {
+func (d *discovery) use(body []byte) (*remote, error) {
 	var m metadata
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("jwks: discovery of %.128q: invalid JSON: %w", d.issuer, err)

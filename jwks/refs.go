@@ -31,18 +31,16 @@ func (c *Cache) countLocked(src Source) {
 func (c *Cache) ReleaseSource(src Source) {
 	var inner Source
 	if d, ok := src.(*discovery); ok {
-		// resolve holds d.mu while it starts a fetch, which takes c.mu;
-		// so read d.inner before taking c.mu, never inside it.
-		d.mu.Lock()
-		inner = d.inner
-		d.mu.Unlock()
+		if cur := d.cur.Load(); cur != nil {
+			inner = cur.r
+		}
 	}
 	var stop []interface{ stop() }
 	c.mu.Lock()
 	defer func() {
 		c.mu.Unlock()
-		// Timers of background sources stop outside c.mu: a fetch holds
-		// a source's lock while it asks the cache whether it is closed.
+		// Timers of background sources stop outside c.mu: no source's
+		// lock is taken under the cache's.
 		for _, s := range stop {
 			s.stop()
 		}

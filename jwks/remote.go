@@ -43,8 +43,9 @@ type remote struct {
 	// background source stops refreshing on its own.
 	retired atomic.Bool
 
-	state atomic.Pointer[keyState] // the set in force, read lock-free
-	used  atomic.Bool              // looked up since the last scheduled refresh
+	state  atomic.Pointer[keyState] // the set in force, read lock-free
+	used   atomic.Bool              // looked up since the last scheduled refresh
+	flying atomic.Bool              // flight != nil, for the lock-free refresh-ahead check
 
 	mu          sync.Mutex  // protects the fields below
 	lastFailure time.Time   // of the last failed fetch
@@ -113,61 +114,126 @@ func (r *remote) markUsed() {
 // at start. It returns the fetch's error, or ctx's.
 func (r *remote) Refresh(ctx context.Context) error {
 	r.mu.Lock()
-	f := r.startLocked()
+	f, isNew := r.startLocked()
 	r.mu.Unlock()
+	r.launch(f, isNew)
 	_, err := r.wait(ctx, f)
 	return err
 }
 
 // Lookup returns the key for kid.
+//
+// A known kid of a fresh set is answered from one atomic load, without
+// r.mu: only the slow paths (a fetch to start or wait for, an unknown kid,
+// an expired set) lock, and they decide under the lock and fetch, log and
+// wait outside it.
 func (r *remote) Lookup(ctx context.Context, kid string) (*Key, error) {
+	return r.lookupAt(ctx, kid, r.c.opts.Now())
+}
+
+// lookupAt is Lookup at now, read from the clock by the caller.
+func (r *remote) lookupAt(ctx context.Context, kid string, now time.Time) (*Key, error) {
 	r.markUsed()
-	now := r.c.opts.Now()
-	// The common case, lock-free: a fresh set, no refresh due, kid known.
-	if st := r.state.Load(); st != nil && now.Before(st.refreshAt) {
+	if st := r.state.Load(); st != nil && now.Before(st.expires) {
 		if k, ok := st.set.Lookup(kid); ok {
+			if !now.Before(st.refreshAt) {
+				r.refreshAhead(st, now)
+			}
 			return k, nil
 		}
 	}
+	return r.lookupSlow(ctx, kid, now)
+}
+
+// refreshAhead starts a background refresh of the fresh set st, due since
+// its refreshAt, unless one is in flight or a failed one is too recent.
+// It never waits for r.mu: when the lock is busy, a later lookup (or the
+// timer) starts the refresh.
+func (r *remote) refreshAhead(st *keyState, now time.Time) {
+	if r.flying.Load() || (!st.failedAt.IsZero() && now.Before(st.failedAt.Add(r.c.opts.RetryInterval))) {
+		return
+	}
+	if !r.mu.TryLock() {
+		return
+	}
+	var f *flight
+	isNew := false
+	if r.flight == nil && r.retryDueLocked(now) {
+		f, isNew = r.startLocked()
+	}
+	r.mu.Unlock()
+	r.launch(f, isNew)
+}
+
+// lookupSlow is Lookup when the set is missing, expired, due for refresh
+// with a fetch to start, or lacks kid.
+func (r *remote) lookupSlow(ctx context.Context, kid string, now time.Time) (*Key, error) {
 	r.mu.Lock()
 	st := r.state.Load()
-	if st != nil && now.After(st.dropAt) {
+	dropped := st != nil && now.After(st.dropAt)
+	if dropped {
 		// Stale beyond what we accept: fail closed from now on.
-		r.c.opts.Logger.Warn("jwks: key set dropped, stale beyond max_stale", slog.String("url", r.url), slog.String("issuer", r.label))
 		r.state.Store(nil)
 		st = nil
 	}
+	var f, started *flight // the fetch to wait for; the one to launch
+	start := func() *flight {
+		g, isNew := r.startLocked()
+		if isNew {
+			started = g
+		}
+		return g
+	}
+	what := slowFetch
 	switch {
 	case st == nil:
-		var f *flight
-		if r.flight != nil || r.lastFailure.IsZero() || !now.Before(r.lastFailure.Add(r.c.opts.RetryInterval)) {
-			f = r.startLocked()
+		if r.flight != nil || r.retryDueLocked(now) {
+			f = start()
+		} else {
+			what = slowUnavailable
 		}
-		r.mu.Unlock()
-		if f == nil {
-			return nil, fmt.Errorf("jwks: %s: no keys (last fetch failed, retrying after %s): %w", r.url, r.c.opts.RetryInterval, tenantjwt.ErrKeysUnavailable)
-		}
-		if _, err := r.wait(ctx, f); err != nil {
-			return nil, err
-		}
-		return r.lookupIn(r.state.Load(), kid)
-
 	case now.Before(st.expires):
-		return r.lookupFresh(ctx, st, kid, now) // unlocks
-
+		what = slowFresh
+		if !now.Before(st.refreshAt) && r.flight == nil && r.retryDueLocked(now) {
+			start() // ahead of expiry, in the background
+		}
+		if _, ok := st.set.Lookup(kid); ok {
+			break // a fetch installed kid meanwhile
+		}
+		// Unknown kid: perhaps the IdP rotated. Refetch at most once per
+		// cooldown, so random kids cannot turn into a request flood.
+		switch {
+		case r.flight != nil:
+			f = r.flight
+		case r.lastUnknown.IsZero() || !now.Before(r.lastUnknown.Add(r.t.cooldown)):
+			r.lastUnknown = now
+			f = start()
+		}
 	case st.staleIfError():
 		// The IdP failed after the TTL: serve the last keys, retry in the
 		// background.
-		if r.flight == nil && !now.Before(r.lastFailure.Add(r.c.opts.RetryInterval)) {
-			r.startLocked()
+		what = slowStale
+		if r.flight == nil && r.retryDueLocked(now) {
+			start()
 		}
-		r.mu.Unlock()
-		return r.serveStale(st, kid, now)
-
 	default:
 		// Expired and nobody has asked the IdP since: wait for the answer.
-		f := r.startLocked()
-		r.mu.Unlock()
+		what = slowExpired
+		f = start()
+	}
+	r.mu.Unlock()
+
+	if dropped {
+		r.c.opts.Logger.Warn("jwks: key set dropped, stale beyond max_stale", slog.String("url", r.url), slog.String("issuer", r.label))
+	}
+	r.launch(started, started != nil)
+
+	switch what {
+	case slowUnavailable:
+		return nil, fmt.Errorf("jwks: %s: no keys (last fetch failed, retrying after %s): %w", r.url, r.c.opts.RetryInterval, tenantjwt.ErrKeysUnavailable)
+	case slowStale:
+		return r.serveStale(st, kid, now)
+	case slowExpired:
 		ok, err := r.wait(ctx, f)
 		if !ok {
 			return nil, err // our own context ended first
@@ -177,43 +243,38 @@ func (r *remote) Lookup(ctx context.Context, kid string) (*Key, error) {
 			return r.serveStale(r.stateOr(st), kid, r.c.opts.Now())
 		}
 		return r.lookupIn(r.state.Load(), kid)
-	}
-}
-
-// lookupFresh answers from the fresh set st, starting a refresh when one
-// is due. r.mu is held on entry and released.
-func (r *remote) lookupFresh(ctx context.Context, st *keyState, kid string, now time.Time) (*Key, error) {
-	if !now.Before(st.refreshAt) && r.flight == nil && !now.Before(r.lastFailure.Add(r.c.opts.RetryInterval)) {
-		r.startLocked() // ahead of expiry, in the background
-	}
-	if k, ok := st.set.Lookup(kid); ok {
-		r.mu.Unlock()
-		return k, nil
-	}
-	// Unknown kid: perhaps the IdP rotated. Refetch at most once per
-	// cooldown, so random kids cannot turn into a request flood.
-	var f *flight
-	switch {
-	case r.flight != nil:
-		f = r.flight
-	case r.lastUnknown.IsZero() || !now.Before(r.lastUnknown.Add(r.t.cooldown)):
-		r.lastUnknown = now
-		f = r.startLocked()
-	}
-	failed := !st.failedAt.IsZero()
-	r.mu.Unlock()
-	if f == nil {
-		if failed {
-			// The last refresh failed: the kid may be a key we could not
-			// fetch. That is an outage (503), not a bad token.
-			return nil, fmt.Errorf("jwks: %s: kid %.64q unknown and the last refresh failed: %w", r.url, kid, tenantjwt.ErrKeysUnavailable)
+	case slowFresh:
+		if f == nil {
+			if k, ok := st.set.Lookup(kid); ok {
+				return k, nil
+			}
+			if !st.failedAt.IsZero() {
+				// The last refresh failed: the kid may be a key we could not
+				// fetch. That is an outage (503), not a bad token.
+				return nil, fmt.Errorf("jwks: %s: kid %.64q unknown and the last refresh failed: %w", r.url, kid, tenantjwt.ErrKeysUnavailable)
+			}
+			return nil, fmt.Errorf("jwks: %s: kid %.64q not in the key set: %w", r.url, kid, tenantjwt.ErrKeyNotFound)
 		}
-		return nil, fmt.Errorf("jwks: %s: kid %.64q not in the key set: %w", r.url, kid, tenantjwt.ErrKeyNotFound)
 	}
 	if _, err := r.wait(ctx, f); err != nil {
 		return nil, err // wraps ErrKeysUnavailable
 	}
 	return r.lookupIn(r.state.Load(), kid)
+}
+
+// What lookupSlow does once it has decided under r.mu.
+const (
+	slowFetch       = iota // wait for the fetch f, then look up
+	slowUnavailable        // no keys, and a retry is not due
+	slowFresh              // answer from the fresh set, or wait for f
+	slowStale              // serve the expired set (stale-if-error)
+	slowExpired            // wait for the refresh, stale-if-error on failure
+)
+
+// retryDueLocked reports whether RetryInterval has passed since the last
+// failed fetch (or none failed). r.mu must be held.
+func (r *remote) retryDueLocked(now time.Time) bool {
+	return !now.Before(r.lastFailure.Add(r.c.opts.RetryInterval))
 }
 
 // serveStale answers from an expired set after a failed refresh.
@@ -263,20 +324,34 @@ func (r *remote) wait(ctx context.Context, f *flight) (ended bool, err error) {
 	}
 }
 
-// startLocked returns the fetch in flight, starting one if there is none.
+// startLocked returns the fetch in flight, or registers a new one when
+// there is none; isNew asks the caller to launch it once r.mu is released.
 // r.mu must be held.
-func (r *remote) startLocked() *flight {
+func (r *remote) startLocked() (f *flight, isNew bool) {
 	if r.flight != nil {
-		return r.flight
+		return r.flight, false
 	}
-	f := &flight{done: make(chan struct{})}
+	f = &flight{done: make(chan struct{})}
 	r.flight = f
-	if !r.c.goFetch(func(ctx context.Context) { r.fetch(ctx, f) }) {
-		f.err = ErrClosed
-		r.flight = nil
-		close(f.done)
+	r.flying.Store(true)
+	return f, true
+}
+
+// launch runs the fetch f registered by startLocked, when isNew, in a
+// goroutine of the cache; a closed cache ends it at once with ErrClosed.
+// r.mu must not be held.
+func (r *remote) launch(f *flight, isNew bool) {
+	if !isNew || r.c.goFetch(func(ctx context.Context) { r.fetch(ctx, f) }) {
+		return
 	}
-	return f
+	r.mu.Lock()
+	if r.flight == f {
+		r.flight = nil
+		r.flying.Store(false)
+	}
+	r.mu.Unlock()
+	f.err = ErrClosed
+	close(f.done)
 }
 
 // fetch runs one fetch and installs its result.
@@ -328,6 +403,7 @@ func (r *remote) fetch(ctx context.Context, f *flight) {
 	}
 	f.err = err
 	r.flight = nil
+	r.flying.Store(false)
 	r.mu.Unlock()
 
 	// Log and report before waking the waiters, so that whoever sees the
@@ -353,7 +429,7 @@ func (r *remote) scheduleLocked(d time.Duration) {
 		r.timer.Stop()
 		r.timer = nil
 	}
-	if r.c.isClosed() {
+	if r.c.closing() { // lock-free: no cache lock under r.mu
 		return
 	}
 	r.timer = time.AfterFunc(max(d, 0), r.onTimer)
@@ -367,16 +443,15 @@ func (r *remote) scheduleLocked(d time.Duration) {
 func (r *remote) onTimer() {
 	r.c.track(func() {
 		r.mu.Lock()
-		defer r.mu.Unlock()
 		r.timer = nil
 		used := r.used.Swap(false)
-		if r.flight != nil {
-			return
+		var f *flight
+		isNew := false
+		if bg := r.t.background && !r.retired.Load(); r.flight == nil && (bg || (used && r.state.Load() != nil)) {
+			f, isNew = r.startLocked()
 		}
-		if bg := r.t.background && !r.retired.Load(); !bg && (r.state.Load() == nil || !used) {
-			return
-		}
-		r.startLocked()
+		r.mu.Unlock()
+		r.launch(f, isNew)
 	})
 }
 
@@ -387,8 +462,9 @@ func (r *remote) begin() {
 		return
 	}
 	r.mu.Lock()
-	r.startLocked()
+	f, isNew := r.startLocked()
 	r.mu.Unlock()
+	r.launch(f, isNew)
 }
 
 // stop cancels the scheduled refresh.

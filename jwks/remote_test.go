@@ -40,7 +40,7 @@ type jwksServer struct {
 	requests atomic.Int64
 }
 
-func newJWKSServer(t *testing.T, body []byte) *jwksServer {
+func newJWKSServer(t testing.TB, body []byte) *jwksServer {
 	s := &jwksServer{body: body, status: 200}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
