@@ -7,13 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/tenantjwt/tenantjwt"
-	"github.com/tenantjwt/tenantjwt/internal/pct"
+	"github.com/tenantjwt/tenantjwt/dpop"
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
@@ -61,7 +60,7 @@ type DPoPOptions struct {
 	// with Configure, or a store shared by replicas. When nil, the
 	// registry makes a ReplayCache of ReplayCacheSize and ReplayPerKey
 	// proofs on its clock.
-	Replay ReplayStore
+	Replay dpop.ReplayStore
 	// ReplayCacheSize is the size of the replay cache the registry makes
 	// when Replay is nil. Default DefaultReplayCacheSize.
 	ReplayCacheSize int
@@ -192,13 +191,6 @@ func CertificateThumbprint(cert *x509.Certificate) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// AccessTokenHash returns the ath a DPoP proof carries for token (RFC 9449
-// §4.2): the base64url SHA-256 of its ASCII bytes.
-func AccessTokenHash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
 // proofErr wraps a proof rejection: it matches ErrDPoPProof (and
 // ErrInvalidToken), not the cause a token with the same defect would get.
 func proofErr(format string, a ...any) error {
@@ -276,11 +268,11 @@ func (r *Registry) checkProof(ctx context.Context, jkt, token string, pr *tenant
 	if err != nil {
 		return err
 	}
-	want, err := NormalizeHTU(pr.URL)
+	want, err := dpop.NormalizeHTU(pr.URL)
 	if err != nil {
 		return proofErr("request URL: %v", err)
 	}
-	if got, err := NormalizeHTU(htu); err != nil || got != want {
+	if got, err := dpop.NormalizeHTU(htu); err != nil || got != want {
 		return proofErr("htu %.128q is not the request URL %.128q", htu, want)
 	}
 	rawIat, ok := c.member("iat")
@@ -303,7 +295,7 @@ func (r *Registry) checkProof(ctx context.Context, jkt, token string, pr *tenant
 	if err != nil {
 		return err
 	}
-	if ath != AccessTokenHash(token) {
+	if ath != dpop.AccessTokenHash(token) {
 		return proofErr("ath is not the hash of the access token")
 	}
 	stored, err := r.dpop.replay.SetIfAbsent(ctx, tp, jti, expires.Sub(now))
@@ -319,112 +311,11 @@ func (r *Registry) checkProof(ctx context.Context, jkt, token string, pr *tenant
 	return nil
 }
 
-// NormalizeHTU normalises an htu value or a request URL for comparison, as
-// RFC 9449 §4.3 asks (RFC 3986 §6.2.2 and §6.2.3): scheme and host in
-// lower case, default port removed, percent-encodings of unreserved
-// characters decoded and the others in upper case, dot segments removed,
-// an empty path made "/", query and fragment dropped. Only absolute http
-// and https URLs with a host and without user info are accepted. The
-// result normalises to itself.
-func NormalizeHTU(s string) (string, error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "", fmt.Errorf("not a URL")
-	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme != "http" && scheme != "https" || u.Opaque != "" || u.User != nil || u.Host == "" {
-		return "", fmt.Errorf("not an absolute http(s) URL")
-	}
-	host := strings.ToLower(u.Hostname())
-	// An empty host ("http://:80/") names no origin; an IPv6 zone
-	// ("[fe80::1%25eth0]") is local to one machine and would not survive
-	// a second normalisation.
-	if host == "" || strings.Contains(host, "%") {
-		return "", fmt.Errorf("no host, or a host with a zone")
-	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if p := u.Port(); p != "" && !(scheme == "http" && p == "80" || scheme == "https" && p == "443") {
-		host += ":" + p
-	}
-	path := removeDotSegments(normalizeEscapes(u.EscapedPath()))
-	if path == "" {
-		path = "/"
-	}
-	return scheme + "://" + host + path, nil
-}
-
-// normalizeEscapes decodes percent-encoded unreserved characters and puts
-// the hex digits of the others in upper case; an invalid escape is kept
-// as it is.
-func normalizeEscapes(p string) string {
-	if !strings.Contains(p, "%") {
-		return p
-	}
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		c, ok := pct.Decode(p, i)
-		switch {
-		case !ok:
-			b.WriteByte(p[i])
-			continue
-		case pct.Unreserved(c):
-			b.WriteByte(c)
-		default:
-			pct.WriteEscape(&b, c)
-		}
-		i += 2
-	}
-	return b.String()
-}
-
-// removeDotSegments is the algorithm of RFC 3986 §5.2.4.
-func removeDotSegments(in string) string {
-	var out []string // output segments, each with its leading "/"
-	for in != "" {
-		switch {
-		case strings.HasPrefix(in, "../"):
-			in = in[3:]
-		case strings.HasPrefix(in, "./"):
-			in = in[2:]
-		case strings.HasPrefix(in, "/./"):
-			in = in[2:]
-		case in == "/.":
-			in = "/"
-		case strings.HasPrefix(in, "/../"):
-			in = in[3:]
-			if len(out) > 0 {
-				out = out[:len(out)-1]
-			}
-		case in == "/..":
-			in = "/"
-			if len(out) > 0 {
-				out = out[:len(out)-1]
-			}
-		case in == "." || in == "..":
-			in = ""
-		default:
-			// Move the first segment, with its leading "/" if any, up to
-			// (not including) the next "/".
-			i := strings.IndexByte(in[1:], '/')
-			if i < 0 {
-				out = append(out, in)
-				in = ""
-			} else {
-				out = append(out, in[:i+1])
-				in = in[i+1:]
-			}
-		}
-	}
-	return strings.Join(out, "")
-}
-
 // dpopChecker is the registry's proof configuration.
 type dpopChecker struct {
 	maxAge time.Duration
 	algs   []string
-	replay ReplayStore
+	replay dpop.ReplayStore
 }
 
 func newDPoPChecker(o DPoPOptions, now func() time.Time) (dpopChecker, error) {
@@ -433,7 +324,7 @@ func newDPoPChecker(o DPoPOptions, now func() time.Time) (dpopChecker, error) {
 		return d, fmt.Errorf("issuer: dpop %w", err)
 	}
 	if d.replay == nil {
-		d.replay = NewReplayCache(ReplayOptions{Size: o.ReplayCacheSize, PerKey: o.ReplayPerKey, Now: now})
+		d.replay = dpop.NewReplayCache(dpop.ReplayOptions{Size: o.ReplayCacheSize, PerKey: o.ReplayPerKey, Now: now})
 	}
 	return d, nil
 }

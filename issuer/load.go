@@ -47,7 +47,7 @@ type DPoPProofsConfig struct {
 	// that remembers the proofs instead of an in-process cache:
 	// redis://[user:password@]host:port/db, or rediss:// for TLS. This
 	// package only checks its form; the program builds the store (serve
-	// uses package issuer/redisreplay, with ReplayPerKey as each client
+	// uses package dpop/redisreplay, with ReplayPerKey as each client
 	// key's share per max_age plus leeway).
 	Store string `yaml:"store,omitempty" json:"store,omitempty"`
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/dpop"
 	"github.com/tenantjwt/tenantjwt/issuer"
 	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
 )
@@ -47,7 +48,7 @@ func TestReplayShareIsolatesClients(t *testing.T) {
 // injected clock, not the wall clock.
 func TestReplayCacheConfigureKeepsState(t *testing.T) {
 	clk := newClock(t0)
-	replay := issuer.NewReplayCache(issuer.ReplayOptions{Size: 100, Now: clk.now})
+	replay := dpop.NewReplayCache(dpop.ReplayOptions{Size: 100, Now: clk.now})
 	d := newDPoPEnv(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: replay}}, nil)
 	tok := d.bound()
 	proof := d.client.Proof("GET", resource, tok)
@@ -84,33 +85,5 @@ func TestReplayStoreFailsClosed(t *testing.T) {
 	tok := d.bound()
 	if _, err := d.reg.VerifyPresented(context.Background(), tok, dpopPresentation(d.client.Proof("GET", resource, tok))); !errors.Is(err, tenantjwt.ErrDPoPProof) || store.calls != 1 {
 		t.Fatalf("store down: err %v after %d calls; want ErrDPoPProof after 1", err, store.calls)
-	}
-}
-
-// TestReplayCacheBounds: the cache's own refusals, without a registry.
-func TestReplayCacheBounds(t *testing.T) {
-	clk := newClock(t0)
-	c := issuer.NewReplayCache(issuer.ReplayOptions{Size: 3, PerKey: 2, Now: clk.now})
-	ctx := context.Background()
-	set := func(jkt, jti string) (bool, error) { return c.SetIfAbsent(ctx, jkt, jti, time.Minute) }
-	for _, s := range []struct {
-		jkt, jti string
-		stored   bool
-		err      error
-	}{
-		{"a", "1", true, nil}, {"a", "1", false, nil}, {"b", "1", true, nil}, {"a", "2", true, nil},
-		{"a", "3", false, issuer.ErrReplayKeyFull}, {"c", "1", false, issuer.ErrReplayFull},
-	} {
-		stored, err := set(s.jkt, s.jti)
-		if stored != s.stored || !errors.Is(err, s.err) || (s.err == nil) != (err == nil) {
-			t.Fatalf("SetIfAbsent(%s, %s) = %v, %v; want %v, %v", s.jkt, s.jti, stored, err, s.stored, s.err)
-		}
-	}
-	if stored, err := c.SetIfAbsent(ctx, "c", "x", 0); stored || err == nil {
-		t.Fatalf("ttl 0: %v, %v", stored, err)
-	}
-	clk.add(time.Minute)
-	if stored, err := set("c", "1"); !stored || err != nil {
-		t.Fatalf("after expiry: %v, %v", stored, err)
 	}
 }

@@ -4,8 +4,8 @@ import (
 	"log"
 	"os"
 
+	"github.com/tenantjwt/tenantjwt/dpop/redisreplay"
 	"github.com/tenantjwt/tenantjwt/issuer"
-	"github.com/tenantjwt/tenantjwt/issuer/redisreplay"
 )
 
 // Replicas share the DPoP proofs they have seen through one Redis server.
