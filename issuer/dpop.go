@@ -13,6 +13,7 @@ import (
 
 	"github.com/tenantjwt/tenantjwt"
 	"github.com/tenantjwt/tenantjwt/dpop"
+	"github.com/tenantjwt/tenantjwt/internal/jwt"
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
@@ -83,8 +84,8 @@ type confirmation struct {
 // rejects it: the issuer meant the token to be bound, and passing it as a
 // bearer token would drop that binding (fail closed). An issuer that
 // disables both DPoP and MTLS skips the check (see Config.DPoP).
-func (e *entry) readConfirmation(c *Claims) (confirmation, error) {
-	raw, ok := c.member("cnf")
+func (e *entry) readConfirmation(c *jwt.Claims) (confirmation, error) {
+	raw, ok := c.Member("cnf")
 	if !ok {
 		return confirmation{}, nil
 	}
@@ -100,7 +101,7 @@ func (e *entry) readConfirmation(c *Claims) (confirmation, error) {
 
 // readConfirmation reads the cnf object raw.
 func readConfirmation(raw []byte) (confirmation, error) {
-	obj, err := parseObject(raw, "cnf")
+	obj, err := jwt.ParseObject(raw, "cnf")
 	if err != nil {
 		return confirmation{}, fmt.Errorf("cnf: %v: %w", err, tenantjwt.ErrClaims)
 	}
@@ -109,11 +110,11 @@ func readConfirmation(raw []byte) (confirmation, error) {
 		name string
 		dst  *string
 	}{{"jkt", &cnf.jkt}, {"x5t#S256", &cnf.x5t}} {
-		v, ok := obj.get(m.name)
+		v, ok := obj.Get(m.name)
 		if !ok {
 			continue
 		}
-		if *m.dst, err = StringValue(v); err != nil || *m.dst == "" {
+		if *m.dst, err = jwt.StringValue(v); err != nil || *m.dst == "" {
 			return confirmation{}, fmt.Errorf("cnf.%s is not a non-empty string: %w", m.name, tenantjwt.ErrClaims)
 		}
 	}
@@ -207,47 +208,47 @@ func (r *Registry) checkProof(ctx context.Context, jkt, token string, pr *tenant
 	if pr.DPoP == "" {
 		return proofErr("none in the request")
 	}
-	t, err := parseToken(pr.DPoP, MaxDPoPProofBytes)
+	t, err := jwt.Parse(pr.DPoP, MaxDPoPProofBytes)
 	if err != nil {
 		return proofErr("%v", err)
 	}
-	h := &t.header
-	if err := h.check(); err != nil {
+	h := &t.Header
+	if err := h.Check(); err != nil {
 		return proofErr("%v", err)
 	}
-	if !strings.EqualFold(h.typ, "dpop+jwt") {
-		return proofErr("typ %.32q is not dpop+jwt", h.typ)
+	if !strings.EqualFold(h.Typ, "dpop+jwt") {
+		return proofErr("typ %.32q is not dpop+jwt", h.Typ)
 	}
-	if !slices.Contains(r.dpop.algs, h.alg) {
-		return proofErr("alg %.16q not in %v", h.alg, r.dpop.algs)
+	if !slices.Contains(r.dpop.algs, h.Alg) {
+		return proofErr("alg %.16q not in %v", h.Alg, r.dpop.algs)
 	}
-	if h.jwkRaw == nil {
+	if h.JWKRaw == nil {
 		return proofErr("no jwk header")
 	}
-	key, tp, err := jwks.ParseProofKey(h.jwkRaw)
+	key, tp, err := jwks.ParseProofKey(h.JWKRaw)
 	if err != nil {
 		return proofErr("%v", err)
 	}
 	if tp != jkt {
 		return proofErr("key thumbprint %s is not the token's cnf.jkt %.64q", tp, jkt)
 	}
-	if !key.Allows(h.alg) {
-		return proofErr("alg %s does not fit the proof key", h.alg)
+	if !key.Allows(h.Alg) {
+		return proofErr("alg %s does not fit the proof key", h.Alg)
 	}
-	if err := verifySignature(h.alg, key, t.signingInput, t.sig); err != nil {
+	if err := jwt.VerifySignature(h.Alg, key, t.SigningInput, t.Sig); err != nil {
 		return proofErr("%v", err)
 	}
-	if err := t.checkSigned(); err != nil {
+	if err := t.CheckSigned(); err != nil {
 		return proofErr("%v", err)
 	}
 
-	c := t.readClaims()
+	c := t.Claims()
 	str := func(name string, max int) (string, error) {
-		raw, ok := c.member(name)
+		raw, ok := c.Member(name)
 		if !ok {
 			return "", proofErr("no %s", name)
 		}
-		s, err := StringValue(raw)
+		s, err := jwt.StringValue(raw)
 		if err != nil || s == "" || len(s) > max {
 			return "", proofErr("%s is not a string of 1 to %d bytes", name, max)
 		}
@@ -275,21 +276,21 @@ func (r *Registry) checkProof(ctx context.Context, jkt, token string, pr *tenant
 	if got, err := dpop.NormalizeHTU(htu); err != nil || got != want {
 		return proofErr("htu %.128q is not the request URL %.128q", htu, want)
 	}
-	rawIat, ok := c.member("iat")
+	rawIat, ok := c.Member("iat")
 	if !ok {
 		return proofErr("no iat")
 	}
-	iat, err := parseNumericDate(rawIat)
+	iat, err := jwt.ParseNumericDate(rawIat)
 	if err != nil {
 		return proofErr("iat is not a NumericDate")
 	}
 	leeway := r.opts.Leeway
-	if iat.time().After(now.Add(leeway)) {
-		return proofErr("iat %.0f is in the future", iat.sec)
+	if iat.Time().After(now.Add(leeway)) {
+		return proofErr("iat %.0f is in the future", iat.Sec)
 	}
-	expires := iat.time().Add(r.dpop.maxAge + leeway)
+	expires := iat.Time().Add(r.dpop.maxAge + leeway)
 	if !now.Before(expires) {
-		return proofErr("iat %.0f is older than %s", iat.sec, r.dpop.maxAge)
+		return proofErr("iat %.0f is older than %s", iat.Sec, r.dpop.maxAge)
 	}
 	ath, err := str("ath", 64)
 	if err != nil {

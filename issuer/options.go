@@ -16,6 +16,10 @@ const DefaultTokenCacheSize = 10000
 // DefaultPrefetchConcurrency is Options.PrefetchConcurrency's default.
 const DefaultPrefetchConcurrency = 16
 
+// DefaultMaxTokenBytes is the default cap on a token's length, checked
+// before any decoding.
+const DefaultMaxTokenBytes = 16384
+
 // Options tune a Registry. The zero value gives the defaults.
 type Options struct {
 	// Leeway is the clock skew allowed when checking exp, nbf and iat.

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/internal/jwt"
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
@@ -42,7 +43,7 @@ type Preset struct {
 	// error rejects the token; it should wrap a tenantjwt cause such as
 	// tenantjwt.ErrTokenType or tenantjwt.ErrClaims (ErrClaims is used when
 	// it wraps none).
-	Check func(h Header, c *Claims) error
+	Check func(h Header, c *jwt.Claims) error
 	// Map, if set, runs after the path mapping has filled p, to fill what
 	// paths cannot express (Clerk's permission bitmask, Zitadel's role→org
 	// map, Descope's fallback to top-level roles). It must leave alone every
@@ -62,7 +63,7 @@ type Header struct {
 // MapInput is what Preset.Map gets.
 type MapInput struct {
 	// Claims is the verified payload.
-	Claims *Claims
+	Claims *jwt.Claims
 	// Tenant is the Principal's tenant (fixed, bound from the issuer
 	// template, read from the tenant claim or selected), "" if none.
 	Tenant string

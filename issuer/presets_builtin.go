@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/internal/jwt"
 )
 
 // The built-in presets: the token shapes of common IdPs, from
@@ -118,7 +119,7 @@ func init() {
 // token's cookie, "DS" for a session token and "DSR" for a refresh token,
 // and both are signed by the same keys with the same issuer. A refresh
 // token sent as an access token must not pass.
-func descopeSessionToken(_ Header, c *Claims) error {
+func descopeSessionToken(_ Header, c *jwt.Claims) error {
 	drn, ok, err := c.String("drn")
 	if err != nil {
 		return fmt.Errorf("descope: drn: %v: %w", err, tenantjwt.ErrTokenType)
@@ -149,19 +150,19 @@ func descopeFallback(in MapInput, p *tenantjwt.Principal) error {
 	return nil
 }
 
-func topList(c *Claims, name string) ([]string, error) {
+func topList(c *jwt.Claims, name string) ([]string, error) {
 	raw, ok := c.Raw(name)
 	if !ok {
 		return nil, nil
 	}
-	l, err := stringList(raw)
+	l, err := jwt.DecodeStringList(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return l, nil
 }
 
-func keycloakAccessToken(_ Header, c *Claims) error {
+func keycloakAccessToken(_ Header, c *jwt.Claims) error {
 	typ, ok, err := c.String("typ")
 	if err != nil || !ok || typ != "Bearer" {
 		return fmt.Errorf("keycloak: payload typ %.32q is not Bearer: %w", typ, tenantjwt.ErrTokenType)
@@ -169,7 +170,7 @@ func keycloakAccessToken(_ Header, c *Claims) error {
 	return nil
 }
 
-func cognitoAccessToken(_ Header, c *Claims) error {
+func cognitoAccessToken(_ Header, c *jwt.Claims) error {
 	use, _, err := c.String("token_use")
 	if err != nil || use != "access" {
 		return fmt.Errorf("cognito: token_use %.32q is not access: %w", use, tenantjwt.ErrTokenType)
@@ -195,21 +196,21 @@ func clerkOrg(in MapInput, p *tenantjwt.Principal) error {
 	// The members are read by their exact names, as the claim mapping
 	// reads claims (encoding/json would take "ID" for id).
 	var o struct{ ID, Rol, Per, Fpm string }
-	if firstByte(raw) != '{' {
-		return fmt.Errorf("clerk: o claim is %s, not an object: %w", kind(raw), tenantjwt.ErrClaims)
+	if jwt.FirstByte(raw) != '{' {
+		return fmt.Errorf("clerk: o claim is %s, not an object: %w", jwt.Kind(raw), tenantjwt.ErrClaims)
 	}
 	for _, m := range []struct {
 		name string
 		dst  *string
 	}{{"id", &o.ID}, {"rol", &o.Rol}, {"per", &o.Per}, {"fpm", &o.Fpm}} {
-		v, ok, err := lookupMember(raw, m.name)
+		v, ok, err := jwt.LookupMember(raw, m.name)
 		if err != nil {
 			return fmt.Errorf("clerk: o claim: %v: %w", err, tenantjwt.ErrClaims)
 		}
-		if !ok || isNull(v) {
+		if !ok || jwt.IsNull(v) {
 			continue
 		}
-		if *m.dst, err = StringValue(v); err != nil {
+		if *m.dst, err = jwt.StringValue(v); err != nil {
 			return fmt.Errorf("clerk: o.%s: %w", m.name, err)
 		}
 	}
@@ -311,30 +312,30 @@ func zitadelRoles(in MapInput, p *tenantjwt.Principal) error {
 	// Roles and organization IDs are matched by their exact names, as the
 	// claim mapping reads claims.
 	bad := fmt.Errorf("zitadel: project roles must be {role: {orgId: domain}}: %w", tenantjwt.ErrClaims)
-	if firstByte(raw) != '{' {
+	if jwt.FirstByte(raw) != '{' {
 		return bad
 	}
 	var roles []string
-	err := eachMember(raw, func(name, orgs []byte) error {
-		if isNull(orgs) {
+	err := jwt.EachMember(raw, func(name, orgs []byte) error {
+		if jwt.IsNull(orgs) {
 			return nil
 		}
-		if firstByte(orgs) != '{' {
+		if jwt.FirstByte(orgs) != '{' {
 			return bad
 		}
 		granted := false
-		err := eachMember(orgs, func(org, domain []byte) error {
-			if _, err := StringValue(domain); err != nil && !isNull(domain) {
+		err := jwt.EachMember(orgs, func(org, domain []byte) error {
+			if _, err := jwt.StringValue(domain); err != nil && !jwt.IsNull(domain) {
 				return bad
 			}
-			granted = granted || in.Tenant != "" && nameIs(org, in.Tenant)
+			granted = granted || in.Tenant != "" && jwt.NameIs(org, in.Tenant)
 			return nil
 		})
 		if err != nil {
 			return bad
 		}
 		if granted {
-			roles = append(roles, decodeName(name))
+			roles = append(roles, jwt.DecodeName(name))
 		}
 		return nil
 	})
