@@ -113,7 +113,7 @@ func TestDPoPProofChecks(t *testing.T) {
 		{"crit header", c.ProofWith("GET", resource, tok, map[string]any{"crit": []string{"x"}}, nil), nil, tenantjwt.ErrDPoPProof, "", ""},
 		{"claims of one proof with the signature of another", splice(c.Proof("GET", resource, tok), c.Proof("POST", resource, tok)), nil, tenantjwt.ErrDPoPProof, "signature", ""},
 		{"not a JWT", "not-a-proof", nil, tenantjwt.ErrDPoPProof, "", ""},
-		{"oversize proof", c.ProofWith("GET", resource, tok, nil, map[string]any{"pad": strings.Repeat("p", issuer.MaxDPoPProofBytes)}), nil, tenantjwt.ErrDPoPProof, "", ""},
+		{"oversize proof", c.ProofWith("GET", resource, tok, nil, map[string]any{"pad": strings.Repeat("p", dpop.MaxProofBytes)}), nil, tenantjwt.ErrDPoPProof, "", ""},
 		{"no proof with the DPoP scheme", "", nil, tenantjwt.ErrDPoPProof, "none in the request", ""},
 		{"bound token sent as Bearer (with a valid proof)", c.Proof("GET", resource, tok), func(p *tenantjwt.Presentation) { p.Scheme = "Bearer" }, tenantjwt.ErrDPoPProof, "without the DPoP scheme", ""},
 		{"request URL invalid", c.Proof("GET", resource, tok), func(p *tenantjwt.Presentation) { p.URL = "/v1/orders" }, tenantjwt.ErrDPoPProof, "", ""},
@@ -230,7 +230,7 @@ func TestReplayCacheConcurrency(t *testing.T) {
 func TestReplayCacheBound(t *testing.T) {
 	clk := newClock(t0)
 	replay := dpop.NewReplayCache(dpop.ReplayOptions{Size: 3, PerKey: 3, Now: clk.now})
-	d := newDPoPEnv(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: replay}}, nil)
+	d := newDPoPEnv(t, issuer.Options{DPoP: dpop.Options{Replay: replay}}, nil)
 	tok := d.bound()
 	var proofs []string
 	for range 4 {
@@ -248,7 +248,7 @@ func TestReplayCacheBound(t *testing.T) {
 	// A second registry sharing the cache (a config reload) still refuses
 	// the first proof.
 	c := d.iss.LocalConfig()
-	reg2 := newRegistry(t, issuer.Options{Now: d.clk.now, DPoP: issuer.DPoPOptions{Replay: replay}}, c)
+	reg2 := newRegistry(t, issuer.Options{Now: d.clk.now, DPoP: dpop.Options{Replay: replay}}, c)
 	if _, err := reg2.VerifyPresented(context.Background(), tok, dpopPresentation(proofs[0])); !errors.Is(err, tenantjwt.ErrDPoPProof) {
 		t.Errorf("replay after reload: err = %v", err)
 	}
@@ -321,7 +321,7 @@ func TestDPoPModes(t *testing.T) {
 				t.Errorf("%+v accepted", c)
 			}
 		}
-		if _, err := issuer.New(issuer.Options{DPoP: issuer.DPoPOptions{Algorithms: []string{"HS256"}}}); err == nil {
+		if _, err := issuer.New(issuer.Options{DPoP: dpop.Options{Algorithms: []string{"HS256"}}}); err == nil {
 			t.Error("HS256 accepted as a proof algorithm")
 		}
 	})

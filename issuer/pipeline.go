@@ -48,7 +48,7 @@ func (r *Registry) Verify(ctx context.Context, token string) (*tenantjwt.Princip
 // allowed asymmetric alg, a valid signature by the public key in its jwk
 // header, whose RFC 7638 thumbprint is the token's cnf.jkt, htm and htu
 // equal to pr.Method and pr.URL (htu normalised, see NormalizeHTU), iat
-// within DPoPOptions.MaxAge (plus Leeway), ath the hash of token, and a
+// within dpop.Options.MaxAge (plus Leeway), ath the hash of token, and a
 // (jkt, jti) pair not seen before. A certificate-bound token needs
 // pr.ClientCertificate with the thumbprint of cnf["x5t#S256"].
 //

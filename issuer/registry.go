@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/dpop"
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
@@ -22,12 +23,12 @@ import (
 // about the same at 100 000 issuers as at 10. Writers are serialised among
 // themselves.
 type Registry struct {
-	opts  Options
-	keys  KeySources
-	owned bool // the registry made keys and closes it
-	cache *tokenCache
-	dpop  dpopChecker
-	res   *resolver // nil without Options.Resolver
+	opts   Options
+	keys   KeySources
+	owned  bool // the registry made keys and closes it
+	cache  *tokenCache
+	proofs *dpop.Checker
+	res    *resolver // nil without Options.Resolver
 
 	snap atomic.Pointer[snapshot]
 
@@ -41,11 +42,11 @@ type Registry struct {
 // fetched on first use, or by Prefetch.
 func New(opts Options, issuers ...Config) (*Registry, error) {
 	opts = opts.withDefaults()
-	dpop, err := newDPoPChecker(opts.DPoP, opts.Now)
+	proofs, err := dpop.NewChecker(opts.DPoP, opts.Leeway, opts.Now)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("issuer: %w", err)
 	}
-	r := &Registry{opts: opts, keys: opts.Keys, dpop: dpop}
+	r := &Registry{opts: opts, keys: opts.Keys, proofs: proofs}
 	if r.keys == nil {
 		r.keys, r.owned = newOwnedKeys(opts)
 	}

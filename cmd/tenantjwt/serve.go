@@ -312,7 +312,7 @@ func (s *server) load(ctx context.Context) (*state, error) {
 			Keys:   s.keys,
 			Logger: s.log,
 			Hooks:  issuer.Hooks{Verified: s.metrics.verified},
-			DPoP:   issuer.DPoPOptions{Replay: replay},
+			DPoP:   dpop.Options{Replay: replay},
 		})
 		if err != nil {
 			return nil, err
@@ -353,7 +353,7 @@ func (s *server) replayStore(ctx context.Context, file *issuer.File) (dpop.Repla
 		return s.replay, nil, "", nil
 	}
 	o := file.Options(issuer.Options{})
-	window := cmp.Or(o.DPoP.MaxAge, issuer.DefaultDPoPMaxAge) + max(cmp.Or(o.Leeway, issuer.DefaultLeeway), 0)
+	window := cmp.Or(o.DPoP.MaxAge, dpop.DefaultMaxAge) + max(cmp.Or(o.Leeway, issuer.DefaultLeeway), 0)
 	opts := redisreplay.Options{PerKey: d.ReplayPerKey, Window: window}
 	key := fmt.Sprintf("%s %+v", d.Store, opts)
 	if cur := s.cur.Load(); cur != nil && cur.store != nil && cur.storeKey == key {

@@ -4,6 +4,7 @@ import (
 	"log"
 	"os"
 
+	"github.com/tenantjwt/tenantjwt/dpop"
 	"github.com/tenantjwt/tenantjwt/dpop/redisreplay"
 	"github.com/tenantjwt/tenantjwt/issuer"
 )
@@ -18,7 +19,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	reg, err := issuer.New(issuer.Options{DPoP: issuer.DPoPOptions{Replay: store}}, configs...)
+	reg, err := issuer.New(issuer.Options{DPoP: dpop.Options{Replay: store}}, configs...)
 	// README:end redisreplay
 	if err != nil {
 		log.Fatal(err)

@@ -54,7 +54,7 @@ const (
 	DefaultPerKey = dpop.DefaultReplayCacheSize / dpop.DefaultReplayShare
 	// DefaultWindow is the quota window: the longest a proof lives at the
 	// default max_age and leeway.
-	DefaultWindow = issuer.DefaultDPoPMaxAge + issuer.DefaultLeeway
+	DefaultWindow = dpop.DefaultMaxAge + issuer.DefaultLeeway
 )
 
 // Options configure a Store. The zero value gives the defaults.

@@ -134,8 +134,8 @@ func TestReplayAcrossRegistries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := issuertest.NewRegistry(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: open(t, srv.url, redisreplay.Options{})}}, iss)
-	b := issuertest.NewRegistry(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: open(t, srv.url, redisreplay.Options{})}}, iss)
+	a := issuertest.NewRegistry(t, issuer.Options{DPoP: dpop.Options{Replay: open(t, srv.url, redisreplay.Options{})}}, iss)
+	b := issuertest.NewRegistry(t, issuer.Options{DPoP: dpop.Options{Replay: open(t, srv.url, redisreplay.Options{})}}, iss)
 	tok := iss.Mint(map[string]any{"cnf": client.Confirmation()})
 	ctx := context.Background()
 
@@ -201,7 +201,7 @@ func TestStoreOutageFailsClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := open(t, srv.url, redisreplay.Options{})
-	reg := issuertest.NewRegistry(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: store}}, iss)
+	reg := issuertest.NewRegistry(t, issuer.Options{DPoP: dpop.Options{Replay: store}}, iss)
 	api := httptest.NewServer(middleware.New(reg, middleware.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
 	t.Cleanup(api.Close)
 	bound := iss.Mint(map[string]any{"cnf": client.Confirmation()})
@@ -308,7 +308,7 @@ func TestQuotaRefusalIsInvalidProof(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := issuertest.NewRegistry(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: open(t, srv.url, redisreplay.Options{PerKey: 1})}}, iss)
+	reg := issuertest.NewRegistry(t, issuer.Options{DPoP: dpop.Options{Replay: open(t, srv.url, redisreplay.Options{PerKey: 1})}}, iss)
 	tok := iss.Mint(map[string]any{"cnf": client.Confirmation()})
 	if _, err := reg.VerifyPresented(context.Background(), tok, presentDPoP(client.Proof("GET", resource, tok))); err != nil {
 		t.Fatal(err)
