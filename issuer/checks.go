@@ -62,7 +62,7 @@ func (e *entry) checkClaims(t *jwt.Token, res *result, now time.Time, leeway tim
 	}
 
 	if e.preset != nil && e.preset.Check != nil {
-		h := Header{Alg: t.Header.Alg, Kid: t.Header.Kid, Typ: t.Header.Typ}
+		h := presetHeader{Alg: t.Header.Alg, Kid: t.Header.Kid, Typ: t.Header.Typ}
 		if err := e.preset.Check(h, c); err != nil {
 			return stepPreset, fmt.Errorf("preset %s: %w", e.preset.Name, ensureCause(err, tenantjwt.ErrClaims))
 		}

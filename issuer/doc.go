@@ -55,6 +55,6 @@
 //
 // # Presets
 //
-// Config.Preset selects an IdP's known token shape (see Preset); the
+// Config.Preset selects an IdP's known token shape (see Presets); the
 // claims: section overrides it field by field. Presets lists them.
 package issuer

@@ -92,11 +92,11 @@ func TestTemplateMatch(t *testing.T) {
 func TestRegisterPresetRejectsDefects(t *testing.T) {
 	tests := []struct {
 		name string
-		p    Preset
+		p    preset
 	}{
-		{"no name", Preset{}},
-		{"bad path", Preset{Name: "t-bad-path", Claims: ClaimMapping{Roles: "a..b"}}},
-		{"bad alg", Preset{Name: "t-bad-alg", Algorithms: []string{"HS256"}}},
+		{"no name", preset{}},
+		{"bad path", preset{Name: "t-bad-path", Claims: ClaimMapping{Roles: "a..b"}}},
+		{"bad alg", preset{Name: "t-bad-alg", Algorithms: []string{"HS256"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

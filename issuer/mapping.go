@@ -110,7 +110,7 @@ func (e *entry) mapTenant(c *jwt.Claims, p *tenantjwt.Principal) error {
 		return err
 	}
 	if e.preset != nil && e.preset.Map != nil {
-		if err := e.preset.Map(MapInput{Claims: c, Tenant: p.Tenant, Config: &e.cfg}, p); err != nil {
+		if err := e.preset.Map(mapInput{Claims: c, Tenant: p.Tenant, Config: &e.cfg}, p); err != nil {
 			return fmt.Errorf("preset %s: %w", e.preset.Name, ensureCause(err, tenantjwt.ErrClaims))
 		}
 	}

@@ -119,7 +119,7 @@ func (r *Registry) Add(c Config) error {
 
 // Remove stops trusting the issuer with the given name or issuer string
 // and reports whether there was one. Its cached tokens stop verifying at
-// once, and its key source is released (see SourceReleaser). With a
+// once, and its key source is released (see KeySources). With a
 // Resolver, Remove(iss) also drops what was resolved for iss, positive or
 // negative, so the next token of iss asks the Resolver again: call it
 // after changing a tenant in the application's own store.
@@ -331,7 +331,7 @@ func (r *Registry) CacheStats() CacheStats {
 	return r.cache.stats()
 }
 
-// Close releases the registry's key sources (see SourceReleaser), and
+// Close releases the registry's key sources (see KeySources), and
 // closes its key cache when the registry owns it, which stops its
 // background work. Verify keeps working on keys
 // already held, but nothing is fetched any more.

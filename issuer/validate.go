@@ -19,7 +19,7 @@ import (
 type entry struct {
 	cfg         Config // a private copy
 	name        string
-	preset      *Preset
+	preset      *preset
 	algs        []string
 	tpl         *template // nil for an exact issuer
 	tenants     map[string]bool
