@@ -14,18 +14,23 @@ import (
 	"github.com/tenantjwt/tenantjwt/internal/jwt"
 )
 
+// BindingMode says whether an issuer's tokens may be bound to a proof of
+// possession: the type of Config.DPoP and Config.MTLS, spelled as in the
+// config file.
+type BindingMode string
+
 // Binding modes of Config.DPoP and Config.MTLS.
 const (
 	// BindingAllowed (the default): bound and unbound tokens are both
 	// accepted, but a bound token only with its proof of possession.
-	BindingAllowed = "allowed"
+	BindingAllowed BindingMode = "allowed"
 	// BindingRequired: only bound tokens, each with its proof.
-	BindingRequired = "required"
+	BindingRequired BindingMode = "required"
 	// BindingDisabled: the binding is not checked, and for DPoP the DPoP
 	// scheme is refused. A bound token then works as a bearer token, which
 	// is what binding exists to prevent: use it only for IdPs that put cnf
 	// in tokens no client can prove.
-	BindingDisabled = "disabled"
+	BindingDisabled BindingMode = "disabled"
 )
 
 // confirmation is what a token's cnf claim binds it to.

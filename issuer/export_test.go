@@ -25,3 +25,6 @@ func RegisterTestPreset(p Preset) (remove func()) {
 	registerPreset(p)
 	return func() { delete(presets, p.Name) }
 }
+
+// MaxResolveIssuerBytes is the longest iss handed to Resolver.Resolve.
+const MaxResolveIssuerBytes = maxResolveIssuerBytes

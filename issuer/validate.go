@@ -24,9 +24,9 @@ type entry struct {
 	tpl         *template // nil for an exact issuer
 	tenants     map[string]bool
 	mapping     mapping
-	tenantClaim jwt.Path // templates: the claim bound to the iss tenant
-	typ         string   // normalised require_typ, "" when not required
-	dpop, mtls  string   // binding modes, defaults applied
+	tenantClaim jwt.Path    // templates: the claim bound to the iss tenant
+	typ         string      // normalised require_typ, "" when not required
+	dpop, mtls  BindingMode // binding modes, defaults applied
 	src         jwks.Source
 	// owned reports that the registry built src and must release it.
 	owned bool
@@ -164,8 +164,8 @@ func compile(c Config) (*entry, error) {
 	e.typ = jwt.NormTyp(c.RequireTyp)
 	for _, m := range []struct {
 		field string
-		val   string
-		dst   *string
+		val   BindingMode
+		dst   *BindingMode
 	}{{"dpop", c.DPoP, &e.dpop}, {"mtls", c.MTLS, &e.mtls}} {
 		switch m.val {
 		case "":
