@@ -109,15 +109,15 @@ func (e *entry) expired(t int64) bool {
 // its key when the source's set expires. A token already past exp at now
 // (accepted within the leeway) is not remembered.
 func (c *tokenCache) put(raw string, v *cached, reg registered, leeway time.Duration, now time.Time) {
-	v.expires = reg.exp.nanos()
+	v.expires = reg.exp.Nanos()
 	if now.UnixNano() >= v.expires {
 		return
 	}
-	if reg.nbf.set {
-		v.notBefore = reg.nbf.nanos() - int64(leeway)
+	if reg.nbf.Set {
+		v.notBefore = reg.nbf.Nanos() - int64(leeway)
 	}
-	if reg.iat.set && reg.iat.nanos()-int64(leeway) > v.notBefore {
-		v.notBefore = reg.iat.nanos() - int64(leeway)
+	if reg.iat.Set && reg.iat.Nanos()-int64(leeway) > v.notBefore {
+		v.notBefore = reg.iat.Nanos() - int64(leeway)
 	}
 	if ex, ok := v.e.src.(jwks.Expiring); ok {
 		v.exp = ex

@@ -4,17 +4,18 @@ import (
 	"encoding/json"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/internal/jwt"
 )
 
 // ClaimPath is a claim path in the syntax of Config.Claims
 // ("email", "org.id", "https://example.com/roles", "tenants.{tenant}.roles"),
 // parsed once, for reading further claims of a verified Principal (such as
 // the claim headers of `tenantjwt serve`).
-type ClaimPath struct{ p claimPath }
+type ClaimPath struct{ p jwt.Path }
 
 // ParseClaimPath parses s; the error says what is wrong with it.
 func ParseClaimPath(s string) (ClaimPath, error) {
-	p, err := parsePath(s)
+	p, err := jwt.ParsePath(s)
 	if err != nil {
 		return ClaimPath{}, err
 	}
@@ -22,7 +23,7 @@ func ParseClaimPath(s string) (ClaimPath, error) {
 }
 
 // String returns the path as written.
-func (cp ClaimPath) String() string { return cp.p.src }
+func (cp ClaimPath) String() string { return cp.p.String() }
 
 // Lookup returns the JSON value at the path in p's claims, reading a
 // {tenant} segment as p's tenant. found is false when the claim is absent
@@ -33,9 +34,9 @@ func (cp ClaimPath) Lookup(p *tenantjwt.Principal) (raw json.RawMessage, found b
 	if err != nil {
 		return nil, false, err
 	}
-	c, err := newClaims(payload)
+	c, err := jwt.NewClaims(payload)
 	if err != nil {
 		return nil, false, err
 	}
-	return c.lookup(cp.p, p.Tenant)
+	return c.LookupPath(cp.p, p.Tenant)
 }

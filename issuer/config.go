@@ -91,12 +91,12 @@ type Config struct {
 	// BindingRequired or BindingDisabled. Unless disabled, a token with
 	// cnf.jkt is accepted only with the DPoP scheme and a valid proof, and
 	// the DPoP scheme only with such a token.
-	DPoP string `yaml:"dpop,omitempty" json:"dpop,omitempty"`
+	DPoP BindingMode `yaml:"dpop,omitempty" json:"dpop,omitempty"`
 	// MTLS says the same of certificate-bound tokens (RFC 8705): unless
 	// disabled, a token with cnf["x5t#S256"] is accepted only over a TLS
 	// connection authenticated with that certificate; "required" refuses
 	// tokens without it.
-	MTLS string `yaml:"mtls,omitempty" json:"mtls,omitempty"`
+	MTLS BindingMode `yaml:"mtls,omitempty" json:"mtls,omitempty"`
 
 	// AllowInsecureHTTP permits an http JWKS or discovery URL for a
 	// non-loopback host. It MUST NOT be used in production: anyone on the

@@ -19,7 +19,10 @@
 //   - Keys come only from that issuer's own key source, by kid; the alg
 //     must be in the issuer's allowlist and fit the key.
 //   - The signature is checked with jwx over the exact bytes that were
-//     split (verify.go is the only file that imports jwx).
+//     split. The strict reader (token shape, the JSON member scanner and
+//     I-JSON check, claim values and paths, NumericDate) and the signature
+//     call live in the internal package internal/jwt, which with jwks is
+//     the only importer of jwx; this package holds the policy.
 //   - exp is required; nbf, iat, max_lifetime, aud (when audiences are
 //     configured), require_typ, the template tenant binding and preset
 //     checks are enforced, with Options.Leeway for clock skew.
@@ -52,6 +55,6 @@
 //
 // # Presets
 //
-// Config.Preset selects an IdP's known token shape (see Preset); the
+// Config.Preset selects an IdP's known token shape (see Presets); the
 // claims: section overrides it field by field. Presets lists them.
 package issuer

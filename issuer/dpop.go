@@ -5,71 +5,33 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"errors"
 	"fmt"
-	"net/url"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/tenantjwt/tenantjwt"
-	"github.com/tenantjwt/tenantjwt/internal/pct"
-	"github.com/tenantjwt/tenantjwt/jwks"
+	"github.com/tenantjwt/tenantjwt/dpop"
+	"github.com/tenantjwt/tenantjwt/internal/jwt"
 )
+
+// BindingMode says whether an issuer's tokens may be bound to a proof of
+// possession: the type of Config.DPoP and Config.MTLS, spelled as in the
+// config file.
+type BindingMode string
 
 // Binding modes of Config.DPoP and Config.MTLS.
 const (
 	// BindingAllowed (the default): bound and unbound tokens are both
 	// accepted, but a bound token only with its proof of possession.
-	BindingAllowed = "allowed"
+	BindingAllowed BindingMode = "allowed"
 	// BindingRequired: only bound tokens, each with its proof.
-	BindingRequired = "required"
+	BindingRequired BindingMode = "required"
 	// BindingDisabled: the binding is not checked, and for DPoP the DPoP
 	// scheme is refused. A bound token then works as a bearer token, which
 	// is what binding exists to prevent: use it only for IdPs that put cnf
 	// in tokens no client can prove.
-	BindingDisabled = "disabled"
+	BindingDisabled BindingMode = "disabled"
 )
-
-// DPoP proof defaults.
-const (
-	// DefaultDPoPMaxAge is how old a proof's iat may be.
-	DefaultDPoPMaxAge = time.Minute
-	// MaxDPoPProofBytes caps a proof, checked before decoding: room for a
-	// jwk of an 8192-bit RSA key and its signature.
-	MaxDPoPProofBytes = 8192
-	// maxJTIBytes caps a proof's jti.
-	maxJTIBytes = 256
-)
-
-// DefaultDPoPAlgorithms lists the proof algorithms accepted by default:
-// every supported asymmetric algorithm. "none" and HMAC algorithms are
-// never accepted, whatever the configuration says.
-func DefaultDPoPAlgorithms() []string { return slices.Clone(jwks.Algorithms) }
-
-// DPoPOptions tune the checking of DPoP proofs (RFC 9449 §4.3).
-type DPoPOptions struct {
-	// MaxAge is how old a proof's iat may be; Options.Leeway is allowed on
-	// top, and into the future. Default DefaultDPoPMaxAge.
-	MaxAge time.Duration
-	// Algorithms is the allowlist of proof algorithms, from jwks.Algorithms.
-	// Default DefaultDPoPAlgorithms.
-	Algorithms []string
-	// Replay remembers recent proofs so that each is accepted once. Share
-	// one between registries (for example across config reloads) so that
-	// a reload does not forget them: a *ReplayCache, reconfigured in place
-	// with Configure, or a store shared by replicas. When nil, the
-	// registry makes a ReplayCache of ReplayCacheSize and ReplayPerKey
-	// proofs on its clock.
-	Replay ReplayStore
-	// ReplayCacheSize is the size of the replay cache the registry makes
-	// when Replay is nil. Default DefaultReplayCacheSize.
-	ReplayCacheSize int
-	// ReplayPerKey is the share of one client key (jkt) in the replay
-	// cache the registry makes when Replay is nil. Default
-	// ReplayCacheSize / DefaultReplayShare.
-	ReplayPerKey int
-}
 
 // confirmation is what a token's cnf claim binds it to.
 type confirmation struct {
@@ -84,8 +46,8 @@ type confirmation struct {
 // rejects it: the issuer meant the token to be bound, and passing it as a
 // bearer token would drop that binding (fail closed). An issuer that
 // disables both DPoP and MTLS skips the check (see Config.DPoP).
-func (e *entry) readConfirmation(c *Claims) (confirmation, error) {
-	raw, ok := c.member("cnf")
+func (e *entry) readConfirmation(c *jwt.Claims) (confirmation, error) {
+	raw, ok := c.Member("cnf")
 	if !ok {
 		return confirmation{}, nil
 	}
@@ -101,7 +63,7 @@ func (e *entry) readConfirmation(c *Claims) (confirmation, error) {
 
 // readConfirmation reads the cnf object raw.
 func readConfirmation(raw []byte) (confirmation, error) {
-	obj, err := parseObject(raw, "cnf")
+	obj, err := jwt.ParseObject(raw, "cnf")
 	if err != nil {
 		return confirmation{}, fmt.Errorf("cnf: %v: %w", err, tenantjwt.ErrClaims)
 	}
@@ -110,11 +72,11 @@ func readConfirmation(raw []byte) (confirmation, error) {
 		name string
 		dst  *string
 	}{{"jkt", &cnf.jkt}, {"x5t#S256", &cnf.x5t}} {
-		v, ok := obj.get(m.name)
+		v, ok := obj.Get(m.name)
 		if !ok {
 			continue
 		}
-		if *m.dst, err = StringValue(v); err != nil || *m.dst == "" {
+		if *m.dst, err = jwt.StringValue(v); err != nil || *m.dst == "" {
 			return confirmation{}, fmt.Errorf("cnf.%s is not a non-empty string: %w", m.name, tenantjwt.ErrClaims)
 		}
 	}
@@ -158,7 +120,8 @@ func (r *Registry) presentation(ctx context.Context, e *entry, cnf confirmation,
 		if cnf.jkt == "" {
 			return fmt.Errorf("DPoP scheme with a token not bound to a key (no cnf.jkt): %w", tenantjwt.ErrTokenBinding)
 		}
-		if err := r.checkProof(ctx, cnf.jkt, token, pr, now); err != nil {
+		req := dpop.Request{Token: token, Method: pr.Method, URL: pr.URL}
+		if err := r.proofs.Check(ctx, pr.DPoP, cnf.jkt, req, now); err != nil {
 			return err
 		}
 	case cnf.jkt != "":
@@ -192,263 +155,6 @@ func CertificateThumbprint(cert *x509.Certificate) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// AccessTokenHash returns the ath a DPoP proof carries for token (RFC 9449
-// §4.2): the base64url SHA-256 of its ASCII bytes.
-func AccessTokenHash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
-// proofErr wraps a proof rejection: it matches ErrDPoPProof (and
-// ErrInvalidToken), not the cause a token with the same defect would get.
-func proofErr(format string, a ...any) error {
-	return fmt.Errorf("issuer: DPoP proof: "+format+": %w", append(a, tenantjwt.ErrDPoPProof)...)
-}
-
-// checkProof checks the DPoP proof of pr for token, bound to the key with
-// thumbprint jkt, following RFC 9449 §4.3. The replay check comes last, so
-// only proofs that pass everything else (and so are signed by the token's
-// key) take room in the replay cache. It is longer than 60 lines because
-// it is the §4.3 checklist read top to bottom; split, the order (which is
-// what keeps unsigned proofs out of the replay cache) would be harder to see.
-func (r *Registry) checkProof(ctx context.Context, jkt, token string, pr *tenantjwt.Presentation, now time.Time) error {
-	if pr.DPoP == "" {
-		return proofErr("none in the request")
-	}
-	t, err := parseToken(pr.DPoP, MaxDPoPProofBytes)
-	if err != nil {
-		return proofErr("%v", err)
-	}
-	h := &t.header
-	if err := h.check(); err != nil {
-		return proofErr("%v", err)
-	}
-	if !strings.EqualFold(h.typ, "dpop+jwt") {
-		return proofErr("typ %.32q is not dpop+jwt", h.typ)
-	}
-	if !slices.Contains(r.dpop.algs, h.alg) {
-		return proofErr("alg %.16q not in %v", h.alg, r.dpop.algs)
-	}
-	if h.jwkRaw == nil {
-		return proofErr("no jwk header")
-	}
-	key, tp, err := jwks.ParseProofKey(h.jwkRaw)
-	if err != nil {
-		return proofErr("%v", err)
-	}
-	if tp != jkt {
-		return proofErr("key thumbprint %s is not the token's cnf.jkt %.64q", tp, jkt)
-	}
-	if !key.Allows(h.alg) {
-		return proofErr("alg %s does not fit the proof key", h.alg)
-	}
-	if err := verifySignature(h.alg, key, t.signingInput, t.sig); err != nil {
-		return proofErr("%v", err)
-	}
-	if err := t.checkSigned(); err != nil {
-		return proofErr("%v", err)
-	}
-
-	c := t.readClaims()
-	str := func(name string, max int) (string, error) {
-		raw, ok := c.member(name)
-		if !ok {
-			return "", proofErr("no %s", name)
-		}
-		s, err := StringValue(raw)
-		if err != nil || s == "" || len(s) > max {
-			return "", proofErr("%s is not a string of 1 to %d bytes", name, max)
-		}
-		return s, nil
-	}
-	jti, err := str("jti", maxJTIBytes)
-	if err != nil {
-		return err
-	}
-	htm, err := str("htm", 32)
-	if err != nil {
-		return err
-	}
-	if htm != pr.Method {
-		return proofErr("htm %.32q is not the request method %.32q", htm, pr.Method)
-	}
-	htu, err := str("htu", MaxDPoPProofBytes)
-	if err != nil {
-		return err
-	}
-	want, err := NormalizeHTU(pr.URL)
-	if err != nil {
-		return proofErr("request URL: %v", err)
-	}
-	if got, err := NormalizeHTU(htu); err != nil || got != want {
-		return proofErr("htu %.128q is not the request URL %.128q", htu, want)
-	}
-	rawIat, ok := c.member("iat")
-	if !ok {
-		return proofErr("no iat")
-	}
-	iat, err := parseNumericDate(rawIat)
-	if err != nil {
-		return proofErr("iat is not a NumericDate")
-	}
-	leeway := r.opts.Leeway
-	if iat.time().After(now.Add(leeway)) {
-		return proofErr("iat %.0f is in the future", iat.sec)
-	}
-	expires := iat.time().Add(r.dpop.maxAge + leeway)
-	if !now.Before(expires) {
-		return proofErr("iat %.0f is older than %s", iat.sec, r.dpop.maxAge)
-	}
-	ath, err := str("ath", 64)
-	if err != nil {
-		return err
-	}
-	if ath != AccessTokenHash(token) {
-		return proofErr("ath is not the hash of the access token")
-	}
-	stored, err := r.dpop.replay.SetIfAbsent(ctx, tp, jti, expires.Sub(now))
-	switch {
-	case errors.Is(err, tenantjwt.ErrStoreUnavailable):
-		// An outage of the store: refused, but not the proof's fault.
-		return fmt.Errorf("issuer: DPoP proof: replay check: %w", err)
-	case err != nil:
-		return proofErr("replay check: %v", err)
-	case !stored:
-		return proofErr("jti already used with this key")
-	}
-	return nil
-}
-
-// NormalizeHTU normalises an htu value or a request URL for comparison, as
-// RFC 9449 §4.3 asks (RFC 3986 §6.2.2 and §6.2.3): scheme and host in
-// lower case, default port removed, percent-encodings of unreserved
-// characters decoded and the others in upper case, dot segments removed,
-// an empty path made "/", query and fragment dropped. Only absolute http
-// and https URLs with a host and without user info are accepted. The
-// result normalises to itself.
-func NormalizeHTU(s string) (string, error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "", fmt.Errorf("not a URL")
-	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme != "http" && scheme != "https" || u.Opaque != "" || u.User != nil || u.Host == "" {
-		return "", fmt.Errorf("not an absolute http(s) URL")
-	}
-	host := strings.ToLower(u.Hostname())
-	// An empty host ("http://:80/") names no origin; an IPv6 zone
-	// ("[fe80::1%25eth0]") is local to one machine and would not survive
-	// a second normalisation.
-	if host == "" || strings.Contains(host, "%") {
-		return "", fmt.Errorf("no host, or a host with a zone")
-	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if p := u.Port(); p != "" && !(scheme == "http" && p == "80" || scheme == "https" && p == "443") {
-		host += ":" + p
-	}
-	path := removeDotSegments(normalizeEscapes(u.EscapedPath()))
-	if path == "" {
-		path = "/"
-	}
-	return scheme + "://" + host + path, nil
-}
-
-// normalizeEscapes decodes percent-encoded unreserved characters and puts
-// the hex digits of the others in upper case; an invalid escape is kept
-// as it is.
-func normalizeEscapes(p string) string {
-	if !strings.Contains(p, "%") {
-		return p
-	}
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		c, ok := pct.Decode(p, i)
-		switch {
-		case !ok:
-			b.WriteByte(p[i])
-			continue
-		case pct.Unreserved(c):
-			b.WriteByte(c)
-		default:
-			pct.WriteEscape(&b, c)
-		}
-		i += 2
-	}
-	return b.String()
-}
-
-// removeDotSegments is the algorithm of RFC 3986 §5.2.4.
-func removeDotSegments(in string) string {
-	var out []string // output segments, each with its leading "/"
-	for in != "" {
-		switch {
-		case strings.HasPrefix(in, "../"):
-			in = in[3:]
-		case strings.HasPrefix(in, "./"):
-			in = in[2:]
-		case strings.HasPrefix(in, "/./"):
-			in = in[2:]
-		case in == "/.":
-			in = "/"
-		case strings.HasPrefix(in, "/../"):
-			in = in[3:]
-			if len(out) > 0 {
-				out = out[:len(out)-1]
-			}
-		case in == "/..":
-			in = "/"
-			if len(out) > 0 {
-				out = out[:len(out)-1]
-			}
-		case in == "." || in == "..":
-			in = ""
-		default:
-			// Move the first segment, with its leading "/" if any, up to
-			// (not including) the next "/".
-			i := strings.IndexByte(in[1:], '/')
-			if i < 0 {
-				out = append(out, in)
-				in = ""
-			} else {
-				out = append(out, in[:i+1])
-				in = in[i+1:]
-			}
-		}
-	}
-	return strings.Join(out, "")
-}
-
-// dpopChecker is the registry's proof configuration.
-type dpopChecker struct {
-	maxAge time.Duration
-	algs   []string
-	replay ReplayStore
-}
-
-func newDPoPChecker(o DPoPOptions, now func() time.Time) (dpopChecker, error) {
-	d := dpopChecker{maxAge: o.MaxAge, algs: slices.Clone(o.Algorithms), replay: o.Replay}
-	if err := checkProofAlgorithms(d.algs); err != nil {
-		return d, fmt.Errorf("issuer: dpop %w", err)
-	}
-	if d.replay == nil {
-		d.replay = NewReplayCache(ReplayOptions{Size: o.ReplayCacheSize, PerKey: o.ReplayPerKey, Now: now})
-	}
-	return d, nil
-}
-
-// checkProofAlgorithms rejects names outside jwks.Algorithms (so "none"
-// and HMAC algorithms), naming the first by its index.
-func checkProofAlgorithms(algs []string) error {
-	for i, a := range algs {
-		if !jwks.KnownAlgorithm(a) {
-			return fmt.Errorf("algorithms[%d]: unknown algorithm %.32q (allowed: %s)", i, a, strings.Join(jwks.Algorithms, ", "))
-		}
-	}
-	return nil
-}
-
 // DPoPAlgorithms returns the proof algorithms the registry accepts, for
 // the algs parameter of a DPoP challenge.
-func (r *Registry) DPoPAlgorithms() []string { return slices.Clone(r.dpop.algs) }
+func (r *Registry) DPoPAlgorithms() []string { return r.proofs.Algorithms() }

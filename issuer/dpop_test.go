@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/dpop"
 	"github.com/tenantjwt/tenantjwt/issuer"
 	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
 )
@@ -112,7 +113,7 @@ func TestDPoPProofChecks(t *testing.T) {
 		{"crit header", c.ProofWith("GET", resource, tok, map[string]any{"crit": []string{"x"}}, nil), nil, tenantjwt.ErrDPoPProof, "", ""},
 		{"claims of one proof with the signature of another", splice(c.Proof("GET", resource, tok), c.Proof("POST", resource, tok)), nil, tenantjwt.ErrDPoPProof, "signature", ""},
 		{"not a JWT", "not-a-proof", nil, tenantjwt.ErrDPoPProof, "", ""},
-		{"oversize proof", c.ProofWith("GET", resource, tok, nil, map[string]any{"pad": strings.Repeat("p", issuer.MaxDPoPProofBytes)}), nil, tenantjwt.ErrDPoPProof, "", ""},
+		{"oversize proof", c.ProofWith("GET", resource, tok, nil, map[string]any{"pad": strings.Repeat("p", dpop.MaxProofBytes)}), nil, tenantjwt.ErrDPoPProof, "", ""},
 		{"no proof with the DPoP scheme", "", nil, tenantjwt.ErrDPoPProof, "none in the request", ""},
 		{"bound token sent as Bearer (with a valid proof)", c.Proof("GET", resource, tok), func(p *tenantjwt.Presentation) { p.Scheme = "Bearer" }, tenantjwt.ErrDPoPProof, "without the DPoP scheme", ""},
 		{"request URL invalid", c.Proof("GET", resource, tok), func(p *tenantjwt.Presentation) { p.URL = "/v1/orders" }, tenantjwt.ErrDPoPProof, "", ""},
@@ -228,8 +229,8 @@ func TestReplayCacheConcurrency(t *testing.T) {
 // forgetting old ones, and a shared cache spans registries.
 func TestReplayCacheBound(t *testing.T) {
 	clk := newClock(t0)
-	replay := issuer.NewReplayCache(issuer.ReplayOptions{Size: 3, PerKey: 3, Now: clk.now})
-	d := newDPoPEnv(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: replay}}, nil)
+	replay := dpop.NewReplayCache(dpop.ReplayOptions{Size: 3, PerKey: 3, Now: clk.now})
+	d := newDPoPEnv(t, issuer.Options{DPoP: dpop.Options{Replay: replay}}, nil)
 	tok := d.bound()
 	var proofs []string
 	for range 4 {
@@ -247,7 +248,7 @@ func TestReplayCacheBound(t *testing.T) {
 	// A second registry sharing the cache (a config reload) still refuses
 	// the first proof.
 	c := d.iss.LocalConfig()
-	reg2 := newRegistry(t, issuer.Options{Now: d.clk.now, DPoP: issuer.DPoPOptions{Replay: replay}}, c)
+	reg2 := newRegistry(t, issuer.Options{Now: d.clk.now, DPoP: dpop.Options{Replay: replay}}, c)
 	if _, err := reg2.VerifyPresented(context.Background(), tok, dpopPresentation(proofs[0])); !errors.Is(err, tenantjwt.ErrDPoPProof) {
 		t.Errorf("replay after reload: err = %v", err)
 	}
@@ -320,7 +321,7 @@ func TestDPoPModes(t *testing.T) {
 				t.Errorf("%+v accepted", c)
 			}
 		}
-		if _, err := issuer.New(issuer.Options{DPoP: issuer.DPoPOptions{Algorithms: []string{"HS256"}}}); err == nil {
+		if _, err := issuer.New(issuer.Options{DPoP: dpop.Options{Algorithms: []string{"HS256"}}}); err == nil {
 			t.Error("HS256 accepted as a proof algorithm")
 		}
 	})
@@ -395,47 +396,6 @@ func TestMTLSBoundTokens(t *testing.T) {
 			t.Errorf("proof and certificate: %v %v", p, err)
 		}
 	})
-}
-
-func TestNormalizeHTU(t *testing.T) {
-	same := [][2]string{
-		{"https://API.Example.COM/a", "https://api.example.com/a"},
-		{"HTTPS://api.example.com:443/a", "https://api.example.com/a"},
-		{"http://api.example.com:80/a", "http://api.example.com/a"},
-		{"https://api.example.com", "https://api.example.com/"},
-		{"https://api.example.com/a?x=1#f", "https://api.example.com/a"},
-		{"https://api.example.com/a/./b/../c", "https://api.example.com/a/c"},
-		{"https://api.example.com/%7Euser/%61", "https://api.example.com/~user/a"},
-		{"https://api.example.com/a%2fb", "https://api.example.com/a%2Fb"},
-		{"https://[::1]:8443/a", "https://[::1]:8443/a"},
-	}
-	for _, s := range same {
-		a, err1 := issuer.NormalizeHTU(s[0])
-		b, err2 := issuer.NormalizeHTU(s[1])
-		if err1 != nil || err2 != nil || a != b {
-			t.Errorf("%q → %q (%v), %q → %q (%v): want equal", s[0], a, err1, s[1], b, err2)
-		}
-	}
-	differ := [][2]string{
-		{"https://api.example.com/a", "http://api.example.com/a"},
-		{"https://api.example.com/a", "https://api.example.com:444/a"},
-		{"https://api.example.com/a", "https://api.example.com/a/"},
-		{"https://api.example.com/a", "https://api.example.com/A"},
-		{"https://api.example.com/a%2Fb", "https://api.example.com/a/b"},
-		{"https://api.example.com/a", "https://api.example.com.evil/a"},
-	}
-	for _, s := range differ {
-		a, _ := issuer.NormalizeHTU(s[0])
-		b, _ := issuer.NormalizeHTU(s[1])
-		if a == b {
-			t.Errorf("%q and %q normalise alike (%q)", s[0], s[1], a)
-		}
-	}
-	for _, bad := range []string{"", "/a", "ftp://x/a", "https://u@x/a", "mailto:a@b", "https:///a", "https://x/%zz"} {
-		if got, err := issuer.NormalizeHTU(bad); err == nil {
-			t.Errorf("%q accepted as %q", bad, got)
-		}
-	}
 }
 
 // ecdsaPrivateJWK returns a fresh EC key and its JWK with the private d.

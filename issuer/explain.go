@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/internal/jwt"
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
@@ -124,10 +125,10 @@ var steps = []struct {
 	{stepHeader, func(*result) (string, bool) { return "no crit, b64, enc/zip, nested JWT", true }},
 	{stepIssuer, func(res *result) (string, bool) { return "trusted as " + res.e.name, true }},
 	{stepAlgorithm, func(res *result) (string, bool) {
-		return fmt.Sprintf("%s allowed (%s)", res.tok.header.alg, strings.Join(res.e.algs, ", ")), true
+		return fmt.Sprintf("%s allowed (%s)", res.tok.Header.Alg, strings.Join(res.e.algs, ", ")), true
 	}},
 	{stepKey, func(res *result) (string, bool) { return describeKey(res.key), true }},
-	{stepSignature, func(res *result) (string, bool) { return res.tok.header.alg, true }},
+	{stepSignature, func(res *result) (string, bool) { return res.tok.Header.Alg, true }},
 	{stepJSON, func(*result) (string, bool) { return "", false }},
 	{stepIss, func(*result) (string, bool) { return "equals the configured issuer", true }},
 	{stepExp, func(res *result) (string, bool) { return rfc3339(res.reg.exp) }},
@@ -140,12 +141,12 @@ var steps = []struct {
 	{stepAud, func(res *result) (string, bool) {
 		return "names an accepted audience", len(res.e.cfg.Audiences) > 0
 	}},
-	{stepTyp, func(res *result) (string, bool) { return res.tok.header.typ, res.e.typ != "" }},
+	{stepTyp, func(res *result) (string, bool) { return res.tok.Header.Typ, res.e.typ != "" }},
 	{stepTenant, func(res *result) (string, bool) {
 		if res.e.tpl == nil {
 			return "", false
 		}
-		return fmt.Sprintf("%s bound by %s", res.bound, res.e.tenantClaim.src), true
+		return fmt.Sprintf("%s bound by %s", res.bound, res.e.tenantClaim.String()), true
 	}},
 	{stepJTI, func(*result) (string, bool) { return "", false }},
 	{stepPreset, func(res *result) (string, bool) {
@@ -179,17 +180,17 @@ func (res *result) reached(s Step) bool {
 }
 
 // rfc3339 is a NumericDate claim's detail; a claim not set did not run.
-func rfc3339(d numericDate) (string, bool) {
-	return d.time().Format(time.RFC3339), d.set
+func rfc3339(d jwt.NumericDate) (string, bool) {
+	return d.Time().Format(time.RFC3339), d.Set
 }
 
-func (rep *Report) setHeader(t *token) {
-	h := &t.header
-	rep.Algorithm, rep.KeyID, rep.Type = h.alg, h.kid, h.typ
+func (rep *Report) setHeader(t *jwt.Token) {
+	h := &t.Header
+	rep.Algorithm, rep.KeyID, rep.Type = h.Alg, h.Kid, h.Typ
 	for _, m := range []struct {
 		name    string
 		present bool
-	}{{"jwk", h.jwk}, {"jku", h.jku}, {"x5u", h.x5u}, {"x5c", h.x5c}} {
+	}{{"jwk", h.JWK}, {"jku", h.JKU}, {"x5u", h.X5U}, {"x5c", h.X5C}} {
 		if m.present {
 			rep.IgnoredHeaders = append(rep.IgnoredHeaders, m.name)
 		}
@@ -206,19 +207,19 @@ func (rep *Report) setIssuer(e *entry, iss, bound string) {
 	}
 	m := e.mapping
 	rep.Mapping = map[string]string{}
-	for name, p := range map[string]claimPath{
+	for name, p := range map[string]jwt.Path{
 		"subject": m.subject, "tenant": m.tenant, "tenants": m.tenants,
 		"roles": m.roles, "permissions": m.permissions, "scopes": m.scopes,
 	} {
-		if !p.empty() {
-			rep.Mapping[name] = p.src
+		if !p.Empty() {
+			rep.Mapping[name] = p.String()
 		}
 	}
 	switch {
 	case e.cfg.Tenant != "":
 		rep.Mapping["tenant"] = "(fixed) " + e.cfg.Tenant
 	case e.tpl != nil:
-		rep.Mapping["tenant"] = "(from iss, bound by " + e.tenantClaim.src + ")"
+		rep.Mapping["tenant"] = "(from iss, bound by " + e.tenantClaim.String() + ")"
 	}
 }
 

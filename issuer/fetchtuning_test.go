@@ -120,6 +120,9 @@ func (r *recordSources) Discover(_ string, ro jwks.RemoteOptions) (jwks.Source, 
 	return r.Remote("", ro)
 }
 
+// ReleaseSource has nothing to free.
+func (*recordSources) ReleaseSource(jwks.Source) {}
+
 // TestCAFile: an IdP on a private CA is refused without ca_file and
 // verifies with it, over real TLS.
 func TestCAFile(t *testing.T) {

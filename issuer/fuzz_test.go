@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/dpop"
 	"github.com/tenantjwt/tenantjwt/issuer"
 	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
 )
@@ -191,7 +192,7 @@ func FuzzDPoPProofClaims(f *testing.F) {
 		}
 		sec, perr := strconv.ParseFloat(iat, 64)
 		window := !math.IsNaN(sec) && sec >= float64(t0.Unix()-65) && sec <= float64(t0.Unix()+5)
-		got, nerr := issuer.NormalizeHTU(htu)
+		got, nerr := dpop.NormalizeHTU(htu)
 		if htm != "GET" || nerr != nil || got != url || perr != nil || !window || jti == "" {
 			t.Fatalf("accepted htm %q htu %q iat %s jti %q", htm, htu, iat, jti)
 		}

@@ -1,56 +1,12 @@
 package issuer
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"testing"
 
 	"github.com/tenantjwt/tenantjwt"
 )
-
-func TestParsePath(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    []segment
-		wantErr bool
-	}{
-		{"", nil, false},
-		{"roles", []segment{{key: "roles"}}, false},
-		{"realm_access.roles", []segment{{key: "realm_access"}, {key: "roles"}}, false},
-		{"cognito:groups", []segment{{key: "cognito:groups"}}, false},
-		{"urn:zitadel:iam:org:project:roles", []segment{{key: "urn:zitadel:iam:org:project:roles"}}, false},
-		{"https://example.com/roles", []segment{{key: "https://example.com/roles"}}, false},
-		{"https://example.com/a.b", []segment{{key: "https://example.com/a.b"}}, false},
-		{`"https://x.com/claims".roles`, []segment{{key: "https://x.com/claims"}, {key: "roles"}}, false},
-		{`"a.b"`, []segment{{key: "a.b"}}, false},
-		{`"a\"b".c`, []segment{{key: `a"b`}, {key: "c"}}, false},
-		{`"a\\b"`, []segment{{key: `a\b`}}, false},
-		{"tenants.{tenant}.roles", []segment{{key: "tenants"}, {tenant: true, key: "{tenant}"}, {key: "roles"}}, false},
-		{`o.rol`, []segment{{key: "o"}, {key: "rol"}}, false},
-		{"a..b", nil, true},
-		{".a", nil, true},
-		{"a.", nil, true},
-		{`"a`, nil, true},
-		{`""`, nil, true},
-		{`"a"b`, nil, true},
-		{`a"b`, nil, true},
-		{`"a\x"`, nil, true},
-		{"x.{org}", nil, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			p, err := parsePath(tt.in)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("parsePath(%q) err = %v, wantErr %v", tt.in, err, tt.wantErr)
-			}
-			if err == nil && !reflect.DeepEqual(p.segs, tt.want) {
-				t.Errorf("parsePath(%q) = %+v, want %+v", tt.in, p.segs, tt.want)
-			}
-		})
-	}
-}
 
 func TestKeyIssuerMatches(t *testing.T) {
 	const ms = "https://login.microsoftonline.com/"
@@ -105,35 +61,6 @@ func TestExpand(t *testing.T) {
 	}
 }
 
-func TestParseNumericDate(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    float64
-		wantErr bool
-	}{
-		{"0", 0, false},
-		{"1700000000", 1700000000, false},
-		{"1700000000.5", 1700000000.5, false},
-		{"1.7e9", 1.7e9, false},
-		{"253402300799", 253402300799, false},
-		{"253402300800", 0, true},
-		{"-1", 0, true},
-		{`"1700000000"`, 0, true},
-		{"null", 0, true},
-		{"true", 0, true},
-		{"1e400", 0, true},
-		{"[1]", 0, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			d, err := parseNumericDate(json.RawMessage(tt.in))
-			if (err != nil) != tt.wantErr || (err == nil && d.sec != tt.want) {
-				t.Errorf("parseNumericDate(%s) = %v, %v; want %v, err %v", tt.in, d.sec, err, tt.want, tt.wantErr)
-			}
-		})
-	}
-}
-
 func TestTemplateMatch(t *testing.T) {
 	tpl, err := parseTemplate("https://login.microsoftonline.com/{tenant}/v2.0")
 	if err != nil || tpl == nil {
@@ -165,11 +92,11 @@ func TestTemplateMatch(t *testing.T) {
 func TestRegisterPresetRejectsDefects(t *testing.T) {
 	tests := []struct {
 		name string
-		p    Preset
+		p    preset
 	}{
-		{"no name", Preset{}},
-		{"bad path", Preset{Name: "t-bad-path", Claims: ClaimMapping{Roles: "a..b"}}},
-		{"bad alg", Preset{Name: "t-bad-alg", Algorithms: []string{"HS256"}}},
+		{"no name", preset{}},
+		{"bad path", preset{Name: "t-bad-path", Claims: ClaimMapping{Roles: "a..b"}}},
+		{"bad alg", preset{Name: "t-bad-alg", Algorithms: []string{"HS256"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

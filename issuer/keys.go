@@ -10,25 +10,23 @@ import (
 )
 
 // KeySources builds the remote key sources of jwks_uri and discovery
-// issuers; *jwks.Cache implements it. ro carries the issuer's name (for
-// logs and metrics) and its allow_insecure_http, allow_private_network and
-// jwks_same_origin settings. Implementations must be safe for concurrent
-// use, enforce the fetch rules (jwks.CheckURL, the address policy for
-// discovered URLs, size and time bounds) and should share one source per
-// URL.
+// issuers and lets go of them; *jwks.Cache implements it. ro carries the
+// issuer's name (for logs and metrics) and its allow_insecure_http,
+// allow_private_network and jwks_same_origin settings. Implementations
+// must be safe for concurrent use, enforce the fetch rules (jwks.CheckURL,
+// the address policy for discovered URLs, size and time bounds) and should
+// share one source per URL.
+//
+// The registry calls ReleaseSource exactly once for every source it got
+// from Remote or Discover: when the issuer is removed, updated, replaced
+// or evicted from the Resolver's cache, and when the registry is closed,
+// so that an implementation counting the users of a source can free a key
+// set nobody uses any more (*jwks.Cache does). A registry may keep
+// verifying with a released source for a moment (a verification in
+// flight).
 type KeySources interface {
 	Remote(url string, ro jwks.RemoteOptions) (jwks.Source, error)
 	Discover(issuer string, ro jwks.RemoteOptions) (jwks.Source, error)
-}
-
-// SourceReleaser is implemented by KeySources that count the users of
-// the sources they hand out, so that a key set nobody uses any more is
-// freed (*jwks.Cache does). The registry calls ReleaseSource exactly once
-// for every source it got from Remote or Discover: when the
-// issuer is removed, updated, replaced or evicted from the Resolver's
-// cache, and when the registry is closed. A registry may keep verifying
-// with a released source for a moment (a verification in flight).
-type SourceReleaser interface {
 	ReleaseSource(src jwks.Source)
 }
 
@@ -131,9 +129,7 @@ func (r *Registry) releaseSource(e *entry) {
 	if !e.owned || !e.released.CompareAndSwap(false, true) {
 		return
 	}
-	if rel, ok := r.keys.(SourceReleaser); ok {
-		rel.ReleaseSource(e.src)
-	}
+	r.keys.ReleaseSource(e.src)
 }
 
 // closeKeys closes the key cache if the registry owns it.

@@ -26,6 +26,9 @@ func (f *fakeSources) Discover(iss string, ro jwks.RemoteOptions) (jwks.Source, 
 	return f.src, nil
 }
 
+// ReleaseSource has nothing to free.
+func (*fakeSources) ReleaseSource(jwks.Source) {}
+
 func TestRemoteKeySourcesWiring(t *testing.T) {
 	idp := issuertest.New(t)
 	remote := idp.Config()

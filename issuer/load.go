@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tenantjwt/tenantjwt/dpop"
 )
 
 // MaxConfigBytes caps a config file.
@@ -33,21 +35,21 @@ type File struct {
 	Issuers []Config `yaml:"issuers" json:"issuers"`
 }
 
-// DPoPProofsConfig is the dpop_proofs section (see DPoPOptions).
+// DPoPProofsConfig is the dpop_proofs section (see dpop.Options).
 type DPoPProofsConfig struct {
-	// MaxAge is DPoPOptions.MaxAge ("60s"); 0 means the default.
+	// MaxAge is dpop.Options.MaxAge ("60s"); 0 means the default.
 	MaxAge time.Duration `yaml:"max_age,omitempty" json:"max_age,omitempty"`
-	// Algorithms is DPoPOptions.Algorithms; empty means the default.
+	// Algorithms is dpop.Options.Algorithms; empty means the default.
 	Algorithms []string `yaml:"algorithms,omitempty" json:"algorithms,omitempty"`
-	// ReplayCacheSize is DPoPOptions.ReplayCacheSize; 0 means the default.
+	// ReplayCacheSize is dpop.Options.ReplayCacheSize; 0 means the default.
 	ReplayCacheSize int `yaml:"replay_cache_size,omitempty" json:"replay_cache_size,omitempty"`
-	// ReplayPerKey is DPoPOptions.ReplayPerKey; 0 means the default.
+	// ReplayPerKey is dpop.Options.ReplayPerKey; 0 means the default.
 	ReplayPerKey int `yaml:"replay_per_key,omitempty" json:"replay_per_key,omitempty"`
 	// Store, when set, is a Redis or Valkey server shared by replicas
 	// that remembers the proofs instead of an in-process cache:
 	// redis://[user:password@]host:port/db, or rediss:// for TLS. This
 	// package only checks its form; the program builds the store (serve
-	// uses package issuer/redisreplay, with ReplayPerKey as each client
+	// uses package dpop/redisreplay, with ReplayPerKey as each client
 	// key's share per max_age plus leeway).
 	Store string `yaml:"store,omitempty" json:"store,omitempty"`
 }
@@ -265,7 +267,7 @@ func (f *File) validate() error {
 	if err := checkStoreURL(f.DPoPProofs.Store); err != nil {
 		return err
 	}
-	if err := checkProofAlgorithms(f.DPoPProofs.Algorithms); err != nil {
+	if err := dpop.CheckAlgorithms(f.DPoPProofs.Algorithms); err != nil {
 		return fmt.Errorf("issuer: config: dpop_proofs.%w", err)
 	}
 	if _, err := validateAll(f.Issuers); err != nil {

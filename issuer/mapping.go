@@ -6,11 +6,12 @@ import (
 	"slices"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/internal/jwt"
 )
 
 // mapping is a ClaimMapping with its paths parsed.
 type mapping struct {
-	subject, tenant, tenants, roles, permissions, scopes claimPath
+	subject, tenant, tenants, roles, permissions, scopes jwt.Path
 }
 
 // compileMapping parses every path of m; errors name the field.
@@ -19,7 +20,7 @@ func compileMapping(m ClaimMapping) (mapping, error) {
 	for _, f := range []struct {
 		name string
 		src  string
-		dst  *claimPath
+		dst  *jwt.Path
 	}{
 		{"subject", m.Subject, &out.subject},
 		{"tenant", m.Tenant, &out.tenant},
@@ -28,12 +29,12 @@ func compileMapping(m ClaimMapping) (mapping, error) {
 		{"permissions", m.Permissions, &out.permissions},
 		{"scopes", m.Scopes, &out.scopes},
 	} {
-		p, err := parsePath(f.src)
+		p, err := jwt.ParsePath(f.src)
 		if err != nil {
 			return out, fmt.Errorf("claims.%s: %v", f.name, err)
 		}
-		if p.usesTenant() && (f.name == "subject" || f.name == "tenant" || f.name == "tenants") {
-			return out, fmt.Errorf("claims.%s: %s is only allowed in roles, permissions and scopes", f.name, tenantPlaceholder)
+		if p.UsesTenant() && (f.name == "subject" || f.name == "tenant" || f.name == "tenants") {
+			return out, fmt.Errorf("claims.%s: %s is only allowed in roles, permissions and scopes", f.name, jwt.TenantPlaceholder)
 		}
 		*f.dst = p
 	}
@@ -43,21 +44,21 @@ func compileMapping(m ClaimMapping) (mapping, error) {
 // principal is the one place a Principal is built: from the verified
 // token t, what verification learned in res (issuer, tenant bound by a
 // templated iss, registered claims) and the token's confirmation cnf.
-func (e *entry) principal(t *token, res *result, cnf confirmation) (*tenantjwt.Principal, error) {
-	c, reg := t.claims, &res.reg
+func (e *entry) principal(t *jwt.Token, res *result, cnf confirmation) (*tenantjwt.Principal, error) {
+	c, reg := t.Claims(), &res.reg
 	p := &tenantjwt.Principal{
 		Issuer:        e.name,
 		IssuerURL:     res.iss,
-		EncodedClaims: t.payload64,
+		EncodedClaims: t.Payload64,
 		Audience:      reg.aud,
 		TokenID:       reg.jti,
-		ExpiresAt:     reg.exp.time(),
+		ExpiresAt:     reg.exp.Time(),
 		Binding:       e.binding(cnf),
 	}
-	if reg.iat.set {
-		p.IssuedAt = reg.iat.time()
+	if reg.iat.Set {
+		p.IssuedAt = reg.iat.Time()
 	}
-	if raw, ok := c.member("sub"); ok && e.mapping.subject.src == "sub" && isNull(raw) {
+	if raw, ok := c.Member("sub"); ok && e.mapping.subject.String() == "sub" && jwt.IsNull(raw) {
 		return nil, e.claimErr("sub", errors.New("sub is null"))
 	}
 	sub, err := e.readString(c, e.mapping.subject)
@@ -77,11 +78,11 @@ func (e *entry) principal(t *token, res *result, cnf confirmation) (*tenantjwt.P
 		if p.Tenant, err = e.readString(c, e.mapping.tenant); err != nil {
 			return nil, err
 		}
-		if raw, ok, err := c.lookup(e.mapping.tenants, ""); err != nil {
-			return nil, e.claimErr(e.mapping.tenants.src, err)
+		if raw, ok, err := c.LookupPath(e.mapping.tenants, ""); err != nil {
+			return nil, e.claimErr(e.mapping.tenants.String(), err)
 		} else if ok {
-			if p.Tenants, err = tenantList(raw); err != nil {
-				return nil, e.claimErr(e.mapping.tenants.src, err)
+			if p.Tenants, err = jwt.DecodeTenantList(raw); err != nil {
+				return nil, e.claimErr(e.mapping.tenants.String(), err)
 			}
 		}
 		if p.Tenant != "" && !slices.Contains(p.Tenants, p.Tenant) {
@@ -97,19 +98,19 @@ func (e *entry) principal(t *token, res *result, cnf confirmation) (*tenantjwt.P
 
 // mapTenant fills Roles, Permissions and Scopes of p for p.Tenant, from
 // the paths and then the preset's Map function.
-func (e *entry) mapTenant(c *Claims, p *tenantjwt.Principal) error {
+func (e *entry) mapTenant(c *jwt.Claims, p *tenantjwt.Principal) error {
 	var err error
-	if p.Roles, err = e.readList(c, e.mapping.roles, p.Tenant, stringList); err != nil {
+	if p.Roles, err = e.readList(c, e.mapping.roles, p.Tenant, jwt.DecodeStringList); err != nil {
 		return err
 	}
-	if p.Permissions, err = e.readList(c, e.mapping.permissions, p.Tenant, stringList); err != nil {
+	if p.Permissions, err = e.readList(c, e.mapping.permissions, p.Tenant, jwt.DecodeStringList); err != nil {
 		return err
 	}
-	if p.Scopes, err = e.readList(c, e.mapping.scopes, p.Tenant, scopeList); err != nil {
+	if p.Scopes, err = e.readList(c, e.mapping.scopes, p.Tenant, jwt.DecodeScopeList); err != nil {
 		return err
 	}
 	if e.preset != nil && e.preset.Map != nil {
-		if err := e.preset.Map(MapInput{Claims: c, Tenant: p.Tenant, Config: &e.cfg}, p); err != nil {
+		if err := e.preset.Map(mapInput{Claims: c, Tenant: p.Tenant, Config: &e.cfg}, p); err != nil {
 			return fmt.Errorf("preset %s: %w", e.preset.Name, ensureCause(err, tenantjwt.ErrClaims))
 		}
 	}
@@ -117,33 +118,33 @@ func (e *entry) mapTenant(c *Claims, p *tenantjwt.Principal) error {
 }
 
 // readString reads a string claim at path; absent gives "".
-func (e *entry) readString(c *Claims, path claimPath) (string, error) {
-	raw, ok, err := c.lookup(path, "")
+func (e *entry) readString(c *jwt.Claims, path jwt.Path) (string, error) {
+	raw, ok, err := c.LookupPath(path, "")
 	if err != nil {
-		return "", e.claimErr(path.src, err)
+		return "", e.claimErr(path.String(), err)
 	}
 	if !ok {
 		return "", nil
 	}
-	s, err := StringValue(raw)
+	s, err := jwt.StringValue(raw)
 	if err != nil {
-		return "", e.claimErr(path.src, err)
+		return "", e.claimErr(path.String(), err)
 	}
 	return s, nil
 }
 
 // readList reads a list claim at path for tenant; absent gives nil.
-func (e *entry) readList(c *Claims, path claimPath, tenant string, decode func([]byte) ([]string, error)) ([]string, error) {
-	raw, ok, err := c.lookup(path, tenant)
+func (e *entry) readList(c *jwt.Claims, path jwt.Path, tenant string, decode func([]byte) ([]string, error)) ([]string, error) {
+	raw, ok, err := c.LookupPath(path, tenant)
 	if err != nil {
-		return nil, e.claimErr(path.src, err)
+		return nil, e.claimErr(path.String(), err)
 	}
 	if !ok {
 		return nil, nil
 	}
 	list, err := decode(raw)
 	if err != nil {
-		return nil, e.claimErr(path.src, err)
+		return nil, e.claimErr(path.String(), err)
 	}
 	return list, nil
 }

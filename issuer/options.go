@@ -1,10 +1,11 @@
 package issuer
 
 import (
-	"github.com/tenantjwt/tenantjwt/jwks"
-
 	"log/slog"
 	"time"
+
+	"github.com/tenantjwt/tenantjwt/dpop"
+	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
 // DefaultLeeway is the default clock-skew allowance for exp, nbf and iat.
@@ -15,6 +16,10 @@ const DefaultTokenCacheSize = 10000
 
 // DefaultPrefetchConcurrency is Options.PrefetchConcurrency's default.
 const DefaultPrefetchConcurrency = 16
+
+// DefaultMaxTokenBytes is the default cap on a token's length, checked
+// before any decoding.
+const DefaultMaxTokenBytes = 16384
 
 // Options tune a Registry. The zero value gives the defaults.
 type Options struct {
@@ -51,7 +56,7 @@ type Options struct {
 	// Hooks observe verifications.
 	Hooks Hooks
 	// DPoP tunes the checking of DPoP proofs.
-	DPoP DPoPOptions
+	DPoP dpop.Options
 	// PrefetchConcurrency bounds the key fetches Prefetch runs at once, so
 	// a cold start with thousands of prefetch issuers neither opens
 	// thousands of connections nor floods shared IdPs. Default
@@ -107,12 +112,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.DPoP.MaxAge <= 0 {
-		o.DPoP.MaxAge = DefaultDPoPMaxAge
-	}
-	if len(o.DPoP.Algorithms) == 0 {
-		o.DPoP.Algorithms = DefaultDPoPAlgorithms()
 	}
 	return o
 }

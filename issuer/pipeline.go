@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/internal/jwt"
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
@@ -47,7 +48,7 @@ func (r *Registry) Verify(ctx context.Context, token string) (*tenantjwt.Princip
 // allowed asymmetric alg, a valid signature by the public key in its jwk
 // header, whose RFC 7638 thumbprint is the token's cnf.jkt, htm and htu
 // equal to pr.Method and pr.URL (htu normalised, see NormalizeHTU), iat
-// within DPoPOptions.MaxAge (plus Leeway), ath the hash of token, and a
+// within dpop.Options.MaxAge (plus Leeway), ath the hash of token, and a
 // (jkt, jti) pair not seen before. A certificate-bound token needs
 // pr.ClientCertificate with the thumbprint of cnf["x5t#S256"].
 //
@@ -91,7 +92,7 @@ func (r *Registry) verify(ctx context.Context, raw string, now time.Time) (c *ca
 	if err := r.verifyToken(ctx, raw, now, &res); err != nil {
 		return nil, res.e, false, err
 	}
-	c = &cached{p: res.p, e: res.e, key: res.key, kid: res.tok.header.kid, cnf: res.cnf}
+	c = &cached{p: res.p, e: res.e, key: res.key, kid: res.tok.Header.Kid, cnf: res.cnf}
 	if r.cache != nil {
 		r.cache.put(raw, c, res.reg, r.opts.Leeway, now)
 	}
@@ -102,12 +103,12 @@ func (r *Registry) verify(ctx context.Context, raw string, now time.Time) (c *ca
 // raw at now, without the cache, recording in res what each step learned.
 // Every error is a *VerifyError naming the step that failed.
 func (r *Registry) verifyToken(ctx context.Context, raw string, now time.Time, res *result) error {
-	t, err := parseToken(raw, r.opts.MaxTokenBytes)
+	t, err := jwt.Parse(raw, r.opts.MaxTokenBytes)
 	if err != nil {
 		return fail(nil, stepShape, err)
 	}
 	res.tok = t
-	if err := t.header.check(); err != nil {
+	if err := t.Header.Check(); err != nil {
 		return fail(nil, stepHeader, err)
 	}
 	// Issuer lookup by the unverified iss: nothing below runs, and nothing
@@ -115,26 +116,26 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, now time.Time, r
 	if err := r.findIssuer(ctx, t, res); err != nil {
 		return fail(res.e, stepIssuer, err)
 	}
-	e, alg := res.e, t.header.alg
+	e, alg := res.e, t.Header.Alg
 	if !slices.Contains(e.algs, alg) {
 		return fail(e, stepAlgorithm, fmt.Errorf("alg %.16q not in %v: %w", alg, e.algs, tenantjwt.ErrAlgorithm))
 	}
-	if res.key, err = e.key(ctx, t.header.kid, alg, res.iss); err != nil {
+	if res.key, err = e.key(ctx, t.Header.Kid, alg, res.iss); err != nil {
 		return fail(e, stepKey, err)
 	}
-	if err := verifySignature(alg, res.key, t.signingInput, t.sig); err != nil {
+	if err := jwt.VerifySignature(alg, res.key, t.SigningInput, t.Sig); err != nil {
 		return fail(e, stepSignature, err)
 	}
 	// Only now is the JSON judged (see parseToken): I-JSON, bounded.
-	if err := t.checkSigned(); err != nil {
+	if err := t.CheckSigned(); err != nil {
 		return fail(e, stepJSON, err)
 	}
-	t.readClaims()
+	t.Claims()
 	if step, err := e.checkClaims(t, res, now, r.opts.Leeway); err != nil {
 		return fail(e, step, err)
 	}
 	// A bad cnf is reported after a bad mapping, as the steps run.
-	cnf, cnfErr := e.readConfirmation(t.claims)
+	cnf, cnfErr := e.readConfirmation(t.Claims())
 	if res.p, err = e.principal(t, res, cnf); err != nil {
 		return fail(e, stepMapping, err)
 	}
@@ -148,10 +149,10 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, now time.Time, r
 // findIssuer sets res.e, res.iss and res.bound from the token's
 // unverified iss: the trusted issuer entry, and for a template issuer the
 // tenant the iss names, which must be one the entry allows.
-func (r *Registry) findIssuer(ctx context.Context, t *token, res *result) error {
-	iss, err := t.issuer()
+func (r *Registry) findIssuer(ctx context.Context, t *jwt.Token, res *result) error {
+	iss, err := tokenIssuer(t)
 	if err != nil {
-		if merr := t.checkUnsigned(); merr != nil {
+		if merr := t.CheckUnsigned(); merr != nil {
 			err = merr
 		}
 		return err
@@ -183,17 +184,17 @@ func (e *entry) key(ctx context.Context, kid, alg, iss string) (*jwks.Key, error
 	return key, nil
 }
 
-// issuer reads iss, which must be present and a JSON string, straight
+// tokenIssuer reads iss of t, which must be present and a JSON string, straight
 // from the payload without listing its members.
-func (t *token) issuer() (string, error) {
-	raw, ok, err := lookupMember(t.payload, "iss")
+func tokenIssuer(t *jwt.Token) (string, error) {
+	raw, ok, err := jwt.LookupMember(t.Payload, "iss")
 	if err != nil {
 		return "", fmt.Errorf("issuer: payload: %v: %w", err, tenantjwt.ErrMalformed)
 	}
 	if !ok {
 		return "", fmt.Errorf("issuer: token has no iss: %w", tenantjwt.ErrUnknownIssuer)
 	}
-	iss, err := StringValue(raw)
+	iss, err := jwt.StringValue(raw)
 	if err != nil {
 		return "", fmt.Errorf("issuer: iss is not a string: %w", tenantjwt.ErrUnknownIssuer)
 	}
@@ -259,7 +260,7 @@ func (r *Registry) SelectTenant(ctx context.Context, p *tenantjwt.Principal, ten
 	if err != nil {
 		return nil, fail(e, stepMapping, fmt.Errorf("principal claims: %w", err))
 	}
-	c, err := newClaims(raw)
+	c, err := jwt.NewClaims(raw)
 	if err != nil {
 		return nil, fail(e, stepMapping, fmt.Errorf("principal claims: %w", err))
 	}

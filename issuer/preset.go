@@ -6,24 +6,26 @@ import (
 	"sort"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/internal/jwt"
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
-// Preset is the knowledge of one identity provider's token shape, selected
+// preset is the knowledge of one identity provider's token shape, selected
 // by Config.Preset. Presets are data first: a default ClaimMapping, default
 // algorithms and tenant claim; two optional functions cover what data
 // cannot say (token-type checks, odd claim shapes such as a bitmask).
 //
 // The built-in presets live in this package (presets_builtin.go) and are
-// registered with registerPreset from an init function. Presets cannot be added from outside the package: a preset
-// decides what a token grants, so the set is reviewed code, not runtime
-// state.
+// registered with registerPreset from an init function. The mechanism is
+// unexported, so presets cannot be added from outside the package: a
+// preset decides what a token grants, so the set is reviewed code, not
+// runtime state. Presets lists their names.
 //
 // How a preset combines with the Config: every non-empty field of
 // Config.Claims overrides the preset's field of the same name; a non-empty
 // Config.Algorithms or Config.TenantClaim overrides the preset's. Check runs
 // after the generic claim checks; Map runs after the path mapping.
-type Preset struct {
+type preset struct {
 	// Name is the value of Config.Preset, e.g. "descope".
 	Name string
 	// Claims is the default claim mapping.
@@ -42,27 +44,27 @@ type Preset struct {
 	// error rejects the token; it should wrap a tenantjwt cause such as
 	// tenantjwt.ErrTokenType or tenantjwt.ErrClaims (ErrClaims is used when
 	// it wraps none).
-	Check func(h Header, c *Claims) error
+	Check func(h presetHeader, c *jwt.Claims) error
 	// Map, if set, runs after the path mapping has filled p, to fill what
 	// paths cannot express (Clerk's permission bitmask, Zitadel's role→org
 	// map, Descope's fallback to top-level roles). It must leave alone every
 	// field whose path the user set in in.Config.Claims, must treat wrong
 	// types as errors (wrapping tenantjwt.ErrClaims) and never coerce. It
 	// is also called by SelectTenant with the selected tenant.
-	Map func(in MapInput, p *tenantjwt.Principal) error
+	Map func(in mapInput, p *tenantjwt.Principal) error
 }
 
-// Header is the part of a token's JOSE header a Preset may look at.
-type Header struct {
+// presetHeader is the part of a token's JOSE header a Preset may look at.
+type presetHeader struct {
 	Alg string // exact spelling, already allowed for the issuer
 	Kid string
 	Typ string // "" when absent
 }
 
-// MapInput is what Preset.Map gets.
-type MapInput struct {
+// mapInput is what preset.Map gets.
+type mapInput struct {
 	// Claims is the verified payload.
-	Claims *Claims
+	Claims *jwt.Claims
 	// Tenant is the Principal's tenant (fixed, bound from the issuer
 	// template, read from the tenant claim or selected), "" if none.
 	Tenant string
@@ -73,11 +75,11 @@ type MapInput struct {
 
 // presets is the registry of built-in presets. It is written only by init
 // functions (registerPreset), so reads need no lock.
-var presets = map[string]*Preset{}
+var presets = map[string]*preset{}
 
 // registerPreset adds a built-in preset. It panics on a duplicate or
 // invalid preset: that is a defect caught by any test run.
-func registerPreset(p Preset) {
+func registerPreset(p preset) {
 	if p.Name == "" {
 		panic("issuer: preset without a name")
 	}
@@ -107,11 +109,11 @@ func Presets() []string {
 	return names
 }
 
-// LookupPreset returns a copy of the preset with the given name.
-func LookupPreset(name string) (Preset, bool) {
+// lookupPreset returns a copy of the preset with the given name.
+func lookupPreset(name string) (preset, bool) {
 	p, ok := presets[name]
 	if !ok {
-		return Preset{}, false
+		return preset{}, false
 	}
 	c := *p
 	c.Algorithms = slices.Clone(p.Algorithms)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/internal/jwt"
 )
 
 // The built-in presets: the token shapes of common IdPs, from
@@ -15,7 +16,7 @@ import (
 // init is longer than 60 lines because it is a table, one entry per IdP.
 
 func init() {
-	registerPreset(Preset{
+	registerPreset(preset{
 		// Descope: the current tenant in dct (set by /v1/auth/tenant/select),
 		// per-tenant roles and permissions under tenants.<id>. Tokens of the
 		// tenantOnly template, or of users outside any tenant, carry
@@ -33,7 +34,7 @@ func init() {
 		Check:      descopeSessionToken,
 		Map:        descopeFallback,
 	})
-	registerPreset(Preset{
+	registerPreset(preset{
 		// Auth0: organization in org_id, RBAC permissions array, scope
 		// string. Roles exist only as a namespaced custom claim: set
 		// claims.roles (e.g. "https://example.com/roles"). The issuer ends in
@@ -42,7 +43,7 @@ func init() {
 		Claims:     ClaimMapping{Tenant: "org_id", Permissions: "permissions", Scopes: "scope"},
 		Algorithms: []string{"RS256"},
 	})
-	registerPreset(Preset{
+	registerPreset(preset{
 		// Entra ID: use a template issuer
 		// (https://login.microsoftonline.com/{tenant}/v2.0 or
 		// https://sts.windows.net/{tenant}/) with tenants or all_tenants;
@@ -53,14 +54,14 @@ func init() {
 		Algorithms:  []string{"RS256"},
 		TenantClaim: "tid",
 	})
-	registerPreset(Preset{
+	registerPreset(preset{
 		// Okta custom authorization server: scp is an array, groups a
 		// (configurable) custom claim. The issuer is the tenant.
 		Name:       "okta",
 		Claims:     ClaimMapping{Roles: "groups", Scopes: "scp"},
 		Algorithms: []string{"RS256"},
 	})
-	registerPreset(Preset{
+	registerPreset(preset{
 		// Keycloak: realm roles; for a client's roles set claims.roles to
 		// resource_access.<client>.roles. Organizations (25+) list the
 		// user's tenants. Access tokens carry typ "Bearer" in the payload.
@@ -69,7 +70,7 @@ func init() {
 		Algorithms: []string{"RS256"},
 		Check:      keycloakAccessToken,
 	})
-	registerPreset(Preset{
+	registerPreset(preset{
 		// Cognito: groups as roles, scope string, token_use must be
 		// "access" (an ID token is refused), and client_id stands in for
 		// the aud that access tokens lack.
@@ -79,14 +80,14 @@ func init() {
 		AudienceClaims: []string{"client_id"},
 		Check:          cognitoAccessToken,
 	})
-	registerPreset(Preset{
+	registerPreset(preset{
 		// Firebase / Identity Platform: one issuer per project, the tenant
 		// in firebase.tenant, roles from an app-defined custom claim.
 		Name:       "firebase",
 		Claims:     ClaimMapping{Tenant: "firebase.tenant"},
 		Algorithms: []string{"RS256"},
 	})
-	registerPreset(Preset{
+	registerPreset(preset{
 		// Clerk session tokens, v1 (org_id, org_role, org_permissions) and
 		// v2 (the compact o claim with a permission bitmask). No aud: azp
 		// (the request origin) is checked against audiences instead.
@@ -96,14 +97,14 @@ func init() {
 		AudienceClaims: []string{"azp"},
 		Map:            clerkOrg,
 	})
-	registerPreset(Preset{
+	registerPreset(preset{
 		// WorkOS AuthKit: org_id, roles (or the single role), permissions.
 		Name:       "workos",
 		Claims:     ClaimMapping{Tenant: "org_id", Roles: "roles", Permissions: "permissions"},
 		Algorithms: []string{"RS256"},
 		Map:        workosRole,
 	})
-	registerPreset(Preset{
+	registerPreset(preset{
 		// Zitadel: the user's organization as tenant; project roles are an
 		// object {role: {orgId: domain}}, so a role counts only when granted
 		// in the tenant's organization.
@@ -118,7 +119,7 @@ func init() {
 // token's cookie, "DS" for a session token and "DSR" for a refresh token,
 // and both are signed by the same keys with the same issuer. A refresh
 // token sent as an access token must not pass.
-func descopeSessionToken(_ Header, c *Claims) error {
+func descopeSessionToken(_ presetHeader, c *jwt.Claims) error {
 	drn, ok, err := c.String("drn")
 	if err != nil {
 		return fmt.Errorf("descope: drn: %v: %w", err, tenantjwt.ErrTokenType)
@@ -131,7 +132,7 @@ func descopeSessionToken(_ Header, c *Claims) error {
 
 // descopeFallback reads top-level roles and permissions when the token has
 // no tenants claim or no current tenant.
-func descopeFallback(in MapInput, p *tenantjwt.Principal) error {
+func descopeFallback(in mapInput, p *tenantjwt.Principal) error {
 	if _, ok := in.Claims.Raw("tenants"); ok && in.Tenant != "" {
 		return nil
 	}
@@ -149,19 +150,19 @@ func descopeFallback(in MapInput, p *tenantjwt.Principal) error {
 	return nil
 }
 
-func topList(c *Claims, name string) ([]string, error) {
+func topList(c *jwt.Claims, name string) ([]string, error) {
 	raw, ok := c.Raw(name)
 	if !ok {
 		return nil, nil
 	}
-	l, err := stringList(raw)
+	l, err := jwt.DecodeStringList(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return l, nil
 }
 
-func keycloakAccessToken(_ Header, c *Claims) error {
+func keycloakAccessToken(_ presetHeader, c *jwt.Claims) error {
 	typ, ok, err := c.String("typ")
 	if err != nil || !ok || typ != "Bearer" {
 		return fmt.Errorf("keycloak: payload typ %.32q is not Bearer: %w", typ, tenantjwt.ErrTokenType)
@@ -169,7 +170,7 @@ func keycloakAccessToken(_ Header, c *Claims) error {
 	return nil
 }
 
-func cognitoAccessToken(_ Header, c *Claims) error {
+func cognitoAccessToken(_ presetHeader, c *jwt.Claims) error {
 	use, _, err := c.String("token_use")
 	if err != nil || use != "access" {
 		return fmt.Errorf("cognito: token_use %.32q is not access: %w", use, tenantjwt.ErrTokenType)
@@ -178,7 +179,7 @@ func cognitoAccessToken(_ Header, c *Claims) error {
 }
 
 // clerkOrg maps v1's org_role and v2's o claim.
-func clerkOrg(in MapInput, p *tenantjwt.Principal) error {
+func clerkOrg(in mapInput, p *tenantjwt.Principal) error {
 	raw, v2 := in.Claims.Raw("o")
 	if !v2 {
 		if in.Config.Claims.Roles == "" {
@@ -195,21 +196,21 @@ func clerkOrg(in MapInput, p *tenantjwt.Principal) error {
 	// The members are read by their exact names, as the claim mapping
 	// reads claims (encoding/json would take "ID" for id).
 	var o struct{ ID, Rol, Per, Fpm string }
-	if firstByte(raw) != '{' {
-		return fmt.Errorf("clerk: o claim is %s, not an object: %w", kind(raw), tenantjwt.ErrClaims)
+	if jwt.FirstByte(raw) != '{' {
+		return fmt.Errorf("clerk: o claim is %s, not an object: %w", jwt.Kind(raw), tenantjwt.ErrClaims)
 	}
 	for _, m := range []struct {
 		name string
 		dst  *string
 	}{{"id", &o.ID}, {"rol", &o.Rol}, {"per", &o.Per}, {"fpm", &o.Fpm}} {
-		v, ok, err := lookupMember(raw, m.name)
+		v, ok, err := jwt.LookupMember(raw, m.name)
 		if err != nil {
 			return fmt.Errorf("clerk: o claim: %v: %w", err, tenantjwt.ErrClaims)
 		}
-		if !ok || isNull(v) {
+		if !ok || jwt.IsNull(v) {
 			continue
 		}
-		if *m.dst, err = StringValue(v); err != nil {
+		if *m.dst, err = jwt.StringValue(v); err != nil {
 			return fmt.Errorf("clerk: o.%s: %w", m.name, err)
 		}
 	}
@@ -284,7 +285,7 @@ func splitList(s string) []string {
 }
 
 // workosRole uses the single role claim when roles is absent.
-func workosRole(in MapInput, p *tenantjwt.Principal) error {
+func workosRole(in mapInput, p *tenantjwt.Principal) error {
 	if in.Config.Claims.Roles != "" || len(p.Roles) > 0 {
 		return nil
 	}
@@ -300,7 +301,7 @@ func workosRole(in MapInput, p *tenantjwt.Principal) error {
 
 // zitadelRoles keeps the project roles granted in the tenant's
 // organization.
-func zitadelRoles(in MapInput, p *tenantjwt.Principal) error {
+func zitadelRoles(in mapInput, p *tenantjwt.Principal) error {
 	if in.Config.Claims.Roles != "" {
 		return nil
 	}
@@ -311,30 +312,30 @@ func zitadelRoles(in MapInput, p *tenantjwt.Principal) error {
 	// Roles and organization IDs are matched by their exact names, as the
 	// claim mapping reads claims.
 	bad := fmt.Errorf("zitadel: project roles must be {role: {orgId: domain}}: %w", tenantjwt.ErrClaims)
-	if firstByte(raw) != '{' {
+	if jwt.FirstByte(raw) != '{' {
 		return bad
 	}
 	var roles []string
-	err := eachMember(raw, func(name, orgs []byte) error {
-		if isNull(orgs) {
+	err := jwt.EachMember(raw, func(name, orgs []byte) error {
+		if jwt.IsNull(orgs) {
 			return nil
 		}
-		if firstByte(orgs) != '{' {
+		if jwt.FirstByte(orgs) != '{' {
 			return bad
 		}
 		granted := false
-		err := eachMember(orgs, func(org, domain []byte) error {
-			if _, err := StringValue(domain); err != nil && !isNull(domain) {
+		err := jwt.EachMember(orgs, func(org, domain []byte) error {
+			if _, err := jwt.StringValue(domain); err != nil && !jwt.IsNull(domain) {
 				return bad
 			}
-			granted = granted || in.Tenant != "" && nameIs(org, in.Tenant)
+			granted = granted || in.Tenant != "" && jwt.NameIs(org, in.Tenant)
 			return nil
 		})
 		if err != nil {
 			return bad
 		}
 		if granted {
-			roles = append(roles, decodeName(name))
+			roles = append(roles, jwt.DecodeName(name))
 		}
 		return nil
 	})

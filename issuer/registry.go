@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/dpop"
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
@@ -22,12 +23,12 @@ import (
 // about the same at 100 000 issuers as at 10. Writers are serialised among
 // themselves.
 type Registry struct {
-	opts  Options
-	keys  KeySources
-	owned bool // the registry made keys and closes it
-	cache *tokenCache
-	dpop  dpopChecker
-	res   *resolver // nil without Options.Resolver
+	opts   Options
+	keys   KeySources
+	owned  bool // the registry made keys and closes it
+	cache  *tokenCache
+	proofs *dpop.Checker
+	res    *resolver // nil without Options.Resolver
 
 	snap atomic.Pointer[snapshot]
 
@@ -41,11 +42,11 @@ type Registry struct {
 // fetched on first use, or by Prefetch.
 func New(opts Options, issuers ...Config) (*Registry, error) {
 	opts = opts.withDefaults()
-	dpop, err := newDPoPChecker(opts.DPoP, opts.Now)
+	proofs, err := dpop.NewChecker(opts.DPoP, opts.Leeway, opts.Now)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("issuer: %w", err)
 	}
-	r := &Registry{opts: opts, keys: opts.Keys, dpop: dpop}
+	r := &Registry{opts: opts, keys: opts.Keys, proofs: proofs}
 	if r.keys == nil {
 		r.keys, r.owned = newOwnedKeys(opts)
 	}
@@ -118,7 +119,7 @@ func (r *Registry) Add(c Config) error {
 
 // Remove stops trusting the issuer with the given name or issuer string
 // and reports whether there was one. Its cached tokens stop verifying at
-// once, and its key source is released (see SourceReleaser). With a
+// once, and its key source is released (see KeySources). With a
 // Resolver, Remove(iss) also drops what was resolved for iss, positive or
 // negative, so the next token of iss asks the Resolver again: call it
 // after changing a tenant in the application's own store.
@@ -330,7 +331,7 @@ func (r *Registry) CacheStats() CacheStats {
 	return r.cache.stats()
 }
 
-// Close releases the registry's key sources (see SourceReleaser), and
+// Close releases the registry's key sources (see KeySources), and
 // closes its key cache when the registry owns it, which stops its
 // background work. Verify keeps working on keys
 // already held, but nothing is fetched any more.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/dpop"
 	"github.com/tenantjwt/tenantjwt/issuer"
 	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
 )
@@ -16,7 +17,7 @@ import (
 // is 2 (a twenty-fifth): the third proof of client A is refused, client B
 // is unaffected. It used to be one pool: A took all 50 places.
 func TestReplayShareIsolatesClients(t *testing.T) {
-	d := newDPoPEnv(t, issuer.Options{DPoP: issuer.DPoPOptions{ReplayCacheSize: 50}}, nil)
+	d := newDPoPEnv(t, issuer.Options{DPoP: dpop.Options{ReplayCacheSize: 50}}, nil)
 	b, err := issuertest.NewDPoPClient("ES256", d.clk.now)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +36,7 @@ func TestReplayShareIsolatesClients(t *testing.T) {
 	}
 	// Once A's proofs expire (max_age plus leeway, on the injected clock),
 	// A gets its share back.
-	d.clk.add(issuer.DefaultDPoPMaxAge + issuer.DefaultLeeway + time.Second)
+	d.clk.add(dpop.DefaultMaxAge + issuer.DefaultLeeway + time.Second)
 	if _, err := d.reg.VerifyPresented(context.Background(), tokA, dpopPresentation(d.client.Proof("GET", resource, tokA))); err != nil {
 		t.Fatalf("client A after its proofs expired: %v", err)
 	}
@@ -47,22 +48,22 @@ func TestReplayShareIsolatesClients(t *testing.T) {
 // injected clock, not the wall clock.
 func TestReplayCacheConfigureKeepsState(t *testing.T) {
 	clk := newClock(t0)
-	replay := issuer.NewReplayCache(issuer.ReplayOptions{Size: 100, Now: clk.now})
-	d := newDPoPEnv(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: replay}}, nil)
+	replay := dpop.NewReplayCache(dpop.ReplayOptions{Size: 100, Now: clk.now})
+	d := newDPoPEnv(t, issuer.Options{DPoP: dpop.Options{Replay: replay}}, nil)
 	tok := d.bound()
 	proof := d.client.Proof("GET", resource, tok)
 	if _, err := d.reg.VerifyPresented(context.Background(), tok, dpopPresentation(proof)); err != nil {
 		t.Fatal(err)
 	}
 	replay.Configure(10, 1)
-	reg2 := newRegistry(t, issuer.Options{Now: clk.now, DPoP: issuer.DPoPOptions{Replay: replay, MaxAge: 5 * time.Minute}}, d.iss.LocalConfig())
+	reg2 := newRegistry(t, issuer.Options{Now: clk.now, DPoP: dpop.Options{Replay: replay, MaxAge: 5 * time.Minute}}, d.iss.LocalConfig())
 	if _, err := reg2.VerifyPresented(context.Background(), tok, dpopPresentation(proof)); !errors.Is(err, tenantjwt.ErrDPoPProof) {
 		t.Fatalf("replay after reconfiguring: %v", err)
 	}
 	if n := replay.Len(); n != 1 {
 		t.Fatalf("Len = %d, want 1", n)
 	}
-	clk.add(issuer.DefaultDPoPMaxAge + issuer.DefaultLeeway)
+	clk.add(dpop.DefaultMaxAge + issuer.DefaultLeeway)
 	if n := replay.Len(); n != 0 {
 		t.Fatalf("Len after expiry on the injected clock = %d, want 0", n)
 	}
@@ -80,37 +81,9 @@ func (s *failingStore) SetIfAbsent(context.Context, string, string, time.Duratio
 // proof, and a store sees (jkt, jti) with the proof's remaining lifetime.
 func TestReplayStoreFailsClosed(t *testing.T) {
 	store := &failingStore{}
-	d := newDPoPEnv(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: store}}, nil)
+	d := newDPoPEnv(t, issuer.Options{DPoP: dpop.Options{Replay: store}}, nil)
 	tok := d.bound()
 	if _, err := d.reg.VerifyPresented(context.Background(), tok, dpopPresentation(d.client.Proof("GET", resource, tok))); !errors.Is(err, tenantjwt.ErrDPoPProof) || store.calls != 1 {
 		t.Fatalf("store down: err %v after %d calls; want ErrDPoPProof after 1", err, store.calls)
-	}
-}
-
-// TestReplayCacheBounds: the cache's own refusals, without a registry.
-func TestReplayCacheBounds(t *testing.T) {
-	clk := newClock(t0)
-	c := issuer.NewReplayCache(issuer.ReplayOptions{Size: 3, PerKey: 2, Now: clk.now})
-	ctx := context.Background()
-	set := func(jkt, jti string) (bool, error) { return c.SetIfAbsent(ctx, jkt, jti, time.Minute) }
-	for _, s := range []struct {
-		jkt, jti string
-		stored   bool
-		err      error
-	}{
-		{"a", "1", true, nil}, {"a", "1", false, nil}, {"b", "1", true, nil}, {"a", "2", true, nil},
-		{"a", "3", false, issuer.ErrReplayKeyFull}, {"c", "1", false, issuer.ErrReplayFull},
-	} {
-		stored, err := set(s.jkt, s.jti)
-		if stored != s.stored || !errors.Is(err, s.err) || (s.err == nil) != (err == nil) {
-			t.Fatalf("SetIfAbsent(%s, %s) = %v, %v; want %v, %v", s.jkt, s.jti, stored, err, s.stored, s.err)
-		}
-	}
-	if stored, err := c.SetIfAbsent(ctx, "c", "x", 0); stored || err == nil {
-		t.Fatalf("ttl 0: %v, %v", stored, err)
-	}
-	clk.add(time.Minute)
-	if stored, err := set("c", "1"); !stored || err != nil {
-		t.Fatalf("after expiry: %v, %v", stored, err)
 	}
 }

@@ -46,8 +46,8 @@ import (
 // token is refused with tenantjwt.ErrUnknownIssuer. An error from Resolve
 // (a database outage), a timeout, or a Config that is invalid or does not
 // select iss fails closed with tenantjwt.ErrKeysUnavailable (HTTP 503, the
-// token may be good) and is not remembered. An iss longer than
-// MaxResolveIssuerBytes is refused without a call. Nothing is fetched for
+// token may be good) and is not remembered. An iss longer than 1,024
+// bytes is refused without a call. Nothing is fetched for
 // an iss unless Resolve returned a Config for it: an unknown issuer costs
 // at most one Resolve call per NegativeTTL and never a key fetch.
 //
@@ -89,8 +89,8 @@ type Resolver struct {
 	NegativeSize int
 }
 
-// MaxResolveIssuerBytes is the longest iss handed to Resolver.Resolve.
-const MaxResolveIssuerBytes = 1024
+// maxResolveIssuerBytes is the longest iss handed to Resolver.Resolve.
+const maxResolveIssuerBytes = 1024
 
 func (o Resolver) withDefaults() Resolver {
 	if o.Timeout <= 0 {
@@ -163,7 +163,7 @@ func (res *resolver) lookup(ctx context.Context, iss string) (*entry, string, er
 	if exp, ok := res.negs.Get(iss); ok && now < exp {
 		return nil, "", errUnknownIssuer(iss)
 	}
-	if len(iss) > MaxResolveIssuerBytes {
+	if len(iss) > maxResolveIssuerBytes {
 		return nil, "", errUnknownIssuer(iss)
 	}
 	ch := res.sf.DoChan(iss, func() (any, error) {

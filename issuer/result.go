@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/internal/jwt"
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
@@ -72,8 +73,8 @@ func fail(e *entry, step Step, err error) error {
 // field is set once its step passed. Explain renders its Report from a
 // result and the error; Verify keeps only the principal.
 type result struct {
-	tok        *token // after shape
-	e          *entry // after issuer (also when the tenant is not allowed)
+	tok        *jwt.Token // after shape
+	e          *entry     // after issuer (also when the tenant is not allowed)
 	iss, bound string
 	key        *jwks.Key // after key
 	reg        registered

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tenantjwt/tenantjwt/internal/jwt"
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
@@ -18,14 +19,14 @@ import (
 type entry struct {
 	cfg         Config // a private copy
 	name        string
-	preset      *Preset
+	preset      *preset
 	algs        []string
 	tpl         *template // nil for an exact issuer
 	tenants     map[string]bool
 	mapping     mapping
-	tenantClaim claimPath // templates: the claim bound to the iss tenant
-	typ         string    // normalised require_typ, "" when not required
-	dpop, mtls  string    // binding modes, defaults applied
+	tenantClaim jwt.Path    // templates: the claim bound to the iss tenant
+	typ         string      // normalised require_typ, "" when not required
+	dpop, mtls  BindingMode // binding modes, defaults applied
 	src         jwks.Source
 	// owned reports that the registry built src and must release it.
 	owned bool
@@ -160,11 +161,11 @@ func compile(c Config) (*entry, error) {
 	if c.MaxLifetime < 0 {
 		return nil, errors.New("max_lifetime: negative")
 	}
-	e.typ = normTyp(c.RequireTyp)
+	e.typ = jwt.NormTyp(c.RequireTyp)
 	for _, m := range []struct {
 		field string
-		val   string
-		dst   *string
+		val   BindingMode
+		dst   *BindingMode
 	}{{"dpop", c.DPoP, &e.dpop}, {"mtls", c.MTLS, &e.mtls}} {
 		switch m.val {
 		case "":
@@ -183,11 +184,11 @@ func compile(c Config) (*entry, error) {
 	if err := checkTenants(&c, tpl != nil, tenantClaim); err != nil {
 		return nil, err
 	}
-	if e.tenantClaim, err = parsePath(tenantClaim); err != nil {
+	if e.tenantClaim, err = jwt.ParsePath(tenantClaim); err != nil {
 		return nil, fmt.Errorf("tenant_claim: %v", err)
 	}
-	if e.tenantClaim.usesTenant() {
-		return nil, fmt.Errorf("tenant_claim: %s not allowed", tenantPlaceholder)
+	if e.tenantClaim.UsesTenant() {
+		return nil, fmt.Errorf("tenant_claim: %s not allowed", jwt.TenantPlaceholder)
 	}
 	if len(c.Tenants) > 0 {
 		e.tenants = make(map[string]bool, len(c.Tenants))
@@ -216,29 +217,29 @@ func compile(c Config) (*entry, error) {
 // parseTemplate returns nil for an exact issuer, or the template of an
 // issuer with one {tenant} placeholder filling a whole path segment.
 func parseTemplate(iss string) (*template, error) {
-	n := strings.Count(iss, tenantPlaceholder)
+	n := strings.Count(iss, jwt.TenantPlaceholder)
 	if n == 0 {
 		if strings.ContainsAny(iss, "{}") {
-			return nil, fmt.Errorf("%.128q: only the %s placeholder is allowed", iss, tenantPlaceholder)
+			return nil, fmt.Errorf("%.128q: only the %s placeholder is allowed", iss, jwt.TenantPlaceholder)
 		}
 		return nil, nil
 	}
 	if n > 1 {
-		return nil, fmt.Errorf("%.128q: more than one %s placeholder", iss, tenantPlaceholder)
+		return nil, fmt.Errorf("%.128q: more than one %s placeholder", iss, jwt.TenantPlaceholder)
 	}
-	i := strings.Index(iss, tenantPlaceholder)
-	t := &template{prefix: iss[:i], suffix: iss[i+len(tenantPlaceholder):]}
+	i := strings.Index(iss, jwt.TenantPlaceholder)
+	t := &template{prefix: iss[:i], suffix: iss[i+len(jwt.TenantPlaceholder):]}
 	if strings.ContainsAny(t.prefix+t.suffix, "{}") {
-		return nil, fmt.Errorf("%.128q: only the %s placeholder is allowed", iss, tenantPlaceholder)
+		return nil, fmt.Errorf("%.128q: only the %s placeholder is allowed", iss, jwt.TenantPlaceholder)
 	}
 	// The placeholder must be a whole segment of the path, never part of
 	// the scheme or host: a tenant must not choose where keys come from.
 	u, err := url.Parse(t.prefix)
 	if err != nil || u.Scheme == "" || u.Host == "" || !strings.HasSuffix(t.prefix, "/") || u.Path == "" {
-		return nil, fmt.Errorf("%.128q: %s must be a whole path segment after the host", iss, tenantPlaceholder)
+		return nil, fmt.Errorf("%.128q: %s must be a whole path segment after the host", iss, jwt.TenantPlaceholder)
 	}
 	if t.suffix != "" && t.suffix[0] != '/' {
-		return nil, fmt.Errorf("%.128q: %s must be a whole path segment", iss, tenantPlaceholder)
+		return nil, fmt.Errorf("%.128q: %s must be a whole path segment", iss, jwt.TenantPlaceholder)
 	}
 	return t, nil
 }
@@ -367,13 +368,6 @@ func checkTenants(c *Config, isTemplate bool, tenantClaim string) error {
 		return errors.New("all_tenants: only for an issuer with a {tenant} template")
 	}
 	return nil
-}
-
-// normTyp lower-cases a typ and drops an "application/" prefix (RFC 7515
-// §4.1.9 lets producers omit it).
-func normTyp(t string) string {
-	t = strings.ToLower(t)
-	return strings.TrimPrefix(t, "application/")
 }
 
 // validateAll compiles every config and checks conflicts between them.

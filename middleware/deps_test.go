@@ -11,7 +11,7 @@ import (
 // program importing the library's core packages compiles no adapter
 // framework: grpc, connect and echo are compiled only by importers of
 // grpcauth, connectauth and echoauth, and the Redis client only by
-// importers of issuer/redisreplay.
+// importers of dpop/redisreplay.
 func TestHeavyDependenciesStayInAdapters(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -38,7 +38,7 @@ func TestHeavyDependenciesStayInAdapters(t *testing.T) {
 		{mod + "/middleware/grpcauth", []string{"grpc"}},
 		{mod + "/middleware/connectauth", []string{"connect"}},
 		{mod + "/middleware/echoauth", []string{"echo"}},
-		{mod + "/issuer/redisreplay", []string{"redis"}},
+		{mod + "/dpop/redisreplay", []string{"redis"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimPrefix(tt.pkg, mod+"/"), func(t *testing.T) {

@@ -21,8 +21,9 @@ import (
 	"time"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/dpop"
+	"github.com/tenantjwt/tenantjwt/dpop/redisreplay"
 	"github.com/tenantjwt/tenantjwt/issuer"
-	"github.com/tenantjwt/tenantjwt/issuer/redisreplay"
 	"github.com/tenantjwt/tenantjwt/jwks"
 	"github.com/tenantjwt/tenantjwt/middleware"
 	"github.com/tenantjwt/tenantjwt/middleware/canonical"
@@ -202,7 +203,7 @@ type server struct {
 	dirs       issuersDir  // parsed issuers_dir files; only the loader touches it
 	// replay is shared likewise, so a reload does not forget the DPoP
 	// proofs already seen; a reload resizes it in place.
-	replay *issuer.ReplayCache
+	replay *dpop.ReplayCache
 	cur    atomic.Pointer[state]
 }
 
@@ -311,7 +312,7 @@ func (s *server) load(ctx context.Context) (*state, error) {
 			Keys:   s.keys,
 			Logger: s.log,
 			Hooks:  issuer.Hooks{Verified: s.metrics.verified},
-			DPoP:   issuer.DPoPOptions{Replay: replay},
+			DPoP:   dpop.Options{Replay: replay},
 		})
 		if err != nil {
 			return nil, err
@@ -342,17 +343,17 @@ func (s *server) load(ctx context.Context) (*state, error) {
 // share is replay_per_key per max_age plus leeway (the longest a proof
 // lives). Without dpop_proofs.store it is the in-process cache, resized in
 // place so a reload forgets no proof.
-func (s *server) replayStore(ctx context.Context, file *issuer.File) (issuer.ReplayStore, *redisreplay.Store, string, error) {
+func (s *server) replayStore(ctx context.Context, file *issuer.File) (dpop.ReplayStore, *redisreplay.Store, string, error) {
 	d := file.DPoPProofs
 	if d.Store == "" {
 		if s.replay == nil { // only load runs this, one reload at a time
-			s.replay = issuer.NewReplayCache(issuer.ReplayOptions{})
+			s.replay = dpop.NewReplayCache(dpop.ReplayOptions{})
 		}
 		s.replay.Configure(d.ReplayCacheSize, d.ReplayPerKey)
 		return s.replay, nil, "", nil
 	}
 	o := file.Options(issuer.Options{})
-	window := cmp.Or(o.DPoP.MaxAge, issuer.DefaultDPoPMaxAge) + max(cmp.Or(o.Leeway, issuer.DefaultLeeway), 0)
+	window := cmp.Or(o.DPoP.MaxAge, dpop.DefaultMaxAge) + max(cmp.Or(o.Leeway, issuer.DefaultLeeway), 0)
 	opts := redisreplay.Options{PerKey: d.ReplayPerKey, Window: window}
 	key := fmt.Sprintf("%s %+v", d.Store, opts)
 	if cur := s.cur.Load(); cur != nil && cur.store != nil && cur.storeKey == key {

@@ -1,4 +1,4 @@
-package issuer
+package jwt
 
 import (
 	"fmt"
@@ -30,11 +30,11 @@ var verifiers = func() map[string]jws.Verifier {
 	return m
 }()
 
-// verifySignature checks sig over signingInput (the exact bytes our own
+// VerifySignature checks sig over signingInput (the exact bytes our own
 // strict split produced) with key. The caller has already checked that alg
 // is allowed for the issuer and fits the key; this re-checks the fit so the
 // function is safe on its own.
-func verifySignature(alg string, key *jwks.Key, signingInput, sig []byte) error {
+func VerifySignature(alg string, key *jwks.Key, signingInput, sig []byte) error {
 	v, ok := verifiers[alg]
 	if !ok || key == nil || !key.Allows(alg) {
 		return fmt.Errorf("issuer: no verifier for alg %.16q with this key: %w", alg, tenantjwt.ErrAlgorithm)

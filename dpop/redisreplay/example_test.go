@@ -4,8 +4,9 @@ import (
 	"log"
 	"os"
 
+	"github.com/tenantjwt/tenantjwt/dpop"
+	"github.com/tenantjwt/tenantjwt/dpop/redisreplay"
 	"github.com/tenantjwt/tenantjwt/issuer"
-	"github.com/tenantjwt/tenantjwt/issuer/redisreplay"
 )
 
 // Replicas share the DPoP proofs they have seen through one Redis server.
@@ -18,7 +19,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	reg, err := issuer.New(issuer.Options{DPoP: issuer.DPoPOptions{Replay: store}}, configs...)
+	reg, err := issuer.New(issuer.Options{DPoP: dpop.Options{Replay: store}}, configs...)
 	// README:end redisreplay
 	if err != nil {
 		log.Fatal(err)

@@ -1,4 +1,4 @@
-package issuer
+package jwt
 
 import (
 	"encoding/json"
@@ -33,19 +33,19 @@ func TestParseObject(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			obj, err := parseObject([]byte(tt.in), "payload")
+			obj, err := ParseObject([]byte(tt.in), "payload")
 			if tt.want == nil {
 				if !errors.Is(err, tenantjwt.ErrMalformed) {
-					t.Fatalf("parseObject(%q) = %v, %v; want ErrMalformed", tt.in, obj, err)
+					t.Fatalf("ParseObject(%q) = %v, %v; want ErrMalformed", tt.in, obj, err)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("parseObject(%q): %v", tt.in, err)
+				t.Fatalf("ParseObject(%q): %v", tt.in, err)
 			}
 			got := map[string]string{}
 			for _, m := range obj {
-				got[m.name] = string(m.val)
+				got[m.Name] = string(m.Val)
 			}
 			if len(got) != len(tt.want) {
 				t.Fatalf("members = %v, want %v", got, tt.want)
@@ -70,11 +70,11 @@ func TestDuplicatesInLargeObject(t *testing.T) {
 		b = append(b, `":1`...)
 	}
 	b = append(b, '}')
-	if _, err := parseObject(b, "payload"); err != nil {
+	if _, err := ParseObject(b, "payload"); err != nil {
 		t.Fatalf("100 distinct members: %v", err)
 	}
 	b = append(b[:len(b)-1], `,"k42":2}`...)
-	if _, err := parseObject(b, "payload"); !errors.Is(err, tenantjwt.ErrMalformed) {
+	if _, err := ParseObject(b, "payload"); !errors.Is(err, tenantjwt.ErrMalformed) {
 		t.Fatalf("101 members with one duplicate: err = %v, want ErrMalformed", err)
 	}
 }
@@ -82,8 +82,8 @@ func TestDuplicatesInLargeObject(t *testing.T) {
 func TestNestedDuplicatesRefused(t *testing.T) {
 	// I-JSON (RFC 7493 §2.3) at every depth: the mapping and DecodeClaims
 	// could otherwise read different roles members.
-	if c, err := newClaims([]byte(`{"tenants":{"t1":{"roles":["user"],"roles":["admin"]}}}`)); !errors.Is(err, tenantjwt.ErrMalformed) {
-		t.Fatalf("newClaims = %v, %v; want ErrMalformed", c, err)
+	if c, err := NewClaims([]byte(`{"tenants":{"t1":{"roles":["user"],"roles":["admin"]}}}`)); !errors.Is(err, tenantjwt.ErrMalformed) {
+		t.Fatalf("NewClaims = %v, %v; want ErrMalformed", c, err)
 	}
 }
 
@@ -127,7 +127,7 @@ func TestListsRejectInvalidJSON(t *testing.T) {
 }
 
 // FuzzObject checks the scanner against encoding/json: for every input that
-// encoding/json reads as an object, parseObject must give the same members
+// encoding/json reads as an object, ParseObject must give the same members
 // (or refuse duplicates), and lists must decode to the same strings.
 func FuzzObject(f *testing.F) {
 	for _, s := range []string{
@@ -137,31 +137,31 @@ func FuzzObject(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		obj, err := parseObject(b, "payload")
+		obj, err := ParseObject(b, "payload")
 		var m map[string]json.RawMessage
 		if json.Unmarshal(b, &m) != nil || m == nil {
 			if err == nil {
-				t.Fatalf("parseObject accepted %q, which encoding/json does not read as an object", b)
+				t.Fatalf("ParseObject accepted %q, which encoding/json does not read as an object", b)
 			}
 			return
 		}
 		if err != nil {
 			// Refused: it must be because b is not I-JSON (FuzzIJSON
 			// checks that against a reference).
-			if checkJSON(b) == nil {
-				t.Fatalf("parseObject(%q) refused I-JSON: %v", b, err)
+			if CheckJSON(b) == nil {
+				t.Fatalf("ParseObject(%q) refused I-JSON: %v", b, err)
 			}
 			return
 		}
 		if len(obj) != len(m) {
-			t.Fatalf("parseObject(%q) has %d members, encoding/json %d", b, len(obj), len(m))
+			t.Fatalf("ParseObject(%q) has %d members, encoding/json %d", b, len(obj), len(m))
 		}
 		for _, mem := range obj {
-			want, ok := m[mem.name]
-			if !ok || string(mem.val) != string(want) {
-				t.Fatalf("member %q = %q, encoding/json has %q (present %v)", mem.name, mem.val, want, ok)
+			want, ok := m[mem.Name]
+			if !ok || string(mem.Val) != string(want) {
+				t.Fatalf("member %q = %q, encoding/json has %q (present %v)", mem.Name, mem.Val, want, ok)
 			}
-			checkList(t, mem.val)
+			checkList(t, mem.Val)
 		}
 	})
 }
@@ -170,20 +170,20 @@ func FuzzObject(f *testing.F) {
 // array whose elements are all strings must decode to the same strings,
 // and anything else must be refused.
 func checkList(t *testing.T, v []byte) {
-	got, err := stringList(v)
+	got, err := DecodeStringList(v)
 	var elems []json.RawMessage
 	allStrings := json.Unmarshal(v, &elems) == nil && elems != nil
 	for _, e := range elems {
-		allStrings = allStrings && firstByte(e) == '"'
+		allStrings = allStrings && FirstByte(e) == '"'
 	}
 	if !allStrings {
 		if err == nil {
-			t.Fatalf("stringList(%q) = %q, want an error", v, got)
+			t.Fatalf("DecodeStringList(%q) = %q, want an error", v, got)
 		}
 		return
 	}
 	var want []string
 	if jerr := json.Unmarshal(v, &want); jerr != nil || err != nil || !slices.Equal(got, want) {
-		t.Fatalf("stringList(%q) = %q, %v; encoding/json %q, %v", v, got, err, want, jerr)
+		t.Fatalf("DecodeStringList(%q) = %q, %v; encoding/json %q, %v", v, got, err, want, jerr)
 	}
 }

@@ -1,4 +1,4 @@
-package issuer
+package dpop
 
 import (
 	"container/heap"
@@ -39,9 +39,9 @@ const (
 // Refusals of ReplayCache.SetIfAbsent.
 var (
 	// ErrReplayKeyFull: the client key holds its whole share of the cache.
-	ErrReplayKeyFull = errors.New("issuer: replay cache: this key's share is full")
+	ErrReplayKeyFull = errors.New("dpop: replay cache: this key's share is full")
 	// ErrReplayFull: the cache holds its whole size.
-	ErrReplayFull = errors.New("issuer: replay cache: full")
+	ErrReplayFull = errors.New("dpop: replay cache: full")
 )
 
 // ReplayOptions configure a ReplayCache.
@@ -120,7 +120,7 @@ func (c *ReplayCache) Configure(size, perKey int) {
 // scoped to the key, so no client can burn another's jtis.
 func (c *ReplayCache) SetIfAbsent(_ context.Context, jkt, jti string, ttl time.Duration) (bool, error) {
 	if ttl <= 0 {
-		return false, fmt.Errorf("issuer: replay cache: proof already expired")
+		return false, fmt.Errorf("dpop: replay cache: proof already expired")
 	}
 	id := ReplayID(jkt, jti)
 	now := c.now().UnixNano()

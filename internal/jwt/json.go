@@ -1,4 +1,4 @@
-package issuer
+package jwt
 
 import (
 	"bytes"
@@ -23,35 +23,35 @@ import (
 // accepts invalid UTF-8 and lone surrogates and silently turns them into
 // U+FFFD, so distinct signed values would become one Principal value; it
 // also matches struct fields case-insensitively, so {"sub":"a","SUB":"b"}
-// decodes "b" into a Sub field. checkJSON therefore refuses, at every
+// decodes "b" into a Sub field. CheckJSON therefore refuses, at every
 // depth, members whose names are equal under encoding/json's case folding
 // (each rune replaced by the smallest rune of its unicode.SimpleFold
 // orbit): whatever member the claim mapping reads by its exact name is then
 // the only candidate DecodeClaims or a preset's decoder could pick.
 //
-// checkJSON is the one validity check; it runs in one linear pass with no
+// CheckJSON is the one validity check; it runs in one linear pass with no
 // allocation for ordinary input and bounds nesting and member counts, so a
 // hostile 16 KiB segment costs little before the signature is checked.
-// After it, the small scanner below (eachMember, skipValue) only finds
+// After it, the small scanner below (EachMember, skipValue) only finds
 // where members and elements begin and end on bytes known to be valid.
 
 // Limits of token JSON, per segment (header, payload, proof).
 const (
-	// maxJSONDepth caps the nesting of objects and arrays. Real tokens
+	// MaxJSONDepth caps the nesting of objects and arrays. Real tokens
 	// nest three or four levels (tenants.<id>.roles).
-	maxJSONDepth = 16
-	// maxJSONMembers caps the object members of one segment, all levels
+	MaxJSONDepth = 16
+	// MaxJSONMembers caps the object members of one segment, all levels
 	// together.
-	maxJSONMembers = 1024
+	MaxJSONMembers = 1024
 	// smallObject is the member count up to which name collisions are
 	// found by comparing every pair of hashes; larger objects sort them.
 	smallObject = 16
 )
 
-// errNotIJSON is wrapped by every refusal of checkJSON.
-var errNotIJSON = errors.New("not I-JSON")
+// ErrNotIJSON is wrapped by every refusal of CheckJSON.
+var ErrNotIJSON = errors.New("not I-JSON")
 
-// jsonError is a refusal by checkJSON, with the offset of the offending
+// jsonError is a refusal by CheckJSON, with the offset of the offending
 // byte.
 type jsonError struct {
 	off int
@@ -59,7 +59,7 @@ type jsonError struct {
 }
 
 func (e *jsonError) Error() string { return fmt.Sprintf("%s at offset %d", e.msg, e.off) }
-func (e *jsonError) Unwrap() error { return errNotIJSON }
+func (e *jsonError) Unwrap() error { return ErrNotIJSON }
 
 // nameRef is a member name of the object being checked.
 type nameRef struct {
@@ -67,7 +67,7 @@ type nameRef struct {
 	start, end int32  // the raw name, quotes included
 }
 
-// jsonChecker holds the state of one checkJSON pass.
+// jsonChecker holds the state of one CheckJSON pass.
 type jsonChecker struct {
 	b          []byte
 	checkNames bool // apply the member-name rules
@@ -76,13 +76,13 @@ type jsonChecker struct {
 	scratch    [2 * smallObject]nameRef
 }
 
-// checkJSON reports whether b is one I-JSON value (see above), with
-// whitespace around it allowed. Errors wrap errNotIJSON.
-func checkJSON(b []byte) error { return check(b, true) }
+// CheckJSON reports whether b is one I-JSON value (see above), with
+// whitespace around it allowed. Errors wrap ErrNotIJSON.
+func CheckJSON(b []byte) error { return check(b, true) }
 
-// checkJSONGrammar is checkJSON without the member-name rules: grammar,
+// CheckJSONGrammar is CheckJSON without the member-name rules: grammar,
 // UTF-8, surrogates, depth and member count only.
-func checkJSONGrammar(b []byte) error { return check(b, false) }
+func CheckJSONGrammar(b []byte) error { return check(b, false) }
 
 func check(b []byte, names bool) error {
 	c := jsonChecker{b: b, checkNames: names}
@@ -166,8 +166,8 @@ func (c *jsonChecker) number(i int) (int, error) {
 }
 
 func (c *jsonChecker) array(i, depth int) (int, error) {
-	if depth > maxJSONDepth {
-		return i, &jsonError{i, fmt.Sprintf("nested deeper than %d", maxJSONDepth)}
+	if depth > MaxJSONDepth {
+		return i, &jsonError{i, fmt.Sprintf("nested deeper than %d", MaxJSONDepth)}
 	}
 	b := c.b
 	i = skipSpace(b, i+1)
@@ -195,8 +195,8 @@ func (c *jsonChecker) array(i, depth int) (int, error) {
 }
 
 func (c *jsonChecker) object(i, depth int) (int, error) {
-	if depth > maxJSONDepth {
-		return i, &jsonError{i, fmt.Sprintf("nested deeper than %d", maxJSONDepth)}
+	if depth > MaxJSONDepth {
+		return i, &jsonError{i, fmt.Sprintf("nested deeper than %d", MaxJSONDepth)}
 	}
 	b := c.b
 	base := len(c.names)
@@ -208,8 +208,8 @@ func (c *jsonChecker) object(i, depth int) (int, error) {
 		if i >= len(b) || b[i] != '"' {
 			return i, &jsonError{i, "member name expected"}
 		}
-		if c.members++; c.members > maxJSONMembers {
-			return i, &jsonError{i, fmt.Sprintf("more than %d members", maxJSONMembers)}
+		if c.members++; c.members > MaxJSONMembers {
+			return i, &jsonError{i, fmt.Sprintf("more than %d members", MaxJSONMembers)}
 		}
 		end, h, err := c.str(i, c.checkNames)
 		if err != nil {
@@ -282,7 +282,7 @@ func (c *jsonChecker) collisions(names []nameRef) error {
 }
 
 func (c *jsonChecker) collision(x, y nameRef) error {
-	a, b := decodeName(c.b[x.start:x.end]), decodeName(c.b[y.start:y.end])
+	a, b := DecodeName(c.b[x.start:x.end]), DecodeName(c.b[y.start:y.end])
 	if x.start > y.start {
 		x = y
 	}
@@ -295,7 +295,7 @@ func (c *jsonChecker) collision(x, y nameRef) error {
 // fold returns the folded name of n. It runs only for names whose hashes
 // are equal, which in practice means a real collision.
 func (c *jsonChecker) fold(n nameRef) string {
-	return foldName(decodeName(c.b[n.start:n.end]))
+	return foldName(DecodeName(c.b[n.start:n.end]))
 }
 
 // plainByte marks the bytes that a string may contain as they are and
@@ -521,63 +521,63 @@ func foldName(s string) string {
 	return string(b)
 }
 
-// member is one member of a JSON object: its name, decoded, and its raw
+// Member is one member of a JSON object: its name, decoded, and its raw
 // value.
-type member struct {
-	name string
-	val  []byte
+type Member struct {
+	Name string
+	Val  []byte
 }
 
-// object holds the members of a JSON object in document order.
-type object []member
+// Object holds the members of a JSON object in document order.
+type Object []Member
 
-// parseObject checks b (checkJSON) and reads its top-level members; b
+// ParseObject checks b (CheckJSON) and reads its top-level members; b
 // must be an object. Errors wrap tenantjwt.ErrMalformed; what names the
 // segment.
-func parseObject(b []byte, what string) (object, error) {
-	if err := checkObject(b, what); err != nil {
+func ParseObject(b []byte, what string) (Object, error) {
+	if err := CheckObject(b, what); err != nil {
 		return nil, err
 	}
-	return members(b), nil
+	return Members(b), nil
 }
 
-// checkObject is checkJSON for a segment that must be an object, with
+// CheckObject is CheckJSON for a segment that must be an object, with
 // errors wrapping tenantjwt.ErrMalformed.
-func checkObject(b []byte, what string) error {
-	if firstByte(b) != '{' {
+func CheckObject(b []byte, what string) error {
+	if FirstByte(b) != '{' {
 		return fmt.Errorf("issuer: %s is not a JSON object: %w", what, tenantjwt.ErrMalformed)
 	}
-	if err := checkJSON(b); err != nil {
+	if err := CheckJSON(b); err != nil {
 		return fmt.Errorf("issuer: %s: %v: %w", what, err, tenantjwt.ErrMalformed)
 	}
 	return nil
 }
 
-// members lists the top-level members of b, an object that passed
-// checkJSON.
-func members(b []byte) object {
-	obj := make(object, 0, 16)
-	eachMember(b, func(name, val []byte) error {
-		obj = append(obj, member{name: decodeName(name), val: val})
+// Members lists the top-level members of b, an object that passed
+// CheckJSON.
+func Members(b []byte) Object {
+	obj := make(Object, 0, 16)
+	EachMember(b, func(name, val []byte) error {
+		obj = append(obj, Member{Name: DecodeName(name), Val: val})
 		return nil
 	})
 	return obj
 }
 
-// get returns the raw value of the member called name.
-func (o object) get(name string) ([]byte, bool) {
+// Get returns the raw value of the member called name.
+func (o Object) Get(name string) ([]byte, bool) {
 	for i := range o {
-		if o[i].name == name {
-			return o[i].val, true
+		if o[i].Name == name {
+			return o[i].Val, true
 		}
 	}
 	return nil, false
 }
 
-// decodeName turns a raw member name (with its quotes) into a string; ""
+// DecodeName turns a raw member name (with its quotes) into a string; ""
 // when it is not a valid JSON string. It never uses reflection: the
 // scanner calls it on hostile input before the signature is checked.
-func decodeName(raw []byte) string {
+func DecodeName(raw []byte) string {
 	if s, ok := plainString(raw); ok {
 		return s
 	}
@@ -591,7 +591,7 @@ func decodeName(raw []byte) string {
 // unquote appends the content of the JSON string raw (quotes included)
 // to dst, with escapes decoded. ok is false when raw is not a string or
 // has a bad escape or an unpaired surrogate; other bytes are copied as
-// they are (checkJSON judges UTF-8).
+// they are (CheckJSON judges UTF-8).
 func unquote(dst, raw []byte) ([]byte, bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return dst, false
@@ -634,11 +634,11 @@ func plainString(raw []byte) (string, bool) {
 	return string(in), true
 }
 
-// lookupMember finds name in the raw JSON object obj, which passed
-// checkJSON comparing names exactly. A name present twice is an error.
-func lookupMember(obj []byte, name string) (val []byte, found bool, err error) {
-	err = eachMember(obj, func(k, v []byte) error {
-		if !nameIs(k, name) {
+// LookupMember finds name in the raw JSON object obj, which passed
+// CheckJSON comparing names exactly. A name present twice is an error.
+func LookupMember(obj []byte, name string) (val []byte, found bool, err error) {
+	err = EachMember(obj, func(k, v []byte) error {
+		if !NameIs(k, name) {
 			return nil
 		}
 		if found {
@@ -650,9 +650,9 @@ func lookupMember(obj []byte, name string) (val []byte, found bool, err error) {
 	return val, found, err
 }
 
-// nameIs reports whether the raw member name k decodes to name, without
+// NameIs reports whether the raw member name k decodes to name, without
 // allocating: the scanner calls it for every member of hostile input.
-func nameIs(k []byte, name string) bool {
+func NameIs(k []byte, name string) bool {
 	if len(k) == len(name)+2 && string(k[1:len(k)-1]) == name {
 		return true
 	}
@@ -686,9 +686,9 @@ func nameIs(k []byte, name string) bool {
 	return j == len(name)
 }
 
-// eachMember calls fn with the raw name (quotes included) and raw value of
+// EachMember calls fn with the raw name (quotes included) and raw value of
 // each member of the valid JSON object obj, stopping at fn's first error.
-func eachMember(obj []byte, fn func(name, val []byte) error) error {
+func EachMember(obj []byte, fn func(name, val []byte) error) error {
 	i := skipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return errNotObject
@@ -718,9 +718,9 @@ func eachMember(obj []byte, fn func(name, val []byte) error) error {
 	return nil
 }
 
-// eachElement calls fn with each raw element of the valid JSON array arr,
+// EachElement calls fn with each raw element of the valid JSON array arr,
 // stopping at fn's first error.
-func eachElement(arr []byte, fn func(val []byte) error) error {
+func EachElement(arr []byte, fn func(val []byte) error) error {
 	i := skipSpace(arr, 0)
 	if i >= len(arr) || arr[i] != '[' {
 		return fmt.Errorf("not a JSON array")

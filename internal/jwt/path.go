@@ -1,4 +1,4 @@
-package issuer
+package jwt
 
 import (
 	"encoding/json"
@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// claimPath is a parsed claim path (see ClaimMapping for the syntax).
-type claimPath struct {
+// Path is a parsed claim path (see ClaimMapping for the syntax).
+type Path struct {
 	src  string
 	segs []segment
 }
@@ -19,17 +19,17 @@ type segment struct {
 	tenant bool
 }
 
-// tenantPlaceholder is the segment replaced by the Principal's tenant.
-const tenantPlaceholder = "{tenant}"
+// TenantPlaceholder is the segment replaced by the Principal's tenant.
+const TenantPlaceholder = "{tenant}"
 
 // maxPathLen bounds a configured path; claim paths are short.
 const maxPathLen = 1024
 
-// empty reports whether the path reads nothing.
-func (p claimPath) empty() bool { return len(p.segs) == 0 }
+// Empty reports whether the path reads nothing.
+func (p Path) Empty() bool { return len(p.segs) == 0 }
 
-// usesTenant reports whether the path has a {tenant} segment.
-func (p claimPath) usesTenant() bool {
+// UsesTenant reports whether the path has a {tenant} segment.
+func (p Path) UsesTenant() bool {
 	for _, s := range p.segs {
 		if s.tenant {
 			return true
@@ -38,9 +38,9 @@ func (p claimPath) usesTenant() bool {
 	return false
 }
 
-// parsePath parses a claim path. The empty string is the empty path.
-func parsePath(s string) (claimPath, error) {
-	p := claimPath{src: s}
+// ParsePath parses a claim path. The empty string is the empty path.
+func ParsePath(s string) (Path, error) {
+	p := Path{src: s}
 	if s == "" {
 		return p, nil
 	}
@@ -71,10 +71,10 @@ func parsePath(s string) (claimPath, error) {
 			switch {
 			case raw == "":
 				return p, fmt.Errorf("path %q has an empty segment", s)
-			case raw == tenantPlaceholder:
+			case raw == TenantPlaceholder:
 				seg.tenant = true
 			case strings.HasPrefix(raw, "{") && strings.HasSuffix(raw, "}"):
-				return p, fmt.Errorf("path %q: unknown placeholder %q (only %s)", s, raw, tenantPlaceholder)
+				return p, fmt.Errorf("path %q: unknown placeholder %q (only %s)", s, raw, TenantPlaceholder)
 			case strings.Contains(raw, `"`):
 				return p, fmt.Errorf("path %q: quote inside an unquoted segment", s)
 			}
@@ -121,16 +121,16 @@ func readQuoted(s string) (string, int, error) {
 }
 
 // String returns the path as written.
-func (p claimPath) String() string { return p.src }
+func (p Path) String() string { return p.src }
 
 // errNotObject reports a path that runs through a non-object value.
 var errNotObject = errors.New("not a JSON object")
 
-// lookup reads the value at p. found is false when a key is missing, a
+// LookupPath reads the value at p. found is false when a key is missing, a
 // value on the way is null, or the path needs a tenant and there is none.
 // It fails when the path runs through a value that is not an object.
-func (c *Claims) lookup(p claimPath, tenant string) (raw json.RawMessage, found bool, err error) {
-	if p.empty() {
+func (c *Claims) LookupPath(p Path, tenant string) (raw json.RawMessage, found bool, err error) {
+	if p.Empty() {
 		return nil, false, nil
 	}
 	var cur []byte // the object being walked; nil for the payload itself
@@ -145,17 +145,17 @@ func (c *Claims) lookup(p claimPath, tenant string) (raw json.RawMessage, found 
 		var v []byte
 		var ok bool
 		if cur == nil {
-			v, ok = c.obj.get(key)
-		} else if v, ok, err = lookupMember(cur, key); err != nil {
+			v, ok = c.obj.Get(key)
+		} else if v, ok, err = LookupMember(cur, key); err != nil {
 			return nil, false, fmt.Errorf("claim path %q: %w", p.src, err)
 		}
-		if !ok || isNull(v) {
+		if !ok || IsNull(v) {
 			return nil, false, nil
 		}
 		if i == len(p.segs)-1 {
 			return v, true, nil
 		}
-		if firstByte(v) != '{' {
+		if FirstByte(v) != '{' {
 			return nil, false, fmt.Errorf("claim path %q: %q is %w", p.src, key, errNotObject)
 		}
 		cur = v
@@ -163,8 +163,8 @@ func (c *Claims) lookup(p claimPath, tenant string) (raw json.RawMessage, found 
 	return nil, false, nil
 }
 
-// firstByte returns the first non-space byte of a JSON value.
-func firstByte(b []byte) byte {
+// FirstByte returns the first non-space byte of a JSON value.
+func FirstByte(b []byte) byte {
 	for _, c := range b {
 		switch c {
 		case ' ', '\t', '\n', '\r':
@@ -175,5 +175,5 @@ func firstByte(b []byte) byte {
 	return 0
 }
 
-// isNull reports whether the JSON value is null.
-func isNull(b []byte) bool { return firstByte(b) == 'n' }
+// IsNull reports whether the JSON value is null.
+func IsNull(b []byte) bool { return FirstByte(b) == 'n' }

@@ -1,4 +1,4 @@
-// Package redisreplay is an issuer.ReplayStore on Redis or Valkey, so that
+// Package redisreplay is a dpop.ReplayStore on Redis or Valkey, so that
 // replicas share the DPoP proofs they have seen: a proof accepted by one
 // replica is refused as a replay by every other (RFC 9449 §11.1).
 //
@@ -18,7 +18,7 @@
 // cannot answer in time (down, unreachable, out of memory, a wrong
 // password) SetIfAbsent returns an error wrapping
 // tenantjwt.ErrStoreUnavailable, the proof is refused and middleware
-// answers 503. A client over its share gets issuer.ErrReplayKeyFull, and
+// answers 503. A client over its share gets dpop.ErrReplayKeyFull, and
 // its proof is refused as invalid (401).
 //
 // Run the server with maxmemory-policy noeviction (Redis's default): a
@@ -39,6 +39,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/dpop"
 	"github.com/tenantjwt/tenantjwt/issuer"
 )
 
@@ -50,10 +51,10 @@ const (
 	DefaultTimeout = 100 * time.Millisecond
 	// DefaultPerKey is how many proofs one client key (jkt) may record in
 	// one window: the in-process cache's default share.
-	DefaultPerKey = issuer.DefaultReplayCacheSize / issuer.DefaultReplayShare
+	DefaultPerKey = dpop.DefaultReplayCacheSize / dpop.DefaultReplayShare
 	// DefaultWindow is the quota window: the longest a proof lives at the
 	// default max_age and leeway.
-	DefaultWindow = issuer.DefaultDPoPMaxAge + issuer.DefaultLeeway
+	DefaultWindow = dpop.DefaultMaxAge + issuer.DefaultLeeway
 )
 
 // Options configure a Store. The zero value gives the defaults.
@@ -73,7 +74,7 @@ type Options struct {
 	Window time.Duration
 }
 
-// Store is an issuer.ReplayStore on Redis. It is safe for concurrent use.
+// Store is an dpop.ReplayStore on Redis. It is safe for concurrent use.
 type Store struct {
 	client  redis.Scripter
 	closer  func() error // closes a client the store opened; nil otherwise
@@ -83,7 +84,7 @@ type Store struct {
 	window  time.Duration
 }
 
-var _ issuer.ReplayStore = (*Store)(nil)
+var _ dpop.ReplayStore = (*Store)(nil)
 
 // New returns a store on client (a *redis.Client, *redis.ClusterClient or
 // *redis.Ring; nil refuses every proof as unavailable). The caller keeps ownership of client: Close does not close
@@ -182,7 +183,7 @@ end
 return 1
 `)
 
-// SetIfAbsent implements issuer.ReplayStore.
+// SetIfAbsent implements dpop.ReplayStore.
 func (s *Store) SetIfAbsent(ctx context.Context, jkt, jti string, ttl time.Duration) (bool, error) {
 	if ttl <= 0 {
 		return false, errors.New("redisreplay: proof already expired")
@@ -203,7 +204,7 @@ func (s *Store) SetIfAbsent(ctx context.Context, jkt, jti string, ttl time.Durat
 	case n == 0:
 		return false, nil
 	case n == -1:
-		return false, fmt.Errorf("redisreplay: %w (%d proofs per %s)", issuer.ErrReplayKeyFull, s.perKey, s.window)
+		return false, fmt.Errorf("redisreplay: %w (%d proofs per %s)", dpop.ErrReplayKeyFull, s.perKey, s.window)
 	}
 	return false, fmt.Errorf("redisreplay: %w: unexpected answer %d", tenantjwt.ErrStoreUnavailable, n)
 }
@@ -212,7 +213,7 @@ func (s *Store) SetIfAbsent(ctx context.Context, jkt, jti string, ttl time.Durat
 // the client's hash as their Redis Cluster hash tag.
 func (s *Store) keys(jkt, jti string) (proof, counter string) {
 	k := sha256.Sum256([]byte(jkt))
-	id := issuer.ReplayID(jkt, jti)
+	id := dpop.ReplayID(jkt, jti)
 	tag := s.prefix + "{" + hex.EncodeToString(k[:16]) + "}:"
 	return tag + hex.EncodeToString(id[:]), tag + "n"
 }

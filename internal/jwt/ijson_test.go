@@ -1,4 +1,4 @@
-package issuer
+package jwt
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"github.com/tenantjwt/tenantjwt"
 )
 
-// refIJSON is the strict reference checkJSON is fuzzed against. It is
+// refIJSON is the strict reference CheckJSON is fuzzed against. It is
 // built from independent parts: json.Valid for the grammar, utf8.Valid for
 // the encoding (outside strings valid JSON is ASCII), a regular expression
 // over the escapes for surrogates, and encoding/json's token stream with
@@ -57,7 +57,7 @@ func refIJSON(b []byte) (names []string, ok bool) {
 					return nil, false
 				}
 			}
-			if members++; members > maxJSONMembers {
+			if members++; members > MaxJSONMembers {
 				return nil, false
 			}
 			top.keys = append(top.keys, k)
@@ -66,7 +66,7 @@ func refIJSON(b []byte) (names []string, ok bool) {
 		}
 		switch tok {
 		case json.Delim('{'), json.Delim('['):
-			if len(stack) >= maxJSONDepth {
+			if len(stack) >= MaxJSONDepth {
 				return nil, false
 			}
 			stack = append(stack, &refLevel{object: tok == json.Delim('{'), wantKey: true})
@@ -126,8 +126,8 @@ func surrogate(b []byte, m []int) int64 {
 }
 
 // FuzzIJSON is the differential test of the UTF-8 and member-name rules:
-// checkJSON accepts exactly what the strict reference accepts, and for an
-// object parseObject lists the reference's top-level names.
+// CheckJSON accepts exactly what the strict reference accepts, and for an
+// object ParseObject lists the reference's top-level names.
 func FuzzIJSON(f *testing.F) {
 	for _, s := range []string{
 		`{}`, `{"a":1}`, `{"a":"x\"}","b":[1,{"c":"]"}]}`, `{"i\u0073s":"x","iss":"y"}`,
@@ -140,30 +140,30 @@ func FuzzIJSON(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		err := checkJSON(b)
-		if err != nil && !errors.Is(err, errNotIJSON) {
-			t.Fatalf("checkJSON(%q) = %v, not errNotIJSON", b, err)
+		err := CheckJSON(b)
+		if err != nil && !errors.Is(err, ErrNotIJSON) {
+			t.Fatalf("CheckJSON(%q) = %v, not ErrNotIJSON", b, err)
 		}
 		names, ok := refIJSON(b)
 		if (err == nil) != ok {
-			t.Fatalf("checkJSON(%q) = %v; the reference accepts: %v", b, err, ok)
+			t.Fatalf("CheckJSON(%q) = %v; the reference accepts: %v", b, err, ok)
 		}
-		if !ok || firstByte(b) != '{' {
+		if !ok || FirstByte(b) != '{' {
 			return
 		}
-		obj, perr := parseObject(b, "payload")
+		obj, perr := ParseObject(b, "payload")
 		if perr != nil {
-			t.Fatalf("parseObject(%q) = %v after checkJSON accepted", b, perr)
+			t.Fatalf("ParseObject(%q) = %v after CheckJSON accepted", b, perr)
 		}
 		var got []string
 		for _, m := range obj {
-			got = append(got, m.name)
-			if v, found, err := lookupMember(b, m.name); err != nil || !found || !bytes.Equal(v, m.val) {
-				t.Fatalf("lookupMember(%q) = %q, %v, %v; parseObject has %q", m.name, v, found, err, m.val)
+			got = append(got, m.Name)
+			if v, found, err := LookupMember(b, m.Name); err != nil || !found || !bytes.Equal(v, m.Val) {
+				t.Fatalf("LookupMember(%q) = %q, %v, %v; ParseObject has %q", m.Name, v, found, err, m.Val)
 			}
 		}
 		if !slices.Equal(got, names) {
-			t.Fatalf("parseObject(%q) names %q, the reference %q", b, got, names)
+			t.Fatalf("ParseObject(%q) names %q, the reference %q", b, got, names)
 		}
 	})
 }
@@ -207,26 +207,26 @@ func TestCheckJSON(t *testing.T) {
 		{"nested case collision", `{"o":{"id":"a","ID":"b"}}`, false},
 		{"collision in an object of many members", many(40)[:len(many(40))-1] + `,"M7":1}`, false},
 		{"many members, no collision", many(40), true},
-		{"member cap", many(maxJSONMembers + 1), false},
-		{"member cap reached", many(maxJSONMembers), true},
-		{"depth cap", deep(maxJSONDepth + 1), false},
-		{"depth cap reached", deep(maxJSONDepth), true},
+		{"member cap", many(MaxJSONMembers + 1), false},
+		{"member cap reached", many(MaxJSONMembers), true},
+		{"depth cap", deep(MaxJSONDepth + 1), false},
+		{"depth cap reached", deep(MaxJSONDepth), true},
 		{"control character", "{\"sub\":\"a\tb\"}", false},
 		{"leading zero", `{"n":01}`, false},
 		{"trailing data", `{} {}`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := checkJSON([]byte(tt.in))
+			err := CheckJSON([]byte(tt.in))
 			if (err == nil) != tt.ok {
-				t.Fatalf("checkJSON(%.80q) = %v, want ok %v", tt.in, err, tt.ok)
+				t.Fatalf("CheckJSON(%.80q) = %v, want ok %v", tt.in, err, tt.ok)
 			}
 			if _, ref := refIJSON([]byte(tt.in)); ref != tt.ok {
 				t.Fatalf("reference disagrees on %.80q: %v", tt.in, ref)
 			}
-			_, perr := newClaims([]byte(tt.in))
+			_, perr := NewClaims([]byte(tt.in))
 			if tt.ok != (perr == nil) || perr != nil && !errors.Is(perr, tenantjwt.ErrMalformed) {
-				t.Fatalf("newClaims(%.80q) = %v", tt.in, perr)
+				t.Fatalf("NewClaims(%.80q) = %v", tt.in, perr)
 			}
 		})
 	}

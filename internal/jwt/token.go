@@ -1,4 +1,4 @@
-package issuer
+package jwt
 
 import (
 	"encoding/base64"
@@ -9,53 +9,49 @@ import (
 	"github.com/tenantjwt/tenantjwt"
 )
 
-// DefaultMaxTokenBytes is the default cap on a token's length, checked
-// before any decoding.
-const DefaultMaxTokenBytes = 16384
-
 // b64 decodes base64url without padding and rejects non-canonical
 // encodings (stray bits in the last character), so one token has one
 // spelling.
 var b64 = base64.RawURLEncoding.Strict()
 
-// token is a compact JWS split and decoded by our own strict parser. The
-// signature is checked over signingInput, the exact bytes that were split.
-type token struct {
-	signingInput []byte
-	sig          []byte
-	header       header
-	headerJSON   []byte  // the decoded header
-	payload      []byte  // the decoded payload
-	claims       *Claims // its members: nil until readClaims
-	payload64    string  // the payload segment: a substring of the token
+// Token is a compact JWS split and decoded by our own strict parser. The
+// signature is checked over SigningInput, the exact bytes that were split.
+type Token struct {
+	SigningInput []byte
+	Sig          []byte
+	Header       Header
+	HeaderJSON   []byte  // the decoded header
+	Payload      []byte  // the decoded payload
+	claims       *Claims // its members: nil until Claims
+	Payload64    string  // the payload segment: a substring of the token
 }
 
-// header holds the JOSE header members we act on. It is read from an
-// exact-key map, so "ALG" or "Alg" never pass for "alg".
-type header struct {
-	alg, kid, typ, cty string
+// Header holds the JOSE header members we act on. It is read by exact
+// member name, so "ALG" or "Alg" never pass for "alg".
+type Header struct {
+	Alg, Kid, Typ, Cty string
 	// Presence of members that ask for something we do not do.
-	crit, b64, enc, zip bool
+	Crit, B64, Enc, Zip bool
 	// Presence of key-carrying members, which are ignored (never used to
 	// find or fetch keys); recorded for Explain.
-	jwk, jku, x5u, x5c bool
-	// jwkRaw is the jwk member's JSON: used only for DPoP proofs, whose key
+	JWK, JKU, X5U, X5C bool
+	// JWKRaw is the jwk member's JSON: used only for DPoP proofs, whose key
 	// is legitimately embedded; an access token's jwk is never used.
-	jwkRaw []byte
+	JWKRaw []byte
 }
 
-// parseToken applies the shape rules, decodes the three segments once
+// Parse applies the shape rules, decodes the three segments once
 // and reads the header's members, without judging the JSON yet: until the
 // signature is checked, header and payload are read only by the linear
-// scanner (eachMember, lookupMember), which never fails on hostile input
-// and costs about a memchr per string. checkSigned then applies the strict
-// I-JSON check (checkJSON) to the signed bytes. So a token of an unknown
+// scanner (EachMember, LookupMember), which never fails on hostile input
+// and costs about a memchr per string. CheckSigned then applies the strict
+// I-JSON check (CheckJSON) to the signed bytes. So a token of an unknown
 // issuer, or with a junk signature, costs one decode and one skim, however
 // its JSON is built. Reading the same bytes with the same code gives the
 // same members before and after the check, so nothing read early can
 // differ from what the check then accepts. It returns errors wrapping
 // tenantjwt.ErrMalformed.
-func parseToken(s string, maxBytes int) (*token, error) {
+func Parse(s string, maxBytes int) (*Token, error) {
 	if len(s) > maxBytes {
 		return nil, fmt.Errorf("issuer: token of %d bytes exceeds the cap of %d: %w", len(s), maxBytes, tenantjwt.ErrMalformed)
 	}
@@ -101,11 +97,11 @@ func parseToken(s string, maxBytes int) (*token, error) {
 		return nil, err
 	}
 
-	t := &token{signingInput: raw[:dot2:dot2], sig: sb, headerJSON: hb, payload: pb, payload64: s[dot1+1 : dot2]}
-	if err := t.header.decode(hb); err != nil {
+	t := &Token{SigningInput: raw[:dot2:dot2], Sig: sb, HeaderJSON: hb, Payload: pb, Payload64: s[dot1+1 : dot2]}
+	if err := t.Header.decode(hb); err != nil {
 		return nil, err
 	}
-	if firstByte(pb) != '{' {
+	if FirstByte(pb) != '{' {
 		return nil, fmt.Errorf("issuer: payload is not a JSON object: %w", tenantjwt.ErrMalformed)
 	}
 	return t, nil
@@ -126,37 +122,37 @@ func headerName(k []byte) string {
 		return ""
 	}
 	for _, n := range headerNames {
-		if nameIs(k, n) {
+		if NameIs(k, n) {
 			return n
 		}
 	}
 	return ""
 }
 
-// checkSigned applies checkJSON to header and payload, once the signature
+// CheckSigned applies CheckJSON to header and payload, once the signature
 // over them has verified: I-JSON at every depth, bounded nesting and
 // member count.
-func (t *token) checkSigned() error {
-	if err := checkObject(t.headerJSON, "header"); err != nil {
+func (t *Token) CheckSigned() error {
+	if err := CheckObject(t.HeaderJSON, "header"); err != nil {
 		return err
 	}
-	return checkObject(t.payload, "payload")
+	return CheckObject(t.Payload, "payload")
 }
 
-// checkUnsigned tells a malformed payload from a well-formed one of an
+// CheckUnsigned tells a malformed payload from a well-formed one of an
 // issuer that is not trusted, for the error's cause: the grammar, UTF-8,
 // depth and member count only, not the (costlier) member-name rules.
-func (t *token) checkUnsigned() error {
-	if err := checkJSONGrammar(t.payload); err != nil {
+func (t *Token) CheckUnsigned() error {
+	if err := CheckJSONGrammar(t.Payload); err != nil {
 		return fmt.Errorf("issuer: payload: %v: %w", err, tenantjwt.ErrMalformed)
 	}
 	return nil
 }
 
-// readClaims lists the payload's members, once.
-func (t *token) readClaims() *Claims {
+// Claims lists the payload's members, once.
+func (t *Token) Claims() *Claims {
 	if t.claims == nil {
-		t.claims = &Claims{payload: t.payload, obj: members(t.payload)}
+		t.claims = &Claims{payload: t.Payload, obj: Members(t.Payload)}
 	}
 	return t.claims
 }
@@ -169,42 +165,42 @@ func decodeSeg(dst, seg []byte, what string) ([]byte, error) {
 	return dst[:n], nil
 }
 
-// decode reads the header's members with the scanner (see parseToken):
+// decode reads the header's members with the scanner (see Parse):
 // b must look like an object, the members we use must have the right
 // types, and a member we read may appear once.
-func (h *header) decode(b []byte) error {
-	if firstByte(b) != '{' {
+func (h *Header) decode(b []byte) error {
+	if FirstByte(b) != '{' {
 		return fmt.Errorf("issuer: header is not a JSON object: %w", tenantjwt.ErrMalformed)
 	}
 	var seen uint16
-	err := eachMember(b, func(name, val []byte) error {
+	err := EachMember(b, func(name, val []byte) error {
 		var dst *string
 		var bit uint16
 		switch headerName(name) {
 		case "alg":
-			dst, bit = &h.alg, 1<<0
+			dst, bit = &h.Alg, 1<<0
 		case "kid":
-			dst, bit = &h.kid, 1<<1
+			dst, bit = &h.Kid, 1<<1
 		case "typ":
-			dst, bit = &h.typ, 1<<2
+			dst, bit = &h.Typ, 1<<2
 		case "cty":
-			dst, bit = &h.cty, 1<<3
+			dst, bit = &h.Cty, 1<<3
 		case "crit":
-			h.crit, bit = true, 1<<4
+			h.Crit, bit = true, 1<<4
 		case "b64":
-			h.b64, bit = true, 1<<5
+			h.B64, bit = true, 1<<5
 		case "enc":
-			h.enc, bit = true, 1<<6
+			h.Enc, bit = true, 1<<6
 		case "zip":
-			h.zip, bit = true, 1<<7
+			h.Zip, bit = true, 1<<7
 		case "jwk":
-			h.jwk, h.jwkRaw, bit = true, val, 1<<8
+			h.JWK, h.JWKRaw, bit = true, val, 1<<8
 		case "jku":
-			h.jku, bit = true, 1<<9
+			h.JKU, bit = true, 1<<9
 		case "x5u":
-			h.x5u, bit = true, 1<<10
+			h.X5U, bit = true, 1<<10
 		case "x5c":
-			h.x5c, bit = true, 1<<11
+			h.X5C, bit = true, 1<<11
 		default:
 			return nil
 		}
@@ -233,20 +229,27 @@ func (h *header) decode(b []byte) error {
 	return nil
 }
 
-// check rejects headers that ask for processing we do not do. We
+// Check rejects headers that ask for processing we do not do. We
 // understand no critical extension (RFC 7515 §4.1.11), so any crit
 // rejects; b64 (RFC 7797) changes what is signed; enc/zip mean JWE; a
 // nested JWT (cty JWT) would be a second token we do not verify.
-func (h *header) check() error {
+func (h *Header) Check() error {
 	switch {
-	case h.enc || h.zip:
+	case h.Enc || h.Zip:
 		return fmt.Errorf("issuer: JWE header (enc/zip): %w", tenantjwt.ErrMalformed)
-	case h.crit:
+	case h.Crit:
 		return fmt.Errorf("issuer: crit header: no extension is understood: %w", tenantjwt.ErrMalformed)
-	case h.b64:
+	case h.B64:
 		return fmt.Errorf("issuer: b64 header (RFC 7797) not supported: %w", tenantjwt.ErrMalformed)
-	case normTyp(h.cty) == "jwt":
+	case NormTyp(h.Cty) == "jwt":
 		return fmt.Errorf("issuer: cty JWT (nested token) not supported: %w", tenantjwt.ErrMalformed)
 	}
 	return nil
+}
+
+// NormTyp lower-cases a typ and drops an "application/" prefix (RFC 7515
+// §4.1.9 lets producers omit it).
+func NormTyp(t string) string {
+	t = strings.ToLower(t)
+	return strings.TrimPrefix(t, "application/")
 }

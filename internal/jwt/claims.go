@@ -1,4 +1,4 @@
-package issuer
+package jwt
 
 import (
 	"encoding/json"
@@ -15,27 +15,27 @@ import (
 // call it was passed to.
 type Claims struct {
 	payload []byte
-	obj     object
+	obj     Object
 }
 
-// newClaims checks a payload that must be an I-JSON object (see
-// checkJSON) and lists its members.
-func newClaims(payload []byte) (*Claims, error) {
-	obj, err := parseObject(payload, "payload")
+// NewClaims checks a payload that must be an I-JSON object (see
+// CheckJSON) and lists its members.
+func NewClaims(payload []byte) (*Claims, error) {
+	obj, err := ParseObject(payload, "payload")
 	if err != nil {
 		return nil, err
 	}
 	return &Claims{payload: payload, obj: obj}, nil
 }
 
-// member returns the raw value of a top-level claim, null included.
-func (c *Claims) member(name string) (json.RawMessage, bool) { return c.obj.get(name) }
+// Member returns the raw value of a top-level claim, null included.
+func (c *Claims) Member(name string) (json.RawMessage, bool) { return c.obj.Get(name) }
 
 // Raw returns the JSON of the top-level claim name. A null claim counts as
 // absent.
 func (c *Claims) Raw(name string) (json.RawMessage, bool) {
-	v, ok := c.obj.get(name)
-	if !ok || isNull(v) {
+	v, ok := c.obj.Get(name)
+	if !ok || IsNull(v) {
 		return nil, false
 	}
 	return v, true
@@ -45,11 +45,11 @@ func (c *Claims) Raw(name string) (json.RawMessage, bool) {
 // {tenant} standing for tenant. A missing value is (nil, false, nil); a
 // path through a non-object value is an error.
 func (c *Claims) Lookup(path, tenant string) (json.RawMessage, bool, error) {
-	p, err := parsePath(path)
+	p, err := ParsePath(path)
 	if err != nil {
 		return nil, false, err
 	}
-	return c.lookup(p, tenant)
+	return c.LookupPath(p, tenant)
 }
 
 // String reads a top-level claim that must be a JSON string when present.
@@ -72,15 +72,15 @@ func (c *Claims) JSON() []byte { return c.payload }
 // not I-JSON (invalid UTF-8, an unpaired surrogate escape), is an error
 // wrapping tenantjwt.ErrClaims.
 func StringValue(raw json.RawMessage) (string, error) {
-	if firstByte(raw) != '"' {
-		return "", fmt.Errorf("issuer: want a JSON string, got %s: %w", kind(raw), tenantjwt.ErrClaims)
+	if FirstByte(raw) != '"' {
+		return "", fmt.Errorf("issuer: want a JSON string, got %s: %w", Kind(raw), tenantjwt.ErrClaims)
 	}
 	if s, ok := plainString(trimSpace(raw)); ok {
 		return s, nil
 	}
 	// Escapes or non-ASCII: I-JSON only, so invalid UTF-8 and lone
 	// surrogates are refused, never replaced with U+FFFD.
-	if err := checkJSON(raw); err != nil {
+	if err := CheckJSON(raw); err != nil {
 		return "", fmt.Errorf("issuer: %v: %w", err, tenantjwt.ErrClaims)
 	}
 	b, ok := unquote(nil, trimSpace(raw))
@@ -94,19 +94,20 @@ func StringValue(raw json.RawMessage) (string, error) {
 // array with any non-string element is an error wrapping
 // tenantjwt.ErrClaims: a roles claim "admin,user" is never split.
 func StringList(raw json.RawMessage) ([]string, error) {
-	if err := checkJSON(raw); err != nil {
+	if err := CheckJSON(raw); err != nil {
 		return nil, fmt.Errorf("issuer: %v: %w", err, tenantjwt.ErrClaims)
 	}
-	return stringList(raw)
+	return DecodeStringList(raw)
 }
 
-// stringList is StringList for a value already known to be valid JSON.
-func stringList(raw []byte) ([]string, error) {
-	if firstByte(raw) != '[' {
-		return nil, fmt.Errorf("issuer: want an array of strings, got %s: %w", kind(raw), tenantjwt.ErrClaims)
+// DecodeStringList is StringList for a value already known to be valid JSON,
+// such as a member of a Claims.
+func DecodeStringList(raw []byte) ([]string, error) {
+	if FirstByte(raw) != '[' {
+		return nil, fmt.Errorf("issuer: want an array of strings, got %s: %w", Kind(raw), tenantjwt.ErrClaims)
 	}
 	var out []string
-	err := eachElement(trimSpace(raw), func(v []byte) error {
+	err := EachElement(trimSpace(raw), func(v []byte) error {
 		s, err := StringValue(v)
 		if err != nil {
 			return fmt.Errorf("issuer: array element: %w", err)
@@ -126,40 +127,42 @@ func stringList(raw []byte) ([]string, error) {
 // ScopeList decodes scopes: a space-delimited string (RFC 8693 scope) or an
 // array of strings (Okta's scp).
 func ScopeList(raw json.RawMessage) ([]string, error) {
-	if err := checkJSON(raw); err != nil {
+	if err := CheckJSON(raw); err != nil {
 		return nil, fmt.Errorf("issuer: %v: %w", err, tenantjwt.ErrClaims)
 	}
-	return scopeList(raw)
+	return DecodeScopeList(raw)
 }
 
-// scopeList is ScopeList for a value already known to be valid JSON.
-func scopeList(raw []byte) ([]string, error) {
-	if firstByte(raw) == '"' {
+// DecodeScopeList is ScopeList for a value already known to be valid JSON,
+// such as a member of a Claims.
+func DecodeScopeList(raw []byte) ([]string, error) {
+	if FirstByte(raw) == '"' {
 		s, err := StringValue(raw)
 		if err != nil {
 			return nil, err
 		}
 		return strings.Fields(s), nil
 	}
-	return stringList(raw)
+	return DecodeStringList(raw)
 }
 
 // TenantList decodes a tenants claim: an array of strings, or an object
 // whose keys are the tenants (Descope). The result is sorted and has no
 // duplicates.
 func TenantList(raw json.RawMessage) ([]string, error) {
-	if err := checkJSON(raw); err != nil {
+	if err := CheckJSON(raw); err != nil {
 		return nil, fmt.Errorf("issuer: %v: %w", err, tenantjwt.ErrClaims)
 	}
-	return tenantList(raw)
+	return DecodeTenantList(raw)
 }
 
-// tenantList is TenantList for a value already known to be valid JSON.
-func tenantList(raw []byte) ([]string, error) {
+// DecodeTenantList is TenantList for a value already known to be valid JSON,
+// such as a member of a Claims.
+func DecodeTenantList(raw []byte) ([]string, error) {
 	var out []string
-	if firstByte(raw) == '{' {
-		err := eachMember(raw, func(name, _ []byte) error {
-			out = append(out, decodeName(name))
+	if FirstByte(raw) == '{' {
+		err := EachMember(raw, func(name, _ []byte) error {
+			out = append(out, DecodeName(name))
 			return nil
 		})
 		if err != nil {
@@ -167,7 +170,7 @@ func tenantList(raw []byte) ([]string, error) {
 		}
 	} else {
 		var err error
-		if out, err = stringList(raw); err != nil {
+		if out, err = DecodeStringList(raw); err != nil {
 			return nil, err
 		}
 	}
@@ -189,9 +192,9 @@ func trimSpace(b []byte) []byte {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// kind names a JSON value's type for error messages.
-func kind(raw []byte) string {
-	switch firstByte(raw) {
+// Kind names a JSON value's type for error messages.
+func Kind(raw []byte) string {
+	switch FirstByte(raw) {
 	case '"':
 		return "a string"
 	case '[':

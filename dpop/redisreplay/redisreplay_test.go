@@ -20,9 +20,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tenantjwt/tenantjwt"
+	"github.com/tenantjwt/tenantjwt/dpop"
+	"github.com/tenantjwt/tenantjwt/dpop/redisreplay"
 	"github.com/tenantjwt/tenantjwt/issuer"
 	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
-	"github.com/tenantjwt/tenantjwt/issuer/redisreplay"
 	"github.com/tenantjwt/tenantjwt/middleware"
 )
 
@@ -119,7 +120,7 @@ func open(t *testing.T, url string, o redisreplay.Options) *redisreplay.Store {
 
 const resource = "https://api.example.com/v1/orders"
 
-func dpop(proof string) tenantjwt.Presentation {
+func presentDPoP(proof string) tenantjwt.Presentation {
 	return tenantjwt.Presentation{Scheme: "DPoP", DPoP: proof, Method: "GET", URL: resource}
 }
 
@@ -133,22 +134,22 @@ func TestReplayAcrossRegistries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := issuertest.NewRegistry(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: open(t, srv.url, redisreplay.Options{})}}, iss)
-	b := issuertest.NewRegistry(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: open(t, srv.url, redisreplay.Options{})}}, iss)
+	a := issuertest.NewRegistry(t, issuer.Options{DPoP: dpop.Options{Replay: open(t, srv.url, redisreplay.Options{})}}, iss)
+	b := issuertest.NewRegistry(t, issuer.Options{DPoP: dpop.Options{Replay: open(t, srv.url, redisreplay.Options{})}}, iss)
 	tok := iss.Mint(map[string]any{"cnf": client.Confirmation()})
 	ctx := context.Background()
 
 	proof := client.Proof("GET", resource, tok)
-	if _, err := a.VerifyPresented(ctx, tok, dpop(proof)); err != nil {
+	if _, err := a.VerifyPresented(ctx, tok, presentDPoP(proof)); err != nil {
 		t.Fatalf("replica a, fresh proof: %v", err)
 	}
 	for name, reg := range map[string]*issuer.Registry{"a": a, "b": b} {
-		_, err := reg.VerifyPresented(ctx, tok, dpop(proof))
+		_, err := reg.VerifyPresented(ctx, tok, presentDPoP(proof))
 		if !errors.Is(err, tenantjwt.ErrDPoPProof) || errors.Is(err, tenantjwt.ErrStoreUnavailable) {
 			t.Errorf("replica %s, replayed proof: err = %v, want ErrDPoPProof", name, err)
 		}
 	}
-	if _, err := b.VerifyPresented(ctx, tok, dpop(client.Proof("GET", resource, tok))); err != nil {
+	if _, err := b.VerifyPresented(ctx, tok, presentDPoP(client.Proof("GET", resource, tok))); err != nil {
 		t.Errorf("replica b, fresh proof: %v", err)
 	}
 }
@@ -200,7 +201,7 @@ func TestStoreOutageFailsClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := open(t, srv.url, redisreplay.Options{})
-	reg := issuertest.NewRegistry(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: store}}, iss)
+	reg := issuertest.NewRegistry(t, issuer.Options{DPoP: dpop.Options{Replay: store}}, iss)
 	api := httptest.NewServer(middleware.New(reg, middleware.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
 	t.Cleanup(api.Close)
 	bound := iss.Mint(map[string]any{"cnf": client.Confirmation()})
@@ -232,7 +233,7 @@ func TestStoreOutageFailsClosed(t *testing.T) {
 	if r := send("Bearer "+bearer, ""); r.StatusCode != 200 {
 		t.Errorf("bearer token with Redis down: %d, want 200", r.StatusCode)
 	}
-	_, err = reg.VerifyPresented(context.Background(), bound, dpop(client.Proof("GET", resource, bound)))
+	_, err = reg.VerifyPresented(context.Background(), bound, presentDPoP(client.Proof("GET", resource, bound)))
 	if !errors.Is(err, tenantjwt.ErrStoreUnavailable) || errors.Is(err, tenantjwt.ErrInvalidToken) {
 		t.Errorf("VerifyPresented with Redis down: %v, want ErrStoreUnavailable only", err)
 	}
@@ -263,7 +264,7 @@ func TestPerKeyQuota(t *testing.T) {
 		t.Errorf("replay: %v %v, want false, nil", ok, err)
 	}
 	ok, err := store.SetIfAbsent(ctx, "greedy", "jti-3", ttl)
-	if ok || !errors.Is(err, issuer.ErrReplayKeyFull) || errors.Is(err, tenantjwt.ErrStoreUnavailable) {
+	if ok || !errors.Is(err, dpop.ErrReplayKeyFull) || errors.Is(err, tenantjwt.ErrStoreUnavailable) {
 		t.Errorf("greedy proof over its share: %v %v, want ErrReplayKeyFull", ok, err)
 	}
 	if ok, err := store.SetIfAbsent(ctx, "modest", "jti-0", ttl); !ok || err != nil {
@@ -307,12 +308,12 @@ func TestQuotaRefusalIsInvalidProof(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := issuertest.NewRegistry(t, issuer.Options{DPoP: issuer.DPoPOptions{Replay: open(t, srv.url, redisreplay.Options{PerKey: 1})}}, iss)
+	reg := issuertest.NewRegistry(t, issuer.Options{DPoP: dpop.Options{Replay: open(t, srv.url, redisreplay.Options{PerKey: 1})}}, iss)
 	tok := iss.Mint(map[string]any{"cnf": client.Confirmation()})
-	if _, err := reg.VerifyPresented(context.Background(), tok, dpop(client.Proof("GET", resource, tok))); err != nil {
+	if _, err := reg.VerifyPresented(context.Background(), tok, presentDPoP(client.Proof("GET", resource, tok))); err != nil {
 		t.Fatal(err)
 	}
-	_, err = reg.VerifyPresented(context.Background(), tok, dpop(client.Proof("GET", resource, tok)))
+	_, err = reg.VerifyPresented(context.Background(), tok, presentDPoP(client.Proof("GET", resource, tok)))
 	if status, _ := middleware.Status(err); status != 401 || !errors.Is(err, tenantjwt.ErrDPoPProof) {
 		t.Errorf("over the share: %v (status %d), want ErrDPoPProof and 401", err, status)
 	}
