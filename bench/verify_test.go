@@ -20,6 +20,9 @@ type verifier struct {
 }
 
 var verifiers = []verifier{
+	{"crypto", func(tb testing.TB, f *fixture) func(string) error {
+		return func(tok string) error { return cryptoOnly(tok, f.pub) }
+	}},
 	{"floor", func(tb testing.TB, f *fixture) func(string) error {
 		return func(tok string) error { return floor(tok, f.pub) }
 	}},
