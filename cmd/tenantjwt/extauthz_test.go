@@ -36,19 +36,26 @@ func startServeGRPC(t *testing.T, config string) *grpcServe {
 	grpcAddr := make(chan string, 1)
 	reloaded := make(chan error, 1)
 	trigger := make(chan struct{})
+	prefetched := make(chan bool, 100)
 	hooks := &serveHooks{
 		listening:     func(addr string) { listening <- addr },
 		grpcListening: func(addr string) { grpcAddr <- addr },
 		reloaded:      func(err error) { reloaded <- err },
 		reload:        trigger,
+		prefetched: func(ready bool) {
+			select {
+			case prefetched <- ready:
+			default: // never block the server
+			}
+		},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	logs := &syncBuffer{}
 	go func() {
-		done <- runWith(ctx, []string{"serve", "--config", config, "--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0", "--watch-interval", "0", "--log-refusals", "0"}, nil, io.Discard, logs, hooks)
+		done <- runWith(ctx, []string{"serve", "--config", config, "--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0", "--watch-interval", "0", "--log-refusals", "0", "--prefetch-retry", "10ms"}, nil, io.Discard, logs, hooks)
 	}()
-	gs := &grpcServe{testServer: &testServer{logs: logs, config: config}}
+	gs := &grpcServe{testServer: &testServer{logs: logs, config: config, prefetched: prefetched}}
 	var gaddr string
 	select {
 	case gaddr = <-grpcAddr:
@@ -639,11 +646,11 @@ func TestExtAuthzGRPCHealthFollowsReadiness(t *testing.T) {
 		t.Errorf("server: %v, want SERVING", got)
 	}
 	a.SetJWKSHandler(nil)
-	if err := gs.reload(); err != nil { // a reload prefetches again
-		t.Fatal(err)
-	}
-	// The reload's prefetch runs in the background: a verification
-	// fetches the keys too, deterministically.
+	// The prefetch loop keeps retrying in the background; wait until an
+	// attempt finds the keys (the key cache also waits out its retry
+	// interval after the last failure, so a check right now could still
+	// be refused with 503).
+	gs.waitPrefetch(t, true)
 	if got := httpStatus(gs.check(t, envoyCheck{token: a.Mint(nil)})); got != 200 {
 		t.Fatalf("check after the outage: %d", got)
 	}
