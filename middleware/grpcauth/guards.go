@@ -2,13 +2,11 @@ package grpcauth
 
 import (
 	"context"
-	"fmt"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/tenantjwt/tenantjwt"
-	"github.com/tenantjwt/tenantjwt/middleware"
 	"github.com/tenantjwt/tenantjwt/middleware/internal/rpcauth"
 )
 
@@ -25,29 +23,19 @@ func Require(what string, allow func(*tenantjwt.Principal) bool) Guard {
 }
 
 // RequireRoles is met by a Principal with at least one of roles.
-func RequireRoles(roles ...string) Guard {
-	return Require(fmt.Sprintf("any role of %q", roles), middleware.AnyRole(roles...))
-}
+func RequireRoles(roles ...string) Guard { return Guard{rpcauth.Roles(roles...)} }
 
 // RequireAllRoles is met by a Principal with every one of roles.
-func RequireAllRoles(roles ...string) Guard {
-	return Require(fmt.Sprintf("all roles of %q", roles), middleware.AllRoles(roles...))
-}
+func RequireAllRoles(roles ...string) Guard { return Guard{rpcauth.AllRoles(roles...)} }
 
 // RequirePermissions is met by a Principal with every one of perms.
-func RequirePermissions(perms ...string) Guard {
-	return Require(fmt.Sprintf("permissions %q", perms), middleware.AllPermissions(perms...))
-}
+func RequirePermissions(perms ...string) Guard { return Guard{rpcauth.Permissions(perms...)} }
 
 // RequireScopes is met by a Principal with every one of scopes.
-func RequireScopes(scopes ...string) Guard {
-	return Require(fmt.Sprintf("scopes %q", scopes), middleware.AllScopes(scopes...))
-}
+func RequireScopes(scopes ...string) Guard { return Guard{rpcauth.Scopes(scopes...)} }
 
 // RequireTenant is met by a Principal acting in tenant.
-func RequireTenant(tenant string) Guard {
-	return Require(fmt.Sprintf("tenant %q", tenant), middleware.InTenant(tenant))
-}
+func RequireTenant(tenant string) Guard { return Guard{rpcauth.Tenant(tenant)} }
 
 // Check applies guards to the Principal of ctx, inside a handler, for
 // decisions that depend on the request message. It returns nil when every

@@ -258,3 +258,31 @@ func (c *Core) Refuse(ctx context.Context, procedure string, dpop bool, err erro
 	}
 	return c.a.ChallengeScheme(err, dpop)
 }
+
+// The requirements behind the adapters' guards, named as the HTTP
+// middleware's guards name them: both adapters wrap these.
+
+// Roles is met by a Principal with at least one of roles.
+func Roles(roles ...string) Guard {
+	return Guard{fmt.Sprintf("any role of %q", roles), middleware.AnyRole(roles...)}
+}
+
+// AllRoles is met by a Principal with every one of roles.
+func AllRoles(roles ...string) Guard {
+	return Guard{fmt.Sprintf("all roles of %q", roles), middleware.AllRoles(roles...)}
+}
+
+// Permissions is met by a Principal with every one of perms.
+func Permissions(perms ...string) Guard {
+	return Guard{fmt.Sprintf("permissions %q", perms), middleware.AllPermissions(perms...)}
+}
+
+// Scopes is met by a Principal with every one of scopes.
+func Scopes(scopes ...string) Guard {
+	return Guard{fmt.Sprintf("scopes %q", scopes), middleware.AllScopes(scopes...)}
+}
+
+// Tenant is met by a Principal acting in tenant.
+func Tenant(tenant string) Guard {
+	return Guard{fmt.Sprintf("tenant %q", tenant), middleware.InTenant(tenant)}
+}
