@@ -28,6 +28,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tenantjwt/tenantjwt/middleware/canonical"
+	"github.com/tenantjwt/tenantjwt/middleware/grpcauth"
 )
 
 // Limits of the gRPC ext_authz server. A Check carries one request's
@@ -100,7 +101,7 @@ func (a *extAuthz) Check(ctx context.Context, in *authv3.CheckRequest) (resp *au
 // Deny: DeniedHttpResponse with the status, WWW-Authenticate (DPoP
 // challenge included), Retry-After on 503 and the fixed JSON body of the
 // HTTP answer, rendered by the same Challenge; the CheckResponse status
-// is the gRPC code Envoy's convention pairs with it (grpcCode).
+// is the gRPC code Envoy's convention pairs with it (grpcauth.Code).
 func (st *state) checkResponse(r *http.Request, d decision) (*authv3.CheckResponse, int) {
 	if d.err == nil {
 		h := make(http.Header)
@@ -136,7 +137,7 @@ func (st *state) checkResponse(r *http.Request, d decision) (*authv3.CheckRespon
 		}
 	}
 	return &authv3.CheckResponse{
-		Status:       &rpcstatus.Status{Code: int32(grpcCode(rec.status)), Message: http.StatusText(rec.status)},
+		Status:       &rpcstatus.Status{Code: int32(grpcauth.Code(rec.status)), Message: http.StatusText(rec.status)},
 		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: denied},
 	}, rec.status
 }
@@ -158,24 +159,6 @@ func overwrite(key, value string) *corev3.HeaderValueOption {
 	return &corev3.HeaderValueOption{
 		Header:       &corev3.HeaderValue{Key: key, Value: value},
 		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
-	}
-}
-
-// grpcCode is the CheckResponse status for a denied HTTP status. Envoy
-// denies on any code but OK and sends the DeniedHttpResponse's status;
-// the code follows the convention of Envoy's own examples and of gRPC's
-// HTTP mapping: 401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 400
-// INVALID_ARGUMENT, 503 UNAVAILABLE.
-func grpcCode(httpStatus int) codes.Code {
-	switch httpStatus {
-	case http.StatusUnauthorized:
-		return codes.Unauthenticated
-	case http.StatusBadRequest:
-		return codes.InvalidArgument
-	case http.StatusServiceUnavailable:
-		return codes.Unavailable
-	default:
-		return codes.PermissionDenied
 	}
 }
 

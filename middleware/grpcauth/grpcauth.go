@@ -266,11 +266,14 @@ func refusal(ctx context.Context, ch middleware.Challenge) error {
 		// stream); the status still refuses the call.
 		_ = grpc.SetHeader(ctx, metadata.Pairs("www-authenticate", ch.WWWAuthenticate))
 	}
-	return status.Error(code(ch.Status), ch.Description)
+	return status.Error(Code(ch.Status), ch.Description)
 }
 
-// code maps the HTTP status middleware.Status chose to a gRPC code.
-func code(httpStatus int) codes.Code {
+// Code maps an HTTP status of a refusal, as middleware.Status chooses it,
+// to the gRPC code of the same meaning: 400 InvalidArgument, 403
+// PermissionDenied, 503 Unavailable, and Unauthenticated otherwise (401).
+// Envoy's gRPC ext_authz answers in `tenantjwt serve` use it too.
+func Code(httpStatus int) codes.Code {
 	switch httpStatus {
 	case http.StatusBadRequest:
 		return codes.InvalidArgument
