@@ -49,7 +49,7 @@ func (fa *forwardAuth) envoyOriginal(r *http.Request, target string) (canonical.
 func (s *server) envoyChecks(mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Checks skip the mux: the hot path, and no path cleaning.
-		if r.URL.Path == "/verify" && r.RequestURI != "" && strings.HasPrefix(r.RequestURI, "/verify") && (len(r.RequestURI) == 7 || r.RequestURI[7] == '?') {
+		if path, _, _ := strings.Cut(r.RequestURI, "?"); path == "/verify" {
 			s.verify(w, r)
 			return
 		}
