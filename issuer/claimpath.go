@@ -28,15 +28,39 @@ func (cp ClaimPath) String() string { return cp.p.String() }
 // Lookup returns the JSON value at the path in p's claims, reading a
 // {tenant} segment as p's tenant. found is false when the claim is absent
 // or null. The claims were verified with the token: the value is the
-// issuer's, in the token's own JSON.
+// issuer's, in the token's own JSON. To read several paths, LookupClaims
+// decodes the claims once.
 func (cp ClaimPath) Lookup(p *tenantjwt.Principal) (raw json.RawMessage, found bool, err error) {
+	vals, err := LookupClaims(p, []ClaimPath{cp})
+	if err != nil || vals == nil || vals[0] == nil {
+		return nil, false, err
+	}
+	return vals[0], true, nil
+}
+
+// LookupClaims returns the JSON value at each path in p's claims (nil
+// where the claim is absent or null), decoding the claims once. A path
+// that runs through a value that is not an object is left nil, and the
+// first such error is returned with the values of the other paths.
+func LookupClaims(p *tenantjwt.Principal, paths []ClaimPath) ([]json.RawMessage, error) {
 	payload, err := p.RawClaims()
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	c, err := jwt.NewClaims(payload)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	return c.LookupPath(cp.p, p.Tenant)
+	out := make([]json.RawMessage, len(paths))
+	var first error
+	for i, cp := range paths {
+		raw, found, err := c.LookupPath(cp.p, p.Tenant)
+		switch {
+		case err != nil && first == nil:
+			first = err
+		case err == nil && found:
+			out[i] = raw
+		}
+	}
+	return out, first
 }

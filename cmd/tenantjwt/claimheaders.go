@@ -11,11 +11,11 @@ import (
 	"github.com/tenantjwt/tenantjwt/issuer"
 )
 
-// claimHeader is one entry of forward_auth.headers: a response header
-// carrying the value at a claim path of the verified token.
-type claimHeader struct {
-	name string // canonical header name
-	path issuer.ClaimPath
+// claimHeaders are forward_auth.headers: response headers carrying the
+// values at claim paths of the verified token, names[i] for paths[i].
+type claimHeaders struct {
+	names []string // canonical header names
+	paths []issuer.ClaimPath
 }
 
 // reservedHeaders are set by serve itself; a claim header may not reuse
@@ -24,39 +24,50 @@ var reservedHeaders = []string{"X-Auth-Issuer", "X-Auth-Subject", "X-Auth-Tenant
 	"Www-Authenticate", "Retry-After", "Cache-Control", "Content-Type", "Content-Length", "Set-Cookie"}
 
 // compileClaimHeaders validates forward_auth.headers, header → claim path.
-func compileClaimHeaders(m map[string]string) ([]claimHeader, error) {
-	out := make([]claimHeader, 0, len(m))
+func compileClaimHeaders(m map[string]string) (claimHeaders, error) {
+	var out claimHeaders
 	for name, path := range m {
 		if strings.HasPrefix(name, ":") || len(name) > 64 || !validHeaderName(name) {
-			return nil, fmt.Errorf("forward_auth: headers: %q is not a header name", name)
+			return claimHeaders{}, fmt.Errorf("forward_auth: headers: %q is not a header name", name)
 		}
 		canon := http.CanonicalHeaderKey(name)
 		for _, h := range reservedHeaders {
 			if strings.EqualFold(canon, h) {
-				return nil, fmt.Errorf("forward_auth: headers: %s is set by serve itself", canon)
+				return claimHeaders{}, fmt.Errorf("forward_auth: headers: %s is set by serve itself", canon)
 			}
 		}
 		p, err := issuer.ParseClaimPath(path)
 		if err != nil {
-			return nil, fmt.Errorf("forward_auth: headers: %s: claim path %q: %w", canon, path, err)
+			return claimHeaders{}, fmt.Errorf("forward_auth: headers: %s: claim path %q: %w", canon, path, err)
 		}
-		out = append(out, claimHeader{name: canon, path: p})
+		out.names = append(out.names, canon)
+		out.paths = append(out.paths, p)
 	}
 	return out, nil
 }
 
-// value renders the claim at h's path for a header, encoded like the
-// X-Auth-* values: a string as itself, an array of strings, numbers or
-// booleans as a comma-joined list, a number or boolean as its JSON text,
-// an object as compact JSON; each percent-encoded where needed. Absent,
-// null or unreadable claims give "", so the header is still sent and
-// overwrites a client's copy.
-func (h claimHeader) value(p *tenantjwt.Principal) string {
-	if p == nil {
-		return ""
+// values renders the claim headers' values for p, decoding p's
+// claims once, encoded like the X-Auth-* values: a string as itself, an
+// array of strings, numbers or booleans as a comma-joined list, a number
+// or boolean as its JSON text, an object as compact JSON; each
+// percent-encoded where needed. Absent, null or unreadable claims give "",
+// so the header is still sent and overwrites a client's copy; p is nil
+// for an anonymous allow.
+func (c claimHeaders) values(p *tenantjwt.Principal) []string {
+	out := make([]string, len(c.names))
+	if p == nil || len(c.paths) == 0 {
+		return out
 	}
-	raw, found, err := h.path.Lookup(p)
-	if err != nil || !found {
+	raws, _ := issuer.LookupClaims(p, c.paths) // a path that cannot be read stays empty
+	for i, raw := range raws {
+		out[i] = headerClaim(raw)
+	}
+	return out
+}
+
+// headerClaim renders one claim value (nil: absent) for a header.
+func headerClaim(raw json.RawMessage) string {
+	if raw == nil {
 		return ""
 	}
 	raw = bytes.TrimSpace(raw)

@@ -120,7 +120,6 @@ type fetchLog struct {
 type fetchState struct {
 	lastOK  time.Time
 	lastErr string // "" after a success
-	keys    int
 }
 
 func (l *fetchLog) get(label string) fetchState {
@@ -147,7 +146,7 @@ func (l *fetchLog) record(ev jwks.FetchEvent, now time.Time) (arrived, failing b
 		next.lastErr = ev.Err.Error()
 		failing = next.lastErr != prev.lastErr
 	} else {
-		next.lastOK, next.lastErr, next.keys = now, "", ev.Keys
+		next.lastOK, next.lastErr = now, ""
 		arrived = !seen || prev.lastErr != "" || prev.lastOK.IsZero()
 	}
 	l.m[ev.Label] = next

@@ -58,7 +58,7 @@ type forwardAuth struct {
 	Headers         map[string]string `yaml:"headers"`
 
 	allowLevel   slog.Level // of allow decisions; logAllowedOff disables them
-	claimHeaders []claimHeader
+	claimHeaders claimHeaders
 	tenantOf     func(*http.Request, canonical.Request) (string, bool)
 }
 

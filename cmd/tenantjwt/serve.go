@@ -592,8 +592,8 @@ func (s *server) logDecision(ctx context.Context, st *state, d decision) {
 // empty when absent (p is nil for an anonymous rule).
 func (st *state) allowHeaders(h http.Header, p *tenantjwt.Principal) {
 	writeIdentity(h, p)
-	for _, ch := range st.fa.claimHeaders {
-		h[ch.name] = []string{ch.value(p)}
+	for i, v := range st.fa.claimHeaders.values(p) {
+		h[st.fa.claimHeaders.names[i]] = []string{v}
 	}
 }
 
