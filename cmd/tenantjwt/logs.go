@@ -81,5 +81,5 @@ func reasonOf(err error) string {
 	case errors.Is(err, tenantjwt.ErrForbidden):
 		return "forbidden"
 	}
-	return result(err)
+	return tenantjwt.CauseName(err)
 }

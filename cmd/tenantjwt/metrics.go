@@ -130,7 +130,7 @@ func (m *metrics) issuer(name string) string {
 
 // verified is the registry hook.
 func (m *metrics) verified(ev issuer.VerifyEvent) {
-	m.verifications.WithLabelValues(m.issuer(ev.Issuer), result(ev.Err)).Inc()
+	m.verifications.WithLabelValues(m.issuer(ev.Issuer), tenantjwt.CauseName(ev.Err)).Inc()
 	switch {
 	case ev.CacheHit:
 		m.cacheHits.Inc()
@@ -243,7 +243,3 @@ func (c *keyCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
-
-// result names the cause of a rejection with the library's fixed, small
-// vocabulary (tenantjwt.CauseName).
-func result(err error) string { return tenantjwt.CauseName(err) }
