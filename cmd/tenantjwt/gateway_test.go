@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,14 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tenantjwt/tenantjwt/internal/realproc"
 	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
 )
 
@@ -25,20 +23,6 @@ import (
 // real nginx and real Caddy in front of an upstream that echoes what it
 // received, with `tenantjwt serve` and `tenantjwt dev` issuers in process.
 // Only the ports in the shipped files are substituted.
-
-// needBinary returns the path of a gateway binary. Under CI=true a
-// missing one fails the test; elsewhere the test is skipped.
-func needBinary(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed; .ci/run installs it (apt-get install %s)", name, name)
-		}
-		t.Skipf("%s is not installed (apt-get install %s); skipping the real-gateway test", name, name)
-	}
-	return path
-}
 
 // echoUpstream is the API behind the gateway: it answers 200 with what it
 // received and remembers every request target it saw.
@@ -152,67 +136,8 @@ func portOf(addr string) string {
 	return p
 }
 
-// startProcess runs a gateway until the test ends and returns when a line
-// of its output contains ready.
-func startProcess(t *testing.T, ready string, name string, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, name, args...)
-	// Its own process group, stopped as a whole: nginx's workers hold the
-	// output pipe too, and must not outlive the test.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	out, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout = cmd.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var logMu sync.Mutex
-	var log strings.Builder
-	found := make(chan struct{})
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(out)
-		once := sync.Once{}
-		for sc.Scan() {
-			logMu.Lock()
-			log.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
-			if strings.Contains(sc.Text(), ready) {
-				once.Do(func() { close(found) })
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		<-scanned
-		if t.Failed() {
-			logMu.Lock()
-			t.Logf("%s output:\n%s", name, log.String())
-			logMu.Unlock()
-		}
-	})
-	select {
-	case <-found:
-	case <-scanned:
-		logMu.Lock()
-		defer logMu.Unlock()
-		t.Fatalf("%s exited before it was ready:\n%s", name, log.String())
-	case <-time.After(30 * time.Second): // a bound, not synchronisation
-		logMu.Lock()
-		defer logMu.Unlock()
-		t.Fatalf("%s not ready after 30s:\n%s", name, log.String())
-	}
-}
-
 func TestGatewayNginx(t *testing.T) {
-	bin := needBinary(t, "nginx")
+	bin := realproc.Binary(t, "nginx")
 	env := startGatewayEnv(t)
 	gw := freeAddr(t)
 	dir := t.TempDir()
@@ -221,13 +146,13 @@ func TestGatewayNginx(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
-	startProcess(t, "start worker process", bin, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"),
+	realproc.Start(t, "start worker process", bin, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"),
 		"-g", "daemon off; master_process on; pid "+filepath.Join(dir, "nginx.pid")+"; error_log stderr notice;")
 	runGatewaySuite(t, env, gw, "nginx")
 }
 
 func TestGatewayCaddy(t *testing.T) {
-	bin := needBinary(t, "caddy")
+	bin := realproc.Binary(t, "caddy")
 	env := startGatewayEnv(t)
 	gw := freeAddr(t)
 	dir := t.TempDir()
@@ -239,7 +164,7 @@ func TestGatewayCaddy(t *testing.T) {
 	t.Setenv("HOME", dir) // Caddy keeps state under $HOME; keep it in the test
 	t.Setenv("XDG_DATA_HOME", dir)
 	t.Setenv("XDG_CONFIG_HOME", dir)
-	startProcess(t, "serving initial configuration", bin, "run", "--config", path, "--adapter", "caddyfile")
+	realproc.Start(t, "serving initial configuration", bin, "run", "--config", path, "--adapter", "caddyfile")
 	runGatewaySuite(t, env, gw, "caddy")
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenantjwt/tenantjwt/internal/realproc"
 	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
 )
 
@@ -15,10 +16,10 @@ import (
 // swaps it: DPoP requests answer 503 there while bearer tokens pass; a
 // reload back to the shared store refuses the old proof again.
 func TestServeSharedReplayStore(t *testing.T) {
-	bin := needBinary(t, "redis-server")
+	bin := realproc.Binary(t, "redis-server")
 	addr := freeAddr(t)
 	port := addr[strings.LastIndexByte(addr, ':')+1:]
-	startProcess(t, "Ready to accept connections", bin, "--port", port, "--bind", "127.0.0.1",
+	realproc.Start(t, "Ready to accept connections", bin, "--port", port, "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
 	t.Setenv("TJ_TEST_REDIS", addr)
 	shared := "dpop_proofs:\n  store: redis://${TJ_TEST_REDIS}/0\n"

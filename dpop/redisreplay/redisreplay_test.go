@@ -1,19 +1,14 @@
 package redisreplay_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +17,7 @@ import (
 	"github.com/tenantjwt/tenantjwt"
 	"github.com/tenantjwt/tenantjwt/dpop"
 	"github.com/tenantjwt/tenantjwt/dpop/redisreplay"
+	"github.com/tenantjwt/tenantjwt/internal/realproc"
 	"github.com/tenantjwt/tenantjwt/issuer"
 	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
 	"github.com/tenantjwt/tenantjwt/middleware"
@@ -39,73 +35,16 @@ type redisServer struct {
 // the test is skipped.
 func startRedis(t *testing.T) *redisServer {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is not installed; .ci/run installs it (apt-get install redis-server)")
-		}
-		t.Skip("redis-server is not installed (apt-get install redis-server); skipping the real-Redis test")
-	}
+	bin := realproc.Binary(t, "redis-server")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
+	p := realproc.Start(t, "Ready to accept connections", bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var (
-		logMu sync.Mutex
-		log   strings.Builder
-	)
-	ready, exited := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(out)
-		var once sync.Once
-		for sc.Scan() {
-			logMu.Lock()
-			log.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				once.Do(func() { close(ready) })
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	var stopOnce sync.Once
-	stop := func() {
-		stopOnce.Do(func() {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-			cmd.Wait()
-		})
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			logMu.Lock()
-			t.Logf("redis-server output:\n%s", log.String())
-			logMu.Unlock()
-		}
-	})
-	select {
-	case <-ready:
-	case <-exited:
-		t.Fatal("redis-server exited before it was ready")
-	case <-time.After(30 * time.Second): // a bound, not synchronisation
-		t.Fatal("redis-server not ready after 30s")
-	}
-	return &redisServer{url: fmt.Sprintf("redis://127.0.0.1:%d/0", port), stop: stop}
+	return &redisServer{url: fmt.Sprintf("redis://127.0.0.1:%d/0", port), stop: p.Stop}
 }
 
 func open(t *testing.T, url string, o redisreplay.Options) *redisreplay.Store {

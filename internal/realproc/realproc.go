@@ -1,0 +1,105 @@
+// Package realproc starts the real programs the tests run against (nginx,
+// Caddy, redis-server): one home for the project's rule that a missing
+// program fails the test under CI=true and skips it elsewhere, and for
+// starting one on loopback without sleeping. Only tests import it.
+package realproc
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Binary returns the path of the program name. Under CI=true a missing
+// program fails t (CI installs it with apt-get); elsewhere t is skipped
+// with a message.
+func Binary(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not installed; .ci/run installs it (apt-get install %s)", name, name)
+		}
+		t.Skipf("%s is not installed (apt-get install %s); skipping the test that needs the real one", name, name)
+	}
+	return path
+}
+
+// Process is a program started by Start.
+type Process struct {
+	stop func()
+}
+
+// Stop ends the program (SIGTERM to its process group, SIGKILL after 10 s)
+// and waits for it. It is safe to call more than once; Start's cleanup
+// calls it too.
+func (p *Process) Stop() { p.stop() }
+
+// Start runs the program in its own process group, so that children
+// (nginx's workers) hold no pipe open after it, and returns once a line of
+// its output (stdout or stderr) contains ready. It fails t when the
+// program exits first or is not ready within 30 s (a bound, not
+// synchronisation). Its output is logged when t fails.
+func Start(t testing.TB, ready, name string, args ...string) *Process {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		logMu sync.Mutex
+		log   strings.Builder
+	)
+	found, scanned := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(scanned)
+		sc := bufio.NewScanner(out)
+		var once sync.Once
+		for sc.Scan() {
+			logMu.Lock()
+			log.WriteString(sc.Text() + "\n")
+			logMu.Unlock()
+			if strings.Contains(sc.Text(), ready) {
+				once.Do(func() { close(found) })
+			}
+		}
+	}()
+	var stopOnce sync.Once
+	p := &Process{stop: func() {
+		stopOnce.Do(func() {
+			cancel()
+			cmd.Wait()
+			<-scanned
+		})
+	}}
+	output := func() string { logMu.Lock(); defer logMu.Unlock(); return log.String() }
+	t.Cleanup(func() {
+		p.Stop()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, output())
+		}
+	})
+	select {
+	case <-found:
+	case <-scanned:
+		t.Fatalf("%s exited before it was ready:\n%s", name, output())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s not ready after 30s:\n%s", name, output())
+	}
+	return p
+}
