@@ -2,8 +2,10 @@
 // (tenants and identity providers) in one API.
 //
 // The root package holds what every layer shares: the [Principal] a verified
-// token speaks for, [NewContext] and [FromContext] to carry it on a request
-// context, and the sentinel errors that all packages return.
+// token speaks for (immutable, so one value can be shared by every request
+// that presents the same token; [Identity] is its writable form),
+// [NewContext] and [FromContext] to carry it on a request context, and the
+// sentinel errors that all packages return.
 //
 // The work is done in the sub-packages:
 //

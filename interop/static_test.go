@@ -87,11 +87,11 @@ func TestVerifyWithPinnedProviderKeys(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if p.Tenant != tc.wantTenant || p.Subject != clientID {
-				t.Errorf("tenant, subject = %q, %q; want %q, %q", p.Tenant, p.Subject, tc.wantTenant, clientID)
+			if p.Tenant() != tc.wantTenant || p.Subject() != clientID {
+				t.Errorf("tenant, subject = %q, %q; want %q, %q", p.Tenant(), p.Subject(), tc.wantTenant, clientID)
 			}
-			if tc.token == tokA && !slices.Equal(p.Scopes, []string{"reports:read", "reports:write"}) {
-				t.Errorf("scopes = %q, want [reports:read reports:write]", p.Scopes)
+			if tc.token == tokA && !slices.Equal(p.Scopes().Strings(), []string{"reports:read", "reports:write"}) {
+				t.Errorf("scopes = %q, want [reports:read reports:write]", p.Scopes())
 			}
 		})
 	}

@@ -124,20 +124,20 @@ func TestVerifyTwoTenantsThroughDiscovery(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if got.Issuer != tc.p.Tenant || got.IssuerURL != tc.p.Issuer {
-				t.Errorf("issuer = %q (%q), want %q (%q)", got.Issuer, got.IssuerURL, tc.p.Tenant, tc.p.Issuer)
+			if got.Issuer() != tc.p.Tenant || got.IssuerURL() != tc.p.Issuer {
+				t.Errorf("issuer = %q (%q), want %q (%q)", got.Issuer(), got.IssuerURL(), tc.p.Tenant, tc.p.Issuer)
 			}
-			if got.Subject != clientID {
-				t.Errorf("subject = %q, want %q", got.Subject, clientID)
+			if got.Subject() != clientID {
+				t.Errorf("subject = %q, want %q", got.Subject(), clientID)
 			}
-			if got.Tenant != tc.p.Tenant {
-				t.Errorf("tenant = %q, want %q", got.Tenant, tc.p.Tenant)
+			if got.Tenant() != tc.p.Tenant {
+				t.Errorf("tenant = %q, want %q", got.Tenant(), tc.p.Tenant)
 			}
-			if !slices.Equal(got.Scopes, tc.scopes) {
-				t.Errorf("scopes = %q, want %q", got.Scopes, tc.scopes)
+			if !slices.Equal(got.Scopes().Strings(), tc.scopes) {
+				t.Errorf("scopes = %q, want %q", got.Scopes(), tc.scopes)
 			}
-			if !slices.Contains(got.Audience, apiAudience) {
-				t.Errorf("audience = %q, want it to contain %q", got.Audience, apiAudience)
+			if !got.Audience().Contains(apiAudience) {
+				t.Errorf("audience = %q, want it to contain %q", got.Audience(), apiAudience)
 			}
 		})
 	}
@@ -184,7 +184,7 @@ func TestKeysAreBoundToTheirIssuer(t *testing.T) {
 		}
 		// The genuine token still verifies as A.
 		p, err := reg.Verify(context.Background(), tokA)
-		if err != nil || p.Tenant != a.Tenant {
+		if err != nil || p.Tenant() != a.Tenant {
 			t.Fatalf("genuine token: Verify = %v, %v; want tenant %q", p, err, a.Tenant)
 		}
 	})
@@ -235,8 +235,8 @@ func TestProviderKeyRotation(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if p.Tenant != a.Tenant || !slices.Equal(p.Scopes, []string{st.wantScope}) {
-				t.Errorf("principal tenant %q scopes %q, want %q [%s]", p.Tenant, p.Scopes, a.Tenant, st.wantScope)
+			if p.Tenant() != a.Tenant || !slices.Equal(p.Scopes().Strings(), []string{st.wantScope}) {
+				t.Errorf("principal tenant %q scopes %q, want %q [%s]", p.Tenant(), p.Scopes(), a.Tenant, st.wantScope)
 			}
 			// Discovery is not repeated: only the JWKS is refetched.
 			checkFetches(t, a, 1, st.wantKeys)
@@ -259,7 +259,7 @@ func TestMiddlewareOneRequestPerTenant(t *testing.T) {
 			http.Error(w, "no principal", http.StatusInternalServerError)
 			return
 		}
-		_, _ = io.WriteString(w, p.Tenant+" "+p.Subject)
+		_, _ = io.WriteString(w, p.Tenant()+" "+p.Subject())
 	})
 	api := httptest.NewServer(middleware.New(reg, middleware.Config{})(handler))
 	t.Cleanup(api.Close)

@@ -51,8 +51,8 @@ func TestTokenCacheHit(t *testing.T) {
 	if err != nil || !hit {
 		t.Fatalf("second Verify: hit=%v err=%v, want hit", hit, err)
 	}
-	if p1 == p2 || fmt.Sprint(*p1) != fmt.Sprint(*p2) {
-		t.Errorf("cache returned %p %+v after %p %+v, want an equal copy", p2, *p2, p1, *p1)
+	if p1 != p2 {
+		t.Errorf("cache returned %p %+v after %p %+v, want the same immutable Principal", p2, p2.Identity(), p1, p1.Identity())
 	}
 	if got := env.src.lookups.Load(); got != 1 {
 		t.Errorf("key lookups = %d, want 1", got)

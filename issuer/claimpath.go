@@ -54,7 +54,7 @@ func LookupClaims(p *tenantjwt.Principal, paths []ClaimPath) ([]json.RawMessage,
 	out := make([]json.RawMessage, len(paths))
 	var first error
 	for i, cp := range paths {
-		raw, found, err := c.LookupPath(cp.p, p.Tenant)
+		raw, found, err := c.LookupPath(cp.p, p.Tenant())
 		switch {
 		case err != nil && first == nil:
 			first = err

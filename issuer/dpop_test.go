@@ -146,8 +146,8 @@ func TestDPoPProofChecks(t *testing.T) {
 			switch {
 			case tt.want == nil && err != nil:
 				t.Fatalf("refused: %v", err)
-			case tt.want == nil && p.Binding != tenantjwt.BindingDPoP:
-				t.Errorf("Binding = %q, want dpop", p.Binding)
+			case tt.want == nil && p.Binding() != tenantjwt.BindingDPoP:
+				t.Errorf("Binding = %q, want dpop", p.Binding())
 			case tt.want != nil && (!errors.Is(err, tt.want) || p != nil):
 				t.Fatalf("err = %v, principal %v; want %v", err, p, tt.want)
 			case tt.want != nil && !errors.Is(err, tenantjwt.ErrInvalidToken):
@@ -269,7 +269,7 @@ func TestDPoPModes(t *testing.T) {
 	t.Run("allowed: unbound bearer passes, DPoP scheme with an unbound token does not", func(t *testing.T) {
 		d := newDPoPEnv(t, issuer.Options{}, nil)
 		plain := d.iss.Mint(nil)
-		if p, err := d.reg.Verify(ctx, plain); err != nil || p.Binding != "" {
+		if p, err := d.reg.Verify(ctx, plain); err != nil || p.Binding() != "" {
 			t.Errorf("unbound bearer: %v %v", p, err)
 		}
 		if _, err := d.reg.VerifyPresented(ctx, plain, dpopPresentation(d.client.Proof("GET", resource, plain))); !errors.Is(err, tenantjwt.ErrTokenBinding) {
@@ -282,7 +282,7 @@ func TestDPoPModes(t *testing.T) {
 	t.Run("disabled: cnf.jkt is not checked and the DPoP scheme is refused", func(t *testing.T) {
 		d := newDPoPEnv(t, issuer.Options{}, func(c *issuer.Config) { c.DPoP = issuer.BindingDisabled })
 		tok := d.bound()
-		if p, err := d.reg.Verify(ctx, tok); err != nil || p.Binding != "" {
+		if p, err := d.reg.Verify(ctx, tok); err != nil || p.Binding() != "" {
 			t.Errorf("bound token as bearer: %v %v", p, err)
 		}
 		if _, err := d.reg.VerifyPresented(ctx, tok, dpopPresentation(d.client.Proof("GET", resource, tok))); !errors.Is(err, tenantjwt.ErrTokenBinding) {
@@ -366,8 +366,8 @@ func TestMTLSBoundTokens(t *testing.T) {
 			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
-			if err == nil && (p.Binding == tenantjwt.BindingMTLS) != (tt.tok == bound) {
-				t.Errorf("Binding = %q", p.Binding)
+			if err == nil && (p.Binding() == tenantjwt.BindingMTLS) != (tt.tok == bound) {
+				t.Errorf("Binding = %q", p.Binding())
 			}
 		})
 	}
@@ -380,7 +380,7 @@ func TestMTLSBoundTokens(t *testing.T) {
 	t.Run("disabled", func(t *testing.T) {
 		r := newDPoPEnv(t, issuer.Options{}, func(c *issuer.Config) { c.MTLS = issuer.BindingDisabled })
 		tok := r.iss.Mint(map[string]any{"cnf": map[string]any{"x5t#S256": x5t}})
-		if p, err := r.reg.Verify(ctx, tok); err != nil || p.Binding != "" {
+		if p, err := r.reg.Verify(ctx, tok); err != nil || p.Binding() != "" {
 			t.Errorf("bound token without certificate: %v %v", p, err)
 		}
 	})
@@ -392,7 +392,7 @@ func TestMTLSBoundTokens(t *testing.T) {
 		}
 		pr = dpopPresentation(d.client.Proof("GET", resource, tok))
 		pr.ClientCertificate = cert
-		if p, err := d.reg.VerifyPresented(ctx, tok, pr); err != nil || p.Binding != "dpop+mtls" {
+		if p, err := d.reg.VerifyPresented(ctx, tok, pr); err != nil || p.Binding() != "dpop+mtls" {
 			t.Errorf("proof and certificate: %v %v", p, err)
 		}
 	})

@@ -36,7 +36,7 @@ func ExampleRegistry_Update() {
 	})
 	// README:end onboarding
 	p, err := reg.Verify(context.Background(), tok)
-	fmt.Println(p.Subject, p.Tenant, err)
+	fmt.Println(p.Subject(), p.Tenant(), err)
 	// README:begin offboarding
 	reg.Remove("acme") // offboard: its cached tokens stop at once
 	// README:end offboarding
@@ -88,6 +88,6 @@ func ExampleResolver() {
 	}
 	defer reg.Close()
 	p, err := reg.Verify(context.Background(), acme.Mint(map[string]any{"sub": "alice"}))
-	fmt.Println(p.Subject, p.Tenant, err)
+	fmt.Println(p.Subject(), p.Tenant(), err)
 	// Output: alice acme <nil>
 }

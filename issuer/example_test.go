@@ -69,7 +69,7 @@ issuers:
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(p.Issuer, p.Subject, p.Tenant, p.Roles)
+	fmt.Println(p.Issuer(), p.Subject(), p.Tenant(), p.Roles())
 	// Output: acme alice acme [admin]
 }
 
@@ -96,7 +96,7 @@ func ExampleRegistry_Verify() {
 		p, err := reg.Verify(context.Background(), token)
 		switch {
 		case err == nil:
-			fmt.Println("ok:", p.Subject, p.Scopes)
+			fmt.Println("ok:", p.Subject(), p.Scopes())
 		case errors.Is(err, tenantjwt.ErrExpired):
 			fmt.Println("401: expired")
 		case errors.Is(err, tenantjwt.ErrKeysUnavailable):
@@ -140,12 +140,12 @@ func ExampleRegistry_SelectTenant() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(p.Tenant, p.Roles, p.Tenants)
+	fmt.Println(p.Tenant(), p.Roles(), p.Tenants())
 	g, err := reg.SelectTenant(context.Background(), p, "globex")
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(g.Tenant, g.Roles)
+	fmt.Println(g.Tenant(), g.Roles())
 	_, err = reg.SelectTenant(context.Background(), p, "initech")
 	fmt.Println(errors.Is(err, tenantjwt.ErrTenant))
 	// Output:
@@ -213,7 +213,7 @@ func ExampleRegistry_VerifyPresented() {
 
 	pr := tenantjwt.Presentation{Scheme: "DPoP", DPoP: proof, Method: "GET", URL: "https://api.example.com/orders?page=2"}
 	p, err := reg.VerifyPresented(context.Background(), tok, pr)
-	fmt.Println(p.Subject, p.Binding, err)
+	fmt.Println(p.Subject(), p.Binding(), err)
 
 	// The same proof again is a replay; the token alone is not enough.
 	_, err = reg.VerifyPresented(context.Background(), tok, pr)

@@ -157,8 +157,8 @@ var steps = []struct {
 	}},
 	{stepMapping, func(*result) (string, bool) { return "", true }},
 	{stepBinding, func(res *result) (string, bool) {
-		if res.p.Binding != "" {
-			return "bound (" + res.p.Binding + ")", true
+		if res.p.Binding() != "" {
+			return "bound (" + res.p.Binding() + ")", true
 		}
 		return "not bound: a bearer token", true
 	}},

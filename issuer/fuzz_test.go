@@ -51,7 +51,7 @@ func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tok string) {
 		p, err := reg.Verify(context.Background(), tok)
 		if err == nil {
-			if p == nil || p.IssuerURL == "" {
+			if p == nil || p.IssuerURL() == "" {
 				t.Fatalf("accepted with principal %+v", p)
 			}
 			return
@@ -141,8 +141,8 @@ func FuzzDPoPProof(f *testing.F) {
 			}
 			return
 		}
-		if p.Binding != tenantjwt.BindingDPoP {
-			t.Fatalf("accepted with binding %q", p.Binding)
+		if p.Binding() != tenantjwt.BindingDPoP {
+			t.Fatalf("accepted with binding %q", p.Binding())
 		}
 		if _, err := reg.VerifyPresented(context.Background(), tok, pr); err == nil {
 			t.Fatal("the same proof was accepted twice")

@@ -2,6 +2,7 @@ package issuer_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -79,15 +80,15 @@ func TestIJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v struct{ Sub string }
-	if err := p.DecodeClaims(&v); err != nil || v.Sub != p.Subject || p.Subject != "café 😀" {
-		t.Fatalf("DecodeClaims sub = %q, %v; Principal.Subject %q", v.Sub, err, p.Subject)
+	if err := p.DecodeClaims(&v); err != nil || v.Sub != p.Subject() || p.Subject() != "café 😀" {
+		t.Fatalf("DecodeClaims sub = %q, %v; Principal.Subject %q", v.Sub, err, p.Subject())
 	}
 	p, err = clerk.Verify(context.Background(), signRaw(clerkIss, hdr(clerkIss), payload(clerkIss, `,"sub":"a","o":{"ID":"org_admin","rol":"member"}`)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Tenant != "" {
-		t.Fatalf("clerk read o.ID as o.id: tenant %q", p.Tenant)
+	if p.Tenant() != "" {
+		t.Fatalf("clerk read o.ID as o.id: tenant %q", p.Tenant())
 	}
 }
 
@@ -122,7 +123,7 @@ func TestConfirmationDisabledBindingAccepts(t *testing.T) {
 	c.DPoP, c.MTLS = issuer.BindingDisabled, issuer.BindingDisabled
 	reg := newRegistry(t, issuer.Options{Now: func() time.Time { return t0 }}, c)
 	tok := signRaw(iss, hdr(iss), payload(iss, `,"sub":"a","cnf":{"kid":"k"}`))
-	if p, err := reg.Verify(context.Background(), tok); err != nil || p.Binding != "" {
+	if p, err := reg.Verify(context.Background(), tok); err != nil || p.Binding() != "" {
 		t.Fatalf("Verify = %+v, %v; want an unbound principal", p, err)
 	}
 }
@@ -152,7 +153,7 @@ func TestTemplateTenantCharset(t *testing.T) {
 		}
 	}
 	good := signRaw(tpl, hdr(tpl), fmt.Sprintf(`{"iss":%q,"tid":"T-1.a_b~c","aud":"api://a","iat":%d,"exp":%d}`, strings.Replace(tpl.URL(), "{tenant}", "T-1.a_b~c", 1), t0.Unix(), t0.Add(time.Hour).Unix()))
-	if p, err := reg.Verify(context.Background(), good); err != nil || p.Tenant != "T-1.a_b~c" {
+	if p, err := reg.Verify(context.Background(), good); err != nil || p.Tenant() != "T-1.a_b~c" {
 		t.Fatalf("unreserved tenant: %+v, %v", p, err)
 	}
 }
@@ -178,8 +179,10 @@ func TestDescopeRefreshTokenRefused(t *testing.T) {
 }
 
 // TestPrincipalNotShared: what a caller does to the Principal it got, its
-// slices included, never changes what a later caller gets for the same
-// (cached) token. The cache used to hand out one shared value.
+// lists included, never changes what a later caller gets for the same
+// (cached) token. The cache used to hand out one shared, writable value;
+// a Principal is now immutable, so the cache hands out the one it keeps
+// and callers change only their own copies (Identity, List.Strings).
 func TestPrincipalNotShared(t *testing.T) {
 	iss := issuertest.New(t, issuertest.WithClock(func() time.Time { return t0 }))
 	c := iss.StaticConfig()
@@ -192,27 +195,36 @@ func TestPrincipalNotShared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := first.Clone()
-	first.Roles[0] = "admin"
-	first.Roles = append(first.Roles[:1], "owner")
-	first.Tenants[0] = "t9"
-	first.Scopes[0] = "admin:all"
-	first.Audience[1] = "api://evil"
-	first.Subject, first.Tenant = "root", "t9"
+	want, _ := json.Marshal(first)
+	id := first.Identity()
+	id.Roles[0] = "admin"
+	id.Roles = append(id.Roles[:1], "owner")
+	id.Tenants[0] = "t9"
+	id.Scopes[0] = "admin:all"
+	id.Audience[1] = "api://evil"
+	id.Subject, id.Tenant = "root", "t9"
+	for _, l := range []tenantjwt.List{first.Roles(), first.Tenants(), first.Scopes(), first.Audience()} {
+		if s := l.Strings(); len(s) > 0 {
+			s[0] = "evil"
+		}
+	}
 	for i := range 2 {
 		again, err := reg.Verify(context.Background(), tok)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fmt.Sprint(*again) != fmt.Sprint(*want) {
-			t.Fatalf("call %d after changes: got %+v, want %+v", i, *again, *want)
+		if got, _ := json.Marshal(again); string(got) != string(want) {
+			t.Fatalf("call %d after changes: got %s, want %s", i, got, want)
 		}
-		if again == first {
-			t.Fatal("the same *Principal twice")
+		if again != first {
+			t.Fatal("a cache hit built a new Principal instead of sharing the immutable one")
 		}
 	}
 	if st := reg.CacheStats(); st.Hits < 2 {
 		t.Fatalf("cache hits %d: the test did not use the cache", st.Hits)
+	}
+	if !strings.Contains(string(want), `"Roles":["viewer","editor"]`) || !strings.Contains(string(want), `"Subject":"`) {
+		t.Fatalf("principal JSON %s", want)
 	}
 }
 

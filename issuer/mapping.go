@@ -46,7 +46,7 @@ func compileMapping(m ClaimMapping) (mapping, error) {
 // templated iss, registered claims) and the token's confirmation cnf.
 func (e *entry) principal(t *jwt.Token, res *result, cnf confirmation) (*tenantjwt.Principal, error) {
 	c, reg := t.Claims(), &res.reg
-	p := &tenantjwt.Principal{
+	p := &tenantjwt.Identity{
 		Issuer:        e.name,
 		IssuerURL:     res.iss,
 		EncodedClaims: t.Payload64,
@@ -93,12 +93,12 @@ func (e *entry) principal(t *jwt.Token, res *result, cnf confirmation) (*tenantj
 	if err := e.mapTenant(c, p); err != nil {
 		return nil, err
 	}
-	return p, nil
+	return tenantjwt.NewPrincipal(*p), nil
 }
 
 // mapTenant fills Roles, Permissions and Scopes of p for p.Tenant, from
 // the paths and then the preset's Map function.
-func (e *entry) mapTenant(c *jwt.Claims, p *tenantjwt.Principal) error {
+func (e *entry) mapTenant(c *jwt.Claims, p *tenantjwt.Identity) error {
 	var err error
 	if p.Roles, err = e.readList(c, e.mapping.roles, p.Tenant, jwt.DecodeStringList); err != nil {
 		return err

@@ -72,10 +72,7 @@ func (r *Registry) VerifyPresented(ctx context.Context, token string, pr tenantj
 	if err != nil {
 		return nil, err
 	}
-	if r.cache == nil {
-		return c.p, nil // never shared: no cache holds it
-	}
-	return c.p.Clone(), nil
+	return c.p, nil // immutable: every caller of this token may share it
 }
 
 // verify checks the token alone at now, through the cache. On success
@@ -232,9 +229,9 @@ func describeKey(k *jwks.Key) string {
 
 // SelectTenant returns a copy of p acting in tenant, with roles,
 // permissions and scopes mapped anew for that tenant from p's verified
-// claims. tenant must be one of p.Tenants; an issuer with a fixed or
+// claims. tenant must be one of p.Tenants(); an issuer with a fixed or
 // template-bound tenant allows no other tenant. p is never modified; when
-// tenant is already p.Tenant, p itself is returned.
+// tenant is already p.Tenant(), p itself is returned.
 //
 // Errors wrap tenantjwt.ErrTenant (or tenantjwt.ErrUnknownIssuer when p's
 // issuer is no longer trusted); once the issuer is found they are
@@ -245,15 +242,15 @@ func (r *Registry) SelectTenant(ctx context.Context, p *tenantjwt.Principal, ten
 	}
 	e, ok := r.named(p)
 	if !ok {
-		return nil, fmt.Errorf("issuer: %.64q is no longer trusted: %w", p.Issuer, tenantjwt.ErrUnknownIssuer)
+		return nil, fmt.Errorf("issuer: %.64q is no longer trusted: %w", p.Issuer(), tenantjwt.ErrUnknownIssuer)
 	}
-	if tenant == p.Tenant && tenant != "" {
+	if tenant == p.Tenant() && tenant != "" {
 		return p, nil
 	}
 	if e.cfg.Tenant != "" || e.tpl != nil {
-		return nil, fail(e, stepTenant, fmt.Errorf("tenant is bound to %.64q, not %.64q: %w", p.Tenant, tenant, tenantjwt.ErrTenant))
+		return nil, fail(e, stepTenant, fmt.Errorf("tenant is bound to %.64q, not %.64q: %w", p.Tenant(), tenant, tenantjwt.ErrTenant))
 	}
-	if tenant == "" || !slices.Contains(p.Tenants, tenant) {
+	if tenant == "" || !p.Tenants().Contains(tenant) {
 		return nil, fail(e, stepTenant, fmt.Errorf("token does not authorize tenant %.64q: %w", tenant, tenantjwt.ErrTenant))
 	}
 	raw, err := p.RawClaims()
@@ -264,11 +261,11 @@ func (r *Registry) SelectTenant(ctx context.Context, p *tenantjwt.Principal, ten
 	if err != nil {
 		return nil, fail(e, stepMapping, fmt.Errorf("principal claims: %w", err))
 	}
-	np := p.Clone()
-	np.Tenant = tenant
-	np.Roles, np.Permissions, np.Scopes = nil, nil, nil
-	if err := e.mapTenant(c, np); err != nil {
+	id := p.Identity()
+	id.Tenant = tenant
+	id.Roles, id.Permissions, id.Scopes = nil, nil, nil
+	if err := e.mapTenant(c, &id); err != nil {
 		return nil, fail(e, stepMapping, err)
 	}
-	return np, nil
+	return tenantjwt.NewPrincipal(id), nil
 }

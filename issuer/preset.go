@@ -51,7 +51,7 @@ type preset struct {
 	// field whose path the user set in in.Config.Claims, must treat wrong
 	// types as errors (wrapping tenantjwt.ErrClaims) and never coerce. It
 	// is also called by SelectTenant with the selected tenant.
-	Map func(in mapInput, p *tenantjwt.Principal) error
+	Map func(in mapInput, p *tenantjwt.Identity) error
 }
 
 // presetHeader is the part of a token's JOSE header a Preset may look at.

@@ -31,7 +31,7 @@ func TestPresetMechanism(t *testing.T) {
 			}
 			return nil
 		},
-		Map: func(in issuer.MapInput, p *tenantjwt.Principal) error {
+		Map: func(in issuer.MapInput, p *tenantjwt.Identity) error {
 			if in.Config.Claims.Permissions != "" {
 				return nil // the user's mapping wins
 			}
@@ -99,8 +99,8 @@ func TestPresetMechanism(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if p.Tenant != "t1" || !slices.Equal(p.Roles, tt.wantRoles) || !slices.Equal(p.Permissions, tt.wantPerms) {
-				t.Errorf("tenant %q roles %v perms %v, want t1 %v %v", p.Tenant, p.Roles, p.Permissions, tt.wantRoles, tt.wantPerms)
+			if p.Tenant() != "t1" || !slices.Equal(p.Roles().Strings(), tt.wantRoles) || !slices.Equal(p.Permissions().Strings(), tt.wantPerms) {
+				t.Errorf("tenant %q roles %v perms %v, want t1 %v %v", p.Tenant(), p.Roles(), p.Permissions(), tt.wantRoles, tt.wantPerms)
 			}
 		})
 	}

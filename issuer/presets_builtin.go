@@ -132,7 +132,7 @@ func descopeSessionToken(_ presetHeader, c *jwt.Claims) error {
 
 // descopeFallback reads top-level roles and permissions when the token has
 // no tenants claim or no current tenant.
-func descopeFallback(in mapInput, p *tenantjwt.Principal) error {
+func descopeFallback(in mapInput, p *tenantjwt.Identity) error {
 	if _, ok := in.Claims.Raw("tenants"); ok && in.Tenant != "" {
 		return nil
 	}
@@ -179,7 +179,7 @@ func cognitoAccessToken(_ presetHeader, c *jwt.Claims) error {
 }
 
 // clerkOrg maps v1's org_role and v2's o claim.
-func clerkOrg(in mapInput, p *tenantjwt.Principal) error {
+func clerkOrg(in mapInput, p *tenantjwt.Identity) error {
 	raw, v2 := in.Claims.Raw("o")
 	if !v2 {
 		if in.Config.Claims.Roles == "" {
@@ -285,7 +285,7 @@ func splitList(s string) []string {
 }
 
 // workosRole uses the single role claim when roles is absent.
-func workosRole(in mapInput, p *tenantjwt.Principal) error {
+func workosRole(in mapInput, p *tenantjwt.Identity) error {
 	if in.Config.Claims.Roles != "" || len(p.Roles) > 0 {
 		return nil
 	}
@@ -301,7 +301,7 @@ func workosRole(in mapInput, p *tenantjwt.Principal) error {
 
 // zitadelRoles keeps the project roles granted in the tenant's
 // organization.
-func zitadelRoles(in mapInput, p *tenantjwt.Principal) error {
+func zitadelRoles(in mapInput, p *tenantjwt.Identity) error {
 	if in.Config.Claims.Roles != "" {
 		return nil
 	}

@@ -20,7 +20,7 @@ type presetCase struct {
 	preset  string
 	config  func(c *issuer.Config)
 	claims  map[string]any
-	want    tenantjwt.Principal // Subject, Tenant, Roles, Permissions, Scopes
+	want    tenantjwt.Identity // Subject, Tenant, Roles, Permissions, Scopes
 	wantErr error
 }
 
@@ -34,10 +34,10 @@ func TestPresets(t *testing.T) {
 				"T2acme":   map[string]any{"roles": []string{"admin"}, "permissions": []string{"billing.read", "billing.write"}},
 				"T2globex": map[string]any{"roles": []string{"viewer"}},
 			}},
-			want: tenantjwt.Principal{Subject: "U2abc", Tenant: "T2acme", Tenants: []string{"T2acme", "T2globex"}, Roles: []string{"admin"}, Permissions: []string{"billing.read", "billing.write"}}},
+			want: tenantjwt.Identity{Subject: "U2abc", Tenant: "T2acme", Tenants: []string{"T2acme", "T2globex"}, Roles: []string{"admin"}, Permissions: []string{"billing.read", "billing.write"}}},
 		{name: "descope tenantOnly template falls back to top level", preset: "descope", claims: map[string]any{
 			"sub": "U2abc", "dct": "T2acme", "roles": []string{"admin"}, "permissions": []string{"billing.read"}},
-			want: tenantjwt.Principal{Subject: "U2abc", Tenant: "T2acme", Roles: []string{"admin"}, Permissions: []string{"billing.read"}}},
+			want: tenantjwt.Identity{Subject: "U2abc", Tenant: "T2acme", Roles: []string{"admin"}, Permissions: []string{"billing.read"}}},
 		{name: "descope roles as a string are refused", preset: "descope", claims: map[string]any{
 			"sub": "U2abc", "dct": "T2acme", "tenants": map[string]any{"T2acme": map[string]any{"roles": "admin,owner"}}},
 			wantErr: tenantjwt.ErrClaims},
@@ -48,25 +48,25 @@ func TestPresets(t *testing.T) {
 			"sub": "auth0|64f1", "aud": []string{"https://api.example.com", "https://acme.us.auth0.com/userinfo"},
 			"azp": "Kx9", "scope": "openid profile read:invoices", "org_id": "org_9ybfd", "org_name": "acme",
 			"permissions": []string{"read:invoices"}, "https://example.com/roles": []string{"billing-admin"}},
-			want: tenantjwt.Principal{Subject: "auth0|64f1", Tenant: "org_9ybfd", Roles: []string{"billing-admin"}, Permissions: []string{"read:invoices"}, Scopes: []string{"openid", "profile", "read:invoices"}}},
+			want: tenantjwt.Identity{Subject: "auth0|64f1", Tenant: "org_9ybfd", Roles: []string{"billing-admin"}, Permissions: []string{"read:invoices"}, Scopes: []string{"openid", "profile", "read:invoices"}}},
 		{name: "okta", preset: "okta", claims: map[string]any{
 			"sub": "00uabc", "cid": "0oa1", "uid": "00uabc", "scp": []string{"openid", "orders:read"}, "groups": []string{"Everyone", "Admins"}},
-			want: tenantjwt.Principal{Subject: "00uabc", Roles: []string{"Everyone", "Admins"}, Scopes: []string{"openid", "orders:read"}}},
+			want: tenantjwt.Identity{Subject: "00uabc", Roles: []string{"Everyone", "Admins"}, Scopes: []string{"openid", "orders:read"}}},
 		{name: "keycloak realm roles and organization", preset: "keycloak", claims: map[string]any{
 			"sub": "f:1", "typ": "Bearer", "azp": "web", "scope": "openid email",
 			"realm_access":    map[string]any{"roles": []string{"offline_access", "manager"}},
 			"resource_access": map[string]any{"web": map[string]any{"roles": []string{"editor"}}},
 			"organization":    []string{"acme"}},
-			want: tenantjwt.Principal{Subject: "f:1", Tenants: []string{"acme"}, Roles: []string{"offline_access", "manager"}, Scopes: []string{"openid", "email"}}},
+			want: tenantjwt.Identity{Subject: "f:1", Tenants: []string{"acme"}, Roles: []string{"offline_access", "manager"}, Scopes: []string{"openid", "email"}}},
 		{name: "keycloak client roles by override", preset: "keycloak", config: func(c *issuer.Config) { c.Claims.Roles = "resource_access.web.roles" }, claims: map[string]any{
 			"sub": "f:1", "typ": "Bearer", "resource_access": map[string]any{"web": map[string]any{"roles": []string{"editor"}}}},
-			want: tenantjwt.Principal{Subject: "f:1", Roles: []string{"editor"}}},
+			want: tenantjwt.Identity{Subject: "f:1", Roles: []string{"editor"}}},
 		{name: "keycloak ID token refused", preset: "keycloak", claims: map[string]any{"sub": "f:1", "typ": "ID"}, wantErr: tenantjwt.ErrTokenType},
 		{name: "keycloak refresh token refused", preset: "keycloak", claims: map[string]any{"sub": "f:1", "typ": "Refresh"}, wantErr: tenantjwt.ErrTokenType},
 		{name: "cognito access token", preset: "cognito", config: func(c *issuer.Config) { c.Audiences = []string{"6vlr5"} }, claims: map[string]any{"aud": nil,
 			"sub": "aaaa-bbbb", "token_use": "access", "client_id": "6vlr5", "scope": "aws.cognito.signin.user.admin orders/read",
 			"cognito:groups": []string{"admins"}, "username": "alice"},
-			want: tenantjwt.Principal{Subject: "aaaa-bbbb", Roles: []string{"admins"}, Scopes: []string{"aws.cognito.signin.user.admin", "orders/read"}}},
+			want: tenantjwt.Identity{Subject: "aaaa-bbbb", Roles: []string{"admins"}, Scopes: []string{"aws.cognito.signin.user.admin", "orders/read"}}},
 		{name: "cognito ID token used as access token", preset: "cognito", config: func(c *issuer.Config) { c.Audiences = []string{"6vlr5"} }, claims: map[string]any{
 			"sub": "aaaa-bbbb", "token_use": "id", "aud": "6vlr5", "cognito:groups": []string{"admins"}},
 			wantErr: tenantjwt.ErrTokenType},
@@ -76,16 +76,16 @@ func TestPresets(t *testing.T) {
 		{name: "firebase tenant", preset: "firebase", claims: map[string]any{
 			"sub": "uid1", "user_id": "uid1", "roles": []string{"editor"},
 			"firebase": map[string]any{"sign_in_provider": "password", "tenant": "tenant-acme-x1"}},
-			want: tenantjwt.Principal{Subject: "uid1", Tenant: "tenant-acme-x1", Roles: []string{"editor"}}},
+			want: tenantjwt.Identity{Subject: "uid1", Tenant: "tenant-acme-x1", Roles: []string{"editor"}}},
 		{name: "clerk v2 bitmask", preset: "clerk", claims: map[string]any{
 			"sub": "user_2Rf", "azp": "https://app.example.com", "sid": "sess_1", "v": 2,
 			"fea": "o:dashboard,o:teams", "pla": "o:pro",
 			"o": map[string]any{"id": "org_2abc", "slg": "acme", "rol": "admin", "per": "manage,read", "fpm": "3,2"}},
-			want: tenantjwt.Principal{Subject: "user_2Rf", Tenant: "org_2abc", Roles: []string{"org:admin"},
+			want: tenantjwt.Identity{Subject: "user_2Rf", Tenant: "org_2abc", Roles: []string{"org:admin"},
 				Permissions: []string{"org:dashboard:manage", "org:dashboard:read", "org:teams:read"}}},
 		{name: "clerk v2 user features are skipped", preset: "clerk", claims: map[string]any{
 			"sub": "user_2Rf", "v": 2, "fea": "u:profile,ou:reports", "o": map[string]any{"id": "org_2abc", "rol": "member", "per": "read", "fpm": "1"}},
-			want: tenantjwt.Principal{Subject: "user_2Rf", Tenant: "org_2abc", Roles: []string{"org:member"}, Permissions: []string{"org:reports:read"}}},
+			want: tenantjwt.Identity{Subject: "user_2Rf", Tenant: "org_2abc", Roles: []string{"org:member"}, Permissions: []string{"org:reports:read"}}},
 		{name: "clerk v2 more masks than features", preset: "clerk", claims: map[string]any{
 			"sub": "u", "v": 2, "fea": "o:dashboard", "o": map[string]any{"id": "org_2abc", "rol": "admin", "per": "manage", "fpm": "1,1"}},
 			wantErr: tenantjwt.ErrClaims},
@@ -97,23 +97,23 @@ func TestPresets(t *testing.T) {
 			wantErr: tenantjwt.ErrClaims},
 		{name: "clerk v2 no mask, no permissions", preset: "clerk", claims: map[string]any{
 			"sub": "u", "v": 2, "fea": "o:dashboard", "o": map[string]any{"id": "org_2abc", "rol": "admin"}},
-			want: tenantjwt.Principal{Subject: "u", Tenant: "org_2abc", Roles: []string{"org:admin"}}},
+			want: tenantjwt.Identity{Subject: "u", Tenant: "org_2abc", Roles: []string{"org:admin"}}},
 		{name: "clerk v1", preset: "clerk", claims: map[string]any{
 			"sub": "user_2Rf", "org_id": "org_2abc", "org_slug": "acme", "org_role": "org:admin",
 			"org_permissions": []string{"org:dashboard:manage", "org:teams:read"}},
-			want: tenantjwt.Principal{Subject: "user_2Rf", Tenant: "org_2abc", Roles: []string{"org:admin"}, Permissions: []string{"org:dashboard:manage", "org:teams:read"}}},
+			want: tenantjwt.Identity{Subject: "user_2Rf", Tenant: "org_2abc", Roles: []string{"org:admin"}, Permissions: []string{"org:dashboard:manage", "org:teams:read"}}},
 		{name: "workos roles", preset: "workos", claims: map[string]any{
 			"sub": "user_01H", "sid": "session_01H", "org_id": "org_01HR", "role": "admin", "roles": []string{"admin", "member"},
 			"permissions": []string{"posts:read", "posts:write"}, "entitlements": []string{"audit-logs"}},
-			want: tenantjwt.Principal{Subject: "user_01H", Tenant: "org_01HR", Roles: []string{"admin", "member"}, Permissions: []string{"posts:read", "posts:write"}}},
+			want: tenantjwt.Identity{Subject: "user_01H", Tenant: "org_01HR", Roles: []string{"admin", "member"}, Permissions: []string{"posts:read", "posts:write"}}},
 		{name: "workos single role", preset: "workos", claims: map[string]any{"sub": "user_01H", "org_id": "org_01HR", "role": "member"},
-			want: tenantjwt.Principal{Subject: "user_01H", Tenant: "org_01HR", Roles: []string{"member"}}},
+			want: tenantjwt.Identity{Subject: "user_01H", Tenant: "org_01HR", Roles: []string{"member"}}},
 		{name: "zitadel roles of the tenant's org only", preset: "zitadel", claims: map[string]any{
 			"sub": "77776025198584418", "urn:zitadel:iam:user:resourceowner:id": "178204173316174381",
 			"urn:zitadel:iam:org:project:roles": map[string]any{
 				"admin":  map[string]any{"199999999999999999": "globex.zitadel.cloud"},
 				"viewer": map[string]any{"178204173316174381": "acme.zitadel.cloud", "199999999999999999": "globex.zitadel.cloud"}}},
-			want: tenantjwt.Principal{Subject: "77776025198584418", Tenant: "178204173316174381", Roles: []string{"viewer"}}},
+			want: tenantjwt.Identity{Subject: "77776025198584418", Tenant: "178204173316174381", Roles: []string{"viewer"}}},
 		{name: "zitadel roles as an array refused", preset: "zitadel", claims: map[string]any{
 			"sub": "7", "urn:zitadel:iam:user:resourceowner:id": "1", "urn:zitadel:iam:org:project:roles": []string{"admin"}},
 			wantErr: tenantjwt.ErrClaims},
@@ -150,13 +150,13 @@ func TestPresets(t *testing.T) {
 					t.Errorf("%s = %q, want %q", field, got, want)
 				}
 			}
-			if p.Subject != w.Subject || p.Tenant != w.Tenant {
-				t.Errorf("subject, tenant = %q, %q; want %q, %q", p.Subject, p.Tenant, w.Subject, w.Tenant)
+			if p.Subject() != w.Subject || p.Tenant() != w.Tenant {
+				t.Errorf("subject, tenant = %q, %q; want %q, %q", p.Subject(), p.Tenant(), w.Subject, w.Tenant)
 			}
-			check("tenants", p.Tenants, w.Tenants)
-			check("roles", p.Roles, w.Roles)
-			check("permissions", p.Permissions, w.Permissions)
-			check("scopes", p.Scopes, w.Scopes)
+			check("tenants", p.Tenants().Strings(), w.Tenants)
+			check("roles", p.Roles().Strings(), w.Roles)
+			check("permissions", p.Permissions().Strings(), w.Permissions)
+			check("scopes", p.Scopes().Strings(), w.Scopes)
 		})
 	}
 }
@@ -174,10 +174,10 @@ func TestDescopeTenantSelection(t *testing.T) {
 		t.Fatal(err)
 	}
 	q, err := reg.SelectTenant(context.Background(), p, "T2")
-	if err != nil || q.Tenant != "T2" || strings.Join(q.Roles, ",") != "viewer" || strings.Join(q.Permissions, ",") != "read" {
+	if err != nil || q.Tenant() != "T2" || strings.Join(q.Roles().Strings(), ",") != "viewer" || strings.Join(q.Permissions().Strings(), ",") != "read" {
 		t.Fatalf("select T2: %+v, %v", q, err)
 	}
-	if p.Tenant != "T1" || strings.Join(p.Roles, ",") != "admin" {
+	if p.Tenant() != "T1" || strings.Join(p.Roles().Strings(), ",") != "admin" {
 		t.Errorf("SelectTenant changed the original principal: %+v", p)
 	}
 	if _, err := reg.SelectTenant(context.Background(), p, "T3"); !errors.Is(err, tenantjwt.ErrTenant) {
@@ -196,7 +196,7 @@ func TestEntraPreset(t *testing.T) {
 		return iss.Mint(map[string]any{"iss": iss.TenantURL(tenant), "tid": tid, "sub": "s", "roles": []string{"Task.Write"}, "scp": "user.read files.read"})
 	}
 	p, err := reg.Verify(context.Background(), mint(t1, t1))
-	if err != nil || p.Tenant != t1 || strings.Join(p.Roles, ",") != "Task.Write" || strings.Join(p.Scopes, ",") != "user.read,files.read" {
+	if err != nil || p.Tenant() != t1 || strings.Join(p.Roles().Strings(), ",") != "Task.Write" || strings.Join(p.Scopes().Strings(), ",") != "user.read,files.read" {
 		t.Fatalf("allowlisted tenant: %+v, %v", p, err)
 	}
 	if _, err := reg.Verify(context.Background(), mint(t1, t3)); !errors.Is(err, tenantjwt.ErrTenant) {

@@ -225,8 +225,8 @@ func TestUpdateTemplateTenants(t *testing.T) {
 	if err != nil {
 		t.Fatalf("t2 after Update: %v", err)
 	}
-	if p.Tenant != "t2" || p.Issuer != "entra" {
-		t.Errorf("principal: tenant %q issuer %q", p.Tenant, p.Issuer)
+	if p.Tenant() != "t2" || p.Issuer() != "entra" {
+		t.Errorf("principal: tenant %q issuer %q", p.Tenant(), p.Issuer())
 	}
 	// The other issuer's cached token survived the update.
 	hits := reg.CacheStats().Hits

@@ -319,10 +319,10 @@ func (res *resolver) forget(iss string) bool {
 
 // named returns the entry that verified p, if it is still trusted.
 func (r *Registry) named(p *tenantjwt.Principal) (*entry, bool) {
-	if e, ok := r.snap.Load().names.get(p.Issuer); ok {
+	if e, ok := r.snap.Load().names.get(p.Issuer()); ok {
 		return e, true
 	}
-	return r.res.named(p.IssuerURL, p.Issuer)
+	return r.res.named(p.IssuerURL(), p.Issuer())
 }
 
 // named returns the resolved entry of iss if it is called name.

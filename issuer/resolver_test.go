@@ -155,8 +155,8 @@ func TestResolverOnboardsFromTheDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after onboarding: %v", err)
 	}
-	if p.Issuer != "acme" || p.Tenant != "acme" {
-		t.Errorf("principal: issuer %q tenant %q", p.Issuer, p.Tenant)
+	if p.Issuer() != "acme" || p.Tenant() != "acme" {
+		t.Errorf("principal: issuer %q tenant %q", p.Issuer(), p.Tenant())
 	}
 	if _, err := env.verify(tok); err != nil || env.hits.Load() != 1 {
 		t.Fatalf("second verify: err %v, cache hits %d", err, env.hits.Load())
@@ -416,8 +416,8 @@ func TestResolverTemplateAndStaticPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Tenant != "t1" || p.Issuer != "entra" {
-		t.Errorf("principal: tenant %q issuer %q", p.Tenant, p.Issuer)
+	if p.Tenant() != "t1" || p.Issuer() != "entra" {
+		t.Errorf("principal: tenant %q issuer %q", p.Tenant(), p.Issuer())
 	}
 	// SelectTenant finds the resolved issuer.
 	if _, err := env.reg.SelectTenant(context.Background(), p, "t1"); err != nil {
@@ -434,7 +434,7 @@ func TestResolverTemplateAndStaticPrecedence(t *testing.T) {
 	}
 	calls := env.db.calls.Load()
 	p, err = env.verify(tok)
-	if err != nil || p.Issuer != "static" {
+	if err != nil || p.Issuer() != "static" {
 		t.Errorf("after Add: issuer %v err %v, want static", p, err)
 	}
 	if env.db.calls.Load() != calls {

@@ -265,7 +265,7 @@ func TestSecurityCases(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Verify: %v, want success", err)
 				}
-				if p == nil || p.IssuerURL == "" {
+				if p == nil || p.IssuerURL() == "" {
 					t.Fatalf("Verify returned principal %+v", p)
 				}
 				agree(t, env.reg, tt.token)

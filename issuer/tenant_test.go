@@ -48,8 +48,8 @@ func TestTwoTenantsWithOwnKeys(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if p.Issuer != tt.wantIssuer || p.Tenant != tt.wantTenant {
-				t.Errorf("issuer, tenant = %q, %q, want %q, %q", p.Issuer, p.Tenant, tt.wantIssuer, tt.wantTenant)
+			if p.Issuer() != tt.wantIssuer || p.Tenant() != tt.wantTenant {
+				t.Errorf("issuer, tenant = %q, %q, want %q, %q", p.Issuer(), p.Tenant(), tt.wantIssuer, tt.wantTenant)
 			}
 		})
 	}
@@ -107,8 +107,8 @@ func TestTemplateIssuer(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if p.Tenant != tt.wantTenant || !slices.Equal(p.Tenants, []string{tt.wantTenant}) {
-				t.Errorf("tenant %q tenants %v, want %q", p.Tenant, p.Tenants, tt.wantTenant)
+			if p.Tenant() != tt.wantTenant || !slices.Equal(p.Tenants().Strings(), []string{tt.wantTenant}) {
+				t.Errorf("tenant %q tenants %v, want %q", p.Tenant(), p.Tenants(), tt.wantTenant)
 			}
 			if _, err := reg.SelectTenant(context.Background(), p, "t2"); tt.wantTenant != "t2" && !errors.Is(err, tenantjwt.ErrTenant) {
 				t.Errorf("SelectTenant(other) err = %v, want ErrTenant", err)
@@ -141,11 +141,11 @@ func TestDescopeShapedMappingAndSelectTenant(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	if got, want := p.Tenants, []string{"T2acme", "T2bad", "T2globex"}; !slices.Equal(got, want) {
+	if got, want := p.Tenants().Strings(), []string{"T2acme", "T2bad", "T2globex"}; !slices.Equal(got, want) {
 		t.Errorf("Tenants = %v, want %v", got, want)
 	}
-	if p.Tenant != "T2acme" || !slices.Equal(p.Roles, []string{"admin"}) || !slices.Equal(p.Permissions, []string{"projects.read", "projects.write"}) {
-		t.Errorf("principal tenant %q roles %v perms %v", p.Tenant, p.Roles, p.Permissions)
+	if p.Tenant() != "T2acme" || !slices.Equal(p.Roles().Strings(), []string{"admin"}) || !slices.Equal(p.Permissions().Strings(), []string{"projects.read", "projects.write"}) {
+		t.Errorf("principal tenant %q roles %v perms %v", p.Tenant(), p.Roles(), p.Permissions())
 	}
 
 	tests := []struct {
@@ -172,12 +172,12 @@ func TestDescopeShapedMappingAndSelectTenant(t *testing.T) {
 			if err != nil {
 				t.Fatalf("SelectTenant: %v", err)
 			}
-			if np.Tenant != tt.tenant || !slices.Equal(np.Roles, tt.wantRoles) {
-				t.Errorf("tenant %q roles %v, want %q %v", np.Tenant, np.Roles, tt.tenant, tt.wantRoles)
+			if np.Tenant() != tt.tenant || !slices.Equal(np.Roles().Strings(), tt.wantRoles) {
+				t.Errorf("tenant %q roles %v, want %q %v", np.Tenant(), np.Roles(), tt.tenant, tt.wantRoles)
 			}
 		})
 	}
-	if p.Tenant != "T2acme" || !slices.Equal(p.Roles, []string{"admin"}) {
+	if p.Tenant() != "T2acme" || !slices.Equal(p.Roles().Strings(), []string{"admin"}) {
 		t.Errorf("SelectTenant modified the original principal: %+v", p)
 	}
 }
@@ -216,7 +216,7 @@ func TestClaimPaths(t *testing.T) {
 		{"scopes string", issuer.ClaimMapping{}, []string{"openid", "orders:read"}, scopes, nil},
 		{"scopes array", issuer.ClaimMapping{Scopes: "scp"}, []string{"read", "write"}, scopes, nil},
 		{"permissions string never split", issuer.ClaimMapping{Permissions: "perm_list"}, nil, perms, tenantjwt.ErrClaims},
-		{"tenant from nested", issuer.ClaimMapping{Tenant: "org.id"}, []string{"o1"}, func(p *tenantjwt.Principal) []string { return []string{p.Tenant} }, nil},
+		{"tenant from nested", issuer.ClaimMapping{Tenant: "org.id"}, []string{"o1"}, func(p *tenantjwt.Principal) []string { return []string{p.Tenant()} }, nil},
 		{"tenant of wrong type", issuer.ClaimMapping{Tenant: "list"}, nil, roles, tenantjwt.ErrClaims},
 	}
 	for _, tt := range tests {
@@ -241,9 +241,9 @@ func TestClaimPaths(t *testing.T) {
 	}
 }
 
-func roles(p *tenantjwt.Principal) []string  { return p.Roles }
-func perms(p *tenantjwt.Principal) []string  { return p.Permissions }
-func scopes(p *tenantjwt.Principal) []string { return p.Scopes }
+func roles(p *tenantjwt.Principal) []string  { return p.Roles().Strings() }
+func perms(p *tenantjwt.Principal) []string  { return p.Permissions().Strings() }
+func scopes(p *tenantjwt.Principal) []string { return p.Scopes().Strings() }
 
 func TestPrincipalFields(t *testing.T) {
 	now := t0
@@ -258,14 +258,14 @@ func TestPrincipalFields(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	if p.Issuer != "main" || p.IssuerURL != iss.URL() || p.Subject != "alice" || p.TokenID != "j1" {
+	if p.Issuer() != "main" || p.IssuerURL() != iss.URL() || p.Subject() != "alice" || p.TokenID() != "j1" {
 		t.Errorf("principal %+v", p)
 	}
-	if !p.ExpiresAt.Equal(t0.Add(time.Hour)) || !p.IssuedAt.Equal(t0) {
-		t.Errorf("exp %v iat %v, want %v %v", p.ExpiresAt, p.IssuedAt, t0.Add(time.Hour), t0)
+	if !p.ExpiresAt().Equal(t0.Add(time.Hour)) || !p.IssuedAt().Equal(t0) {
+		t.Errorf("exp %v iat %v, want %v %v", p.ExpiresAt(), p.IssuedAt(), t0.Add(time.Hour), t0)
 	}
-	if !slices.Equal(p.Audience, []string{"x", iss.Audience()}) {
-		t.Errorf("Audience = %v", p.Audience)
+	if !slices.Equal(p.Audience().Strings(), []string{"x", iss.Audience()}) {
+		t.Errorf("Audience = %v", p.Audience())
 	}
 	var got struct{ Sub string }
 	if err := p.DecodeClaims(&got); err != nil || got.Sub != "alice" {

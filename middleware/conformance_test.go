@@ -171,7 +171,7 @@ func TestConformance(t *testing.T) {
 		r.Header.Set("Authorization", "Bearer "+b.Mint(with("tenant", "a", "org_id", "a", "tid", "a", "dct", "a")))
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
-		if rec.Code != 200 || got == nil || got.Tenant != "b" {
+		if rec.Code != 200 || got == nil || got.Tenant() != "b" {
 			t.Fatalf("status %d, principal %+v; want 200 with tenant b", rec.Code, got)
 		}
 	})

@@ -51,7 +51,7 @@ func newBoundEnv(t *testing.T) *boundEnv {
 func bindingServer(t *testing.T, v middleware.Verifier, cfg middleware.Config) *httptest.Server {
 	h := middleware.New(v, cfg)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := tenantjwt.FromContext(r.Context())
-		io.WriteString(w, p.Binding)
+		io.WriteString(w, p.Binding())
 	}))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -185,7 +185,7 @@ func TestDPoPThroughMiddleware(t *testing.T) {
 		ec.Use(echoauth.New(e.reg, echoauth.Config{}))
 		ec.GET("/orders", func(c echo.Context) error {
 			p, _ := echoauth.PrincipalFrom(c)
-			return c.String(200, p.Binding)
+			return c.String(200, p.Binding())
 		})
 		esrv := httptest.NewServer(ec)
 		t.Cleanup(esrv.Close)
@@ -213,7 +213,7 @@ func TestMTLSThroughMiddleware(t *testing.T) {
 	e := newBoundEnv(t)
 	h := middleware.New(e.reg, middleware.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := tenantjwt.FromContext(r.Context())
-		io.WriteString(w, p.Binding)
+		io.WriteString(w, p.Binding())
 	}))
 	srv := httptest.NewUnstartedServer(h)
 	// Self-signed client certificates (RFC 8705 §2.2): the handshake

@@ -15,7 +15,7 @@ type exampleVerifier struct{}
 
 func (exampleVerifier) Verify(_ context.Context, tok string) (*tenantjwt.Principal, error) {
 	if tok == "good.token.sig" {
-		return &tenantjwt.Principal{Subject: "alice", Tenant: "acme", Roles: []string{"admin"}}, nil
+		return tenantjwt.NewPrincipal(tenantjwt.Identity{Subject: "alice", Tenant: "acme", Roles: []string{"admin"}}), nil
 	}
 	return nil, tenantjwt.ErrSignature
 }
@@ -25,7 +25,7 @@ func ExampleNew() {
 	auth := middleware.New(exampleVerifier{}, middleware.Config{Realm: "api"})
 	h := auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := tenantjwt.FromContext(r.Context())
-		fmt.Fprintf(w, "hello %s of %s", p.Subject, p.Tenant)
+		fmt.Fprintf(w, "hello %s of %s", p.Subject(), p.Tenant())
 	}))
 
 	for _, tok := range []string{"good.token.sig", "forged.token.sig", ""} {

@@ -69,33 +69,33 @@ func RequireTenant(tenant string) func(http.Handler) http.Handler {
 // AnyRole reports whether p has at least one of roles.
 func AnyRole(roles ...string) func(*tenantjwt.Principal) bool {
 	return func(p *tenantjwt.Principal) bool {
-		return slices.ContainsFunc(roles, func(r string) bool { return slices.Contains(p.Roles, r) })
+		return slices.ContainsFunc(roles, p.HasRole)
 	}
 }
 
 // AllRoles reports whether p has every one of roles.
 func AllRoles(roles ...string) func(*tenantjwt.Principal) bool {
-	return func(p *tenantjwt.Principal) bool { return containsAll(p.Roles, roles) }
+	return func(p *tenantjwt.Principal) bool { return containsAll(p.Roles(), roles) }
 }
 
 // AllPermissions reports whether p has every one of perms.
 func AllPermissions(perms ...string) func(*tenantjwt.Principal) bool {
-	return func(p *tenantjwt.Principal) bool { return containsAll(p.Permissions, perms) }
+	return func(p *tenantjwt.Principal) bool { return containsAll(p.Permissions(), perms) }
 }
 
 // AllScopes reports whether p has every one of scopes.
 func AllScopes(scopes ...string) func(*tenantjwt.Principal) bool {
-	return func(p *tenantjwt.Principal) bool { return containsAll(p.Scopes, scopes) }
+	return func(p *tenantjwt.Principal) bool { return containsAll(p.Scopes(), scopes) }
 }
 
 // InTenant reports whether p acts in tenant. An empty tenant never matches.
 func InTenant(tenant string) func(*tenantjwt.Principal) bool {
-	return func(p *tenantjwt.Principal) bool { return tenant != "" && p.Tenant == tenant }
+	return func(p *tenantjwt.Principal) bool { return tenant != "" && p.Tenant() == tenant }
 }
 
-func containsAll(have, want []string) bool {
+func containsAll(have tenantjwt.List, want []string) bool {
 	for _, w := range want {
-		if !slices.Contains(have, w) {
+		if !have.Contains(w) {
 			return false
 		}
 	}

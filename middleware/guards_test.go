@@ -21,8 +21,8 @@ func (f fakeVerifier) Verify(_ context.Context, tok string) (*tenantjwt.Principa
 
 func TestGuards(t *testing.T) {
 	v := fakeVerifier{
-		"ann": {Subject: "ann", Tenant: "acme", Roles: []string{"admin"}, Permissions: []string{"read", "write"}, Scopes: []string{"api", "admin:api"}},
-		"vic": {Subject: "vic", Tenant: "acme", Roles: []string{"Admin", "admin ", " admin"}},
+		"ann": tenantjwt.NewPrincipal(tenantjwt.Identity{Subject: "ann", Tenant: "acme", Roles: []string{"admin"}, Permissions: []string{"read", "write"}, Scopes: []string{"api", "admin:api"}}),
+		"vic": tenantjwt.NewPrincipal(tenantjwt.Identity{Subject: "vic", Tenant: "acme", Roles: []string{"Admin", "admin ", " admin"}}),
 	}
 	tests := []struct {
 		name   string
@@ -43,7 +43,7 @@ func TestGuards(t *testing.T) {
 		{"tenant", middleware.RequireTenant("acme"), "ann", 200},
 		{"other tenant", middleware.RequireTenant("globex"), "ann", 403},
 		{"empty tenant never matches", middleware.RequireTenant(""), "ann", 403},
-		{"custom predicate", middleware.Require("subject ann", func(p *tenantjwt.Principal) bool { return p.Subject == "ann" }), "vic", 403},
+		{"custom predicate", middleware.Require("subject ann", func(p *tenantjwt.Principal) bool { return p.Subject() == "ann" }), "vic", 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

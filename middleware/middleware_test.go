@@ -182,7 +182,7 @@ func TestStatuses(t *testing.T) {
 				if reached != (tt.status == 200) {
 					t.Errorf("handler reached = %v, want %v", reached, tt.status == 200)
 				}
-				if tt.status == 200 && (p == nil || p.Subject != tt.subject) {
+				if tt.status == 200 && (p == nil || p.Subject() != tt.subject) {
 					t.Errorf("principal = %+v, want subject %q", p, tt.subject)
 				}
 				body := rec.Body.String()
@@ -348,8 +348,8 @@ func TestTenantSelection(t *testing.T) {
 				if tt.status != 200 {
 					return
 				}
-				if p.Tenant != tt.tenant || strings.Join(p.Roles, ",") != tt.roles {
-					t.Errorf("tenant %q roles %q, want %q %q", p.Tenant, p.Roles, tt.tenant, tt.roles)
+				if p.Tenant() != tt.tenant || strings.Join(p.Roles().Strings(), ",") != tt.roles {
+					t.Errorf("tenant %q roles %q, want %q %q", p.Tenant(), p.Roles(), tt.tenant, tt.roles)
 				}
 			})
 		}

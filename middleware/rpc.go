@@ -46,7 +46,7 @@ func (a *Authenticator) ChallengeScheme(err error, dpop bool) Challenge {
 // tenantjwt.ErrForbidden: v is not a TenantSelector, the token does not
 // list tenant, or the selector answered with another tenant.
 func SelectTenant(ctx context.Context, v Verifier, p *tenantjwt.Principal, tenant string) (*tenantjwt.Principal, error) {
-	if p.Tenant == tenant {
+	if p.Tenant() == tenant {
 		return p, nil
 	}
 	sel, ok := v.(TenantSelector)
@@ -57,7 +57,7 @@ func SelectTenant(ctx context.Context, v Verifier, p *tenantjwt.Principal, tenan
 	if err != nil {
 		return nil, fmt.Errorf("middleware: select tenant %.64q: %w: %w", tenant, tenantjwt.ErrForbidden, err)
 	}
-	if np == nil || np.Tenant != tenant {
+	if np == nil || np.Tenant() != tenant {
 		return nil, fmt.Errorf("middleware: tenant selection of %.64q failed: %w", tenant, tenantjwt.ErrForbidden)
 	}
 	return np, nil
@@ -71,7 +71,7 @@ func CheckContext(ctx context.Context, what string, allow func(*tenantjwt.Princi
 		return fmt.Errorf("middleware: %s: no authenticated principal: %w", what, ErrNoToken)
 	}
 	if !allow(p) {
-		return fmt.Errorf("middleware: %s not met by %.64q of %.64q: %w", what, p.Subject, p.Issuer, tenantjwt.ErrForbidden)
+		return fmt.Errorf("middleware: %s not met by %.64q of %.64q: %w", what, p.Subject(), p.Issuer(), tenantjwt.ErrForbidden)
 	}
 	return nil
 }

@@ -84,7 +84,7 @@ func (a *Authenticator) bindTenant(r *http.Request, p *tenantjwt.Principal, orig
 		if len(vals) > 1 {
 			return nil, fmt.Errorf("middleware: %d %s headers: %w", len(vals), a.cfg.TenantHeader, ErrMultipleTokens)
 		}
-		if len(vals) == 1 && vals[0] != p.Tenant {
+		if len(vals) == 1 && vals[0] != p.Tenant() {
 			want := vals[0]
 			if isBound && want != bound {
 				return nil, fmt.Errorf("middleware: selected tenant %.64q on a request bound to %.64q: %w", want, bound, tenantjwt.ErrForbidden)
@@ -98,8 +98,8 @@ func (a *Authenticator) bindTenant(r *http.Request, p *tenantjwt.Principal, orig
 	}
 	// A binding to the empty tenant is a configuration error (see
 	// HostTenants): it refuses every token, even one without a tenant.
-	if isBound && (bound == "" || p.Tenant != bound) {
-		return nil, fmt.Errorf("middleware: token tenant %.64q on a request bound to %.64q: %w", p.Tenant, bound, tenantjwt.ErrForbidden)
+	if isBound && (bound == "" || p.Tenant() != bound) {
+		return nil, fmt.Errorf("middleware: token tenant %.64q on a request bound to %.64q: %w", p.Tenant(), bound, tenantjwt.ErrForbidden)
 	}
 	return p, nil
 }

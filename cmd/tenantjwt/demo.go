@@ -160,11 +160,11 @@ func demoAPI(reg *issuer.Registry, onError func(http.ResponseWriter, *http.Reque
 	})
 	mux.Handle("DELETE /projects/{id}", middleware.RequirePermissions("projects:delete")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := tenantjwt.FromContext(r.Context())
-		fmt.Fprintf(w, "project %s deleted by %s in %s", r.PathValue("id"), p.Subject, p.Tenant)
+		fmt.Fprintf(w, "project %s deleted by %s in %s", r.PathValue("id"), p.Subject(), p.Tenant())
 	})))
 	mux.Handle("GET /admin", middleware.RequireRoles("admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := tenantjwt.FromContext(r.Context())
-		fmt.Fprintf(w, "admin console of %s for %s", p.Tenant, p.Subject)
+		fmt.Fprintf(w, "admin console of %s for %s", p.Tenant(), p.Subject())
 	})))
 	return middleware.New(reg, middleware.Config{
 		Realm:         "demo",
@@ -176,9 +176,9 @@ func demoAPI(reg *issuer.Registry, onError func(http.ResponseWriter, *http.Reque
 
 func describe(p *tenantjwt.Principal) string {
 	s := fmt.Sprintf("issuer=%s sub=%s tenant=%s roles=[%s] permissions=[%s] scopes=[%s]",
-		p.Issuer, p.Subject, p.Tenant, strings.Join(p.Roles, " "), strings.Join(p.Permissions, " "), strings.Join(p.Scopes, " "))
-	if p.Binding != "" {
-		s += " bound=" + p.Binding
+		p.Issuer(), p.Subject(), p.Tenant(), strings.Join(p.Roles().Strings(), " "), strings.Join(p.Permissions().Strings(), " "), strings.Join(p.Scopes().Strings(), " "))
+	if p.Binding() != "" {
+		s += " bound=" + p.Binding()
 	}
 	return s
 }

@@ -53,7 +53,7 @@ func verifyWith(t *testing.T, iss, tok string) error {
 	}
 	defer reg.Close()
 	p, err := reg.Verify(context.Background(), tok)
-	if err == nil && (p.Subject != "alice" || strings.Join(p.Roles, ",") != "admin,ops") {
+	if err == nil && (p.Subject() != "alice" || strings.Join(p.Roles().Strings(), ",") != "admin,ops") {
 		t.Errorf("principal %+v", p)
 	}
 	return err

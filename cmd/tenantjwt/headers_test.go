@@ -99,8 +99,8 @@ func TestWriteIdentity(t *testing.T) {
 		h := http.Header{}
 		// A client's copy, in another case, is replaced.
 		h.Set("x-auth-subject", "eve")
-		p := &tenantjwt.Principal{Issuer: "acme", Subject: "ann\r\nX-Evil: 1", Tenant: "t,1",
-			Roles: []string{"admin", "a,b"}, Permissions: []string{"billing:write"}, Scopes: []string{"read", "write"}}
+		p := tenantjwt.NewPrincipal(tenantjwt.Identity{Issuer: "acme", Subject: "ann\r\nX-Evil: 1", Tenant: "t,1",
+			Roles: []string{"admin", "a,b"}, Permissions: []string{"billing:write"}, Scopes: []string{"read", "write"}})
 		writeIdentity(h, p)
 		want := map[string]string{
 			"X-Auth-Issuer": "acme", "X-Auth-Subject": "ann%0D%0AX-Evil: 1", "X-Auth-Tenant": "t%2C1",
@@ -127,8 +127,8 @@ func TestWriteIdentity(t *testing.T) {
 		}
 	})
 	t.Run("allocations", func(t *testing.T) {
-		p := &tenantjwt.Principal{Issuer: "acme", Subject: "ann", Tenant: "t1",
-			Roles: []string{"admin", "editor"}, Permissions: []string{"a", "b", "c"}, Scopes: []string{"read"}}
+		p := tenantjwt.NewPrincipal(tenantjwt.Identity{Issuer: "acme", Subject: "ann", Tenant: "t1",
+			Roles: []string{"admin", "editor"}, Permissions: []string{"a", "b", "c"}, Scopes: []string{"read"}})
 		h := make(http.Header, 16)
 		if n := testing.AllocsPerRun(100, func() { writeIdentity(h, p) }); n > 2 {
 			t.Errorf("writeIdentity: %v allocations, want at most 2", n)

@@ -244,8 +244,8 @@ func (r *rule) check(p *tenantjwt.Principal) error {
 		return fmt.Errorf("serve: %s needs permissions %q: %w", r.Name, r.Permissions, tenantjwt.ErrForbidden)
 	case !middleware.AllScopes(r.Scopes...)(p):
 		return fmt.Errorf("serve: %s needs scopes %q: %w", r.Name, r.Scopes, tenantjwt.ErrForbidden)
-	case r.Tenant != "" && p.Tenant != r.Tenant:
-		return fmt.Errorf("serve: %s needs tenant %q, token acts in %.64q: %w", r.Name, r.Tenant, p.Tenant, tenantjwt.ErrForbidden)
+	case r.Tenant != "" && p.Tenant() != r.Tenant:
+		return fmt.Errorf("serve: %s needs tenant %q, token acts in %.64q: %w", r.Name, r.Tenant, p.Tenant(), tenantjwt.ErrForbidden)
 	}
 	return nil
 }
@@ -273,27 +273,40 @@ func headerList(items []string) string {
 		return headerValue(items[0])
 	}
 	var b strings.Builder
-	b.Grow(listLen(items))
-	writeHeaderList(&b, items)
+	b.Grow(listLen(strs(items)))
+	writeHeaderList(&b, strs(items))
 	return b.String()
 }
 
+// stringList is what headerList reads: a []string (as strs) or a
+// Principal's tenantjwt.List, without copying either.
+type stringList interface {
+	Len() int
+	At(i int) string
+}
+
+// strs is a []string as a stringList.
+type strs []string
+
+func (s strs) Len() int        { return len(s) }
+func (s strs) At(i int) string { return s[i] }
+
 // listLen is the length of headerList(items).
-func listLen(items []string) int {
-	n := max(len(items)-1, 0)
-	for _, s := range items {
-		n += encodedLen(s)
+func listLen[L stringList](items L) int {
+	n := max(items.Len()-1, 0)
+	for i := range items.Len() {
+		n += encodedLen(items.At(i))
 	}
 	return n
 }
 
 // writeHeaderList writes headerList(items).
-func writeHeaderList(b *strings.Builder, items []string) {
-	for i, s := range items {
+func writeHeaderList[L stringList](b *strings.Builder, items L) {
+	for i := range items.Len() {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		writeHeaderValue(b, s)
+		writeHeaderValue(b, items.At(i))
 	}
 }
 

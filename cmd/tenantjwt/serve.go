@@ -555,7 +555,7 @@ func (s *server) logDecision(ctx context.Context, st *state, d decision) {
 	if d.err != nil {
 		key := reasonOf(d.err)
 		if d.p != nil {
-			key += "|" + d.p.Issuer
+			key += "|" + d.p.Issuer()
 		}
 		ok, n := s.limiter.allow(key)
 		if !ok {
@@ -576,7 +576,7 @@ func (s *server) logDecision(ctx context.Context, st *state, d decision) {
 		attrs = append(attrs, slog.String("rule", d.rule.Name))
 	}
 	if d.p != nil {
-		attrs = append(attrs, slog.String("issuer", d.p.Issuer), slog.String("tenant", d.p.Tenant), slog.String("subject", d.p.Subject))
+		attrs = append(attrs, slog.String("issuer", d.p.Issuer()), slog.String("tenant", d.p.Tenant()), slog.String("subject", d.p.Subject()))
 	}
 	if d.err != nil {
 		attrs = append(attrs, slog.String("reason", d.err.Error()))
@@ -597,6 +597,10 @@ func (st *state) allowHeaders(h http.Header, p *tenantjwt.Principal) {
 	}
 }
 
+// anonymous is the empty Principal whose (empty) identity headers an
+// anonymous rule's check sends.
+var anonymous tenantjwt.Principal
+
 // writeIdentity sets the X-Auth-* headers of an allowed check: always all
 // of them, empty when absent (an anonymous rule: p is nil), so the gateway
 // overwrites whatever copies the client sent. Values are encoded by
@@ -606,9 +610,9 @@ func (st *state) allowHeaders(h http.Header, p *tenantjwt.Principal) {
 // backing array: two allocations per check.
 func writeIdentity(h http.Header, p *tenantjwt.Principal) {
 	if p == nil {
-		p = &tenantjwt.Principal{}
+		p = &anonymous
 	}
-	lists := [3][]string{p.Roles, p.Permissions, p.Scopes}
+	lists := [3]tenantjwt.List{p.Roles(), p.Permissions(), p.Scopes()}
 	var b strings.Builder
 	b.Grow(listLen(lists[0]) + listLen(lists[1]) + listLen(lists[2]))
 	var end [3]int
@@ -618,7 +622,7 @@ func writeIdentity(h http.Header, p *tenantjwt.Principal) {
 	}
 	all := b.String()
 	v := make([]string, 7)
-	v[0], v[1], v[2] = headerValue(p.Issuer), headerValue(p.Subject), headerValue(p.Tenant)
+	v[0], v[1], v[2] = headerValue(p.Issuer()), headerValue(p.Subject()), headerValue(p.Tenant())
 	v[3], v[4], v[5] = all[:end[0]], all[end[0]:end[1]], all[end[1]:end[2]]
 	v[6] = "no-store"
 	h["X-Auth-Issuer"] = v[0:1:1]

@@ -121,9 +121,9 @@ func judgeRequest(ctx context.Context, reg *issuer.Registry, fa *forwardAuth, re
 		return rc
 	}
 	if fa.tenantOf != nil {
-		if bound, ok := fa.tenantOf(nil, req); ok && (bound == "" || p.Tenant != bound) {
+		if bound, ok := fa.tenantOf(nil, req); ok && (bound == "" || p.Tenant() != bound) {
 			rc.Status = http.StatusForbidden
-			rc.Reason = fmt.Sprintf("host %s is bound to tenant %q; the token acts in %q (select another of its tenants %q with the tenant header)", req.Host, bound, p.Tenant, p.Tenants)
+			rc.Reason = fmt.Sprintf("host %s is bound to tenant %q; the token acts in %q (select another of its tenants %q with the tenant header)", req.Host, bound, p.Tenant(), p.Tenants())
 			return rc
 		}
 	}
@@ -133,7 +133,7 @@ func judgeRequest(ctx context.Context, reg *issuer.Registry, fa *forwardAuth, re
 	}
 	if err := rl.check(p); err != nil {
 		rc.Status = http.StatusForbidden
-		rc.Reason = fmt.Sprintf("%v; the token has roles %q, permissions %q, scopes %q, tenant %q", err, p.Roles, p.Permissions, p.Scopes, p.Tenant)
+		rc.Reason = fmt.Sprintf("%v; the token has roles %q, permissions %q, scopes %q, tenant %q", err, p.Roles(), p.Permissions(), p.Scopes(), p.Tenant())
 		return rc
 	}
 	rc.Status, rc.Reason = http.StatusOK, "the rule's requirements are met"

@@ -45,12 +45,12 @@ func newAPI(reg *issuer.Registry) *echo.Echo {
 	}))
 	e.GET("/me", func(c echo.Context) error {
 		p, _ := echoauth.PrincipalFrom(c)
-		return c.String(http.StatusOK, fmt.Sprintf("%s in tenant %s, roles %v", p.Subject, p.Tenant, p.Roles))
+		return c.String(http.StatusOK, fmt.Sprintf("%s in tenant %s, roles %v", p.Subject(), p.Tenant(), p.Roles()))
 	})
 	billing := e.Group("/billing", echoauth.RequireRoles("billing-admin"))
 	billing.GET("/invoices", func(c echo.Context) error {
 		p, _ := echoauth.PrincipalFrom(c)
-		return c.String(http.StatusOK, "invoices of "+p.Tenant)
+		return c.String(http.StatusOK, "invoices of "+p.Tenant())
 	})
 	return e
 }

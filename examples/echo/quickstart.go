@@ -23,7 +23,7 @@ func quickStart(reg *issuer.Registry) *echo.Echo {
 	}))
 	e.GET("/me", func(c echo.Context) error {
 		p, _ := echoauth.PrincipalFrom(c) // also c.Get("principal")
-		return c.String(http.StatusOK, p.Subject)
+		return c.String(http.StatusOK, p.Subject())
 	})
 	billing := e.Group("/billing", echoauth.RequireRoles("billing-admin"))
 	billing.GET("/invoices", listInvoices)
@@ -35,5 +35,5 @@ func quickStart(reg *issuer.Registry) *echo.Echo {
 // listInvoices is the guarded handler of the quick start.
 func listInvoices(c echo.Context) error {
 	p, _ := echoauth.PrincipalFrom(c)
-	return c.String(http.StatusOK, "invoices of "+p.Subject)
+	return c.String(http.StatusOK, "invoices of "+p.Subject())
 }

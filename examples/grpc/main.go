@@ -65,12 +65,12 @@ type greeter struct{}
 
 func (greeter) SayHello(ctx context.Context, name *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
 	p, _ := tenantjwt.FromContext(ctx)
-	return wrapperspb.String(fmt.Sprintf("hello %s, from %s of tenant %s", name.GetValue(), p.Subject, p.Tenant)), nil
+	return wrapperspb.String(fmt.Sprintf("hello %s, from %s of tenant %s", name.GetValue(), p.Subject(), p.Tenant())), nil
 }
 
 func (greeter) ResetCounts(ctx context.Context, _ *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
 	p, _ := tenantjwt.FromContext(ctx)
-	return wrapperspb.String("counts reset in tenant " + p.Tenant), nil
+	return wrapperspb.String("counts reset in tenant " + p.Tenant()), nil
 }
 
 // greeterService is the descriptor protoc-gen-go-grpc would generate for

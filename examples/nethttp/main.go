@@ -53,12 +53,12 @@ func newAPI(reg *issuer.Registry) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
 		p, _ := tenantjwt.FromContext(r.Context())
-		fmt.Fprintf(w, "%s of tenant %s, roles %v\n", p.Subject, p.Tenant, p.Roles)
+		fmt.Fprintf(w, "%s of tenant %s, roles %v\n", p.Subject(), p.Tenant(), p.Roles())
 	})
 	admin := middleware.RequireRoles("admin")
 	mux.Handle("DELETE /projects/{id}", admin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := tenantjwt.FromContext(r.Context())
-		fmt.Fprintf(w, "project %s deleted in tenant %s\n", r.PathValue("id"), p.Tenant)
+		fmt.Fprintf(w, "project %s deleted in tenant %s\n", r.PathValue("id"), p.Tenant())
 	})))
 	auth := middleware.New(reg, middleware.Config{
 		// Each tenant has its own host; a token of one tenant is refused

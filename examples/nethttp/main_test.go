@@ -58,7 +58,7 @@ func TestDPoPMiddleware(t *testing.T) {
 	reg := issuertest.NewRegistry(t, issuer.Options{}, iss)
 	h := dpopMiddleware(reg)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := tenantjwt.FromContext(r.Context())
-		io.WriteString(w, p.Subject)
+		io.WriteString(w, p.Subject())
 	}))
 	srv := httptest.NewServer(h)
 	defer srv.Close()

@@ -38,7 +38,7 @@ func quickStart(configPath, addr string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
 		p, _ := tenantjwt.FromContext(r.Context())
-		fmt.Fprintf(w, "%s in %s with roles %v", p.Subject, p.Tenant, p.Roles)
+		fmt.Fprintf(w, "%s in %s with roles %v", p.Subject(), p.Tenant(), p.Roles())
 	})
 	mux.Handle("DELETE /projects/{id}", middleware.RequireRoles("admin")(http.HandlerFunc(deleteProject)))
 	srv := &http.Server{Addr: addr, Handler: auth(mux), ReadHeaderTimeout: 10 * time.Second}
@@ -50,7 +50,7 @@ func quickStart(configPath, addr string) error {
 // deleteProject is the guarded handler of the quick start.
 func deleteProject(w http.ResponseWriter, r *http.Request) {
 	p, _ := tenantjwt.FromContext(r.Context())
-	fmt.Fprintf(w, "project %s deleted in tenant %s\n", r.PathValue("id"), p.Tenant)
+	fmt.Fprintf(w, "project %s deleted in tenant %s\n", r.PathValue("id"), p.Tenant())
 }
 
 // dpopMiddleware is the README's DPoP configuration: proofs are checked

@@ -139,7 +139,7 @@ func run(ctx context.Context, path string, out io.Writer) error {
 	api := httptest.NewServer(middleware.New(reg, middleware.Config{})(http.HandlerFunc(
 		func(w http.ResponseWriter, r *http.Request) {
 			p, _ := tenantjwt.FromContext(r.Context())
-			fmt.Fprintf(w, "hello %s of %s", p.Subject, p.Tenant)
+			fmt.Fprintf(w, "hello %s of %s", p.Subject(), p.Tenant())
 		})))
 	defer api.Close()
 

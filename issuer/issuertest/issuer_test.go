@@ -332,7 +332,7 @@ func TestNewRegistry(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: Verify: %v", iss.URL(), err)
 		}
-		if p.IssuerURL != iss.URL() || p.Subject != "alice" {
+		if p.IssuerURL() != iss.URL() || p.Subject() != "alice" {
 			t.Errorf("principal = %+v", p)
 		}
 	}

@@ -49,7 +49,7 @@ func describe(ctx context.Context) string {
 	if !ok {
 		return "anonymous"
 	}
-	return fmt.Sprintf("%s|%s|%s|%s", p.Subject, p.Tenant, p.Binding, strings.Join(p.Roles, ","))
+	return fmt.Sprintf("%s|%s|%s|%s", p.Subject(), p.Tenant(), p.Binding(), strings.Join(p.Roles().Strings(), ","))
 }
 
 // newMux serves the test procedures behind the interceptor, wrapped by

@@ -38,7 +38,7 @@ func ExampleNew() {
 	const procedure = "/greeter.v1.Greeter/SayHello"
 	hello := func(ctx context.Context, req *connect.Request[wrapperspb.StringValue]) (*connect.Response[wrapperspb.StringValue], error) {
 		p, _ := tenantjwt.FromContext(ctx)
-		return connect.NewResponse(wrapperspb.String("hello " + req.Msg.GetValue() + " from " + p.Subject + " of " + p.Tenant)), nil
+		return connect.NewResponse(wrapperspb.String("hello " + req.Msg.GetValue() + " from " + p.Subject() + " of " + p.Tenant())), nil
 	}
 	// README:begin connect
 	mux := http.NewServeMux()

@@ -25,8 +25,8 @@ func (f fakeVerifier) Verify(_ context.Context, tok string) (*tenantjwt.Principa
 }
 
 var verifier = fakeVerifier{
-	"admin.tok.en":  {Subject: "ann", Tenant: "acme", Roles: []string{"admin"}, Permissions: []string{"read", "write"}, Scopes: []string{"api"}},
-	"viewer.tok.en": {Subject: "vic", Tenant: "acme", Roles: []string{"Admin", "admin "}},
+	"admin.tok.en":  tenantjwt.NewPrincipal(tenantjwt.Identity{Subject: "ann", Tenant: "acme", Roles: []string{"admin"}, Permissions: []string{"read", "write"}, Scopes: []string{"api"}}),
+	"viewer.tok.en": tenantjwt.NewPrincipal(tenantjwt.Identity{Subject: "vic", Tenant: "acme", Roles: []string{"Admin", "admin "}}),
 }
 
 func do(e *echo.Echo, path, tok string) *httptest.ResponseRecorder {
@@ -45,7 +45,7 @@ func TestContextKeyAndRequestContext(t *testing.T) {
 	e.GET("/", func(c echo.Context) error {
 		fromKey, _ := c.Get("who").(*tenantjwt.Principal)
 		fromCtx, _ := tenantjwt.FromContext(c.Request().Context())
-		if fromKey == nil || fromKey != fromCtx || fromKey.Subject != "ann" {
+		if fromKey == nil || fromKey != fromCtx || fromKey.Subject() != "ann" {
 			t.Errorf("c.Get = %v, request context = %v", fromKey, fromCtx)
 		}
 		return c.NoContent(http.StatusOK)

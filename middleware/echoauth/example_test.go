@@ -22,7 +22,7 @@ func ExampleNew() {
 	e.GET("/health", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
 	e.GET("/me", func(c echo.Context) error {
 		p, _ := echoauth.PrincipalFrom(c)
-		return c.String(http.StatusOK, p.Subject+"@"+p.Tenant)
+		return c.String(http.StatusOK, p.Subject()+"@"+p.Tenant())
 	})
 	admin := e.Group("/admin", echoauth.RequireRoles("owner"))
 	admin.GET("/users", func(c echo.Context) error { return c.String(http.StatusOK, "users") })

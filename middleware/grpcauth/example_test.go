@@ -87,7 +87,7 @@ func ExampleCheck() {
 		}
 		return wrapperspb.String("deleted"), nil
 	}
-	p := &tenantjwt.Principal{Subject: "alice", Tenant: "acme", Permissions: []string{"projects:delete:7"}}
+	p := tenantjwt.NewPrincipal(tenantjwt.Identity{Subject: "alice", Tenant: "acme", Permissions: []string{"projects:delete:7"}})
 	ctx := tenantjwt.NewContext(context.Background(), p)
 	for _, id := range []string{"7", "8"} {
 		out, err := deleteProject(ctx, wrapperspb.String(id))

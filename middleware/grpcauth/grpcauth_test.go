@@ -229,7 +229,7 @@ func TestCheckInHandler(t *testing.T) {
 	if err := grpcauth.Check(context.Background(), grpcauth.Guard{}); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("zero Guard without principal: %v, want Unauthenticated", err)
 	}
-	p := &tenantjwt.Principal{Subject: "x", Roles: []string{"admin"}}
+	p := tenantjwt.NewPrincipal(tenantjwt.Identity{Subject: "x", Roles: []string{"admin"}})
 	ctx := tenantjwt.NewContext(context.Background(), p)
 	if err := grpcauth.Check(ctx, grpcauth.RequireRoles("admin"), grpcauth.RequirePermissions("read")); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("second guard unmet: %v, want PermissionDenied", err)
@@ -243,7 +243,7 @@ func TestCheckInHandler(t *testing.T) {
 }
 
 func TestGuards(t *testing.T) {
-	p := &tenantjwt.Principal{Subject: "ann", Tenant: "acme", Roles: []string{"admin", "dev"}, Permissions: []string{"read", "write"}, Scopes: []string{"api"}}
+	p := tenantjwt.NewPrincipal(tenantjwt.Identity{Subject: "ann", Tenant: "acme", Roles: []string{"admin", "dev"}, Permissions: []string{"read", "write"}, Scopes: []string{"api"}})
 	tests := []struct {
 		name string
 		g    grpcauth.Guard
@@ -260,8 +260,8 @@ func TestGuards(t *testing.T) {
 		{"tenant", grpcauth.RequireTenant("acme"), true},
 		{"other tenant", grpcauth.RequireTenant("globex"), false},
 		{"empty tenant", grpcauth.RequireTenant(""), false},
-		{"predicate", grpcauth.Require("subject ann", func(p *tenantjwt.Principal) bool { return p.Subject == "ann" }), true},
-		{"predicate refuses", grpcauth.Require("subject bob", func(p *tenantjwt.Principal) bool { return p.Subject == "bob" }), false},
+		{"predicate", grpcauth.Require("subject ann", func(p *tenantjwt.Principal) bool { return p.Subject() == "ann" }), true},
+		{"predicate refuses", grpcauth.Require("subject bob", func(p *tenantjwt.Principal) bool { return p.Subject() == "bob" }), false},
 	}
 	ctx := tenantjwt.NewContext(context.Background(), p)
 	for _, tt := range tests {

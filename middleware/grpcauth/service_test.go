@@ -54,7 +54,7 @@ func describe(ctx context.Context) string {
 	if !ok {
 		return "anonymous"
 	}
-	return fmt.Sprintf("%s|%s|%s|%s", p.Subject, p.Tenant, p.Binding, strings.Join(p.Roles, ","))
+	return fmt.Sprintf("%s|%s|%s|%s", p.Subject(), p.Tenant(), p.Binding(), strings.Join(p.Roles().Strings(), ","))
 }
 
 func unary(name string, fn func(ctx context.Context, in string) (string, error)) grpc.MethodDesc {
