@@ -156,17 +156,25 @@ func errUnknownIssuer(iss string) error {
 }
 
 func (res *resolver) lookup(ctx context.Context, iss string) (*entry, string, error) {
-	now := res.r.opts.Now().UnixNano()
-	if v, ok := res.pos.Get(iss); ok && now < v.e.until.Load() {
+	if v, ok := res.answered(iss); ok {
+		if v == nil {
+			return nil, "", errUnknownIssuer(iss)
+		}
 		return v.e, v.bound, nil
-	}
-	if exp, ok := res.negs.Get(iss); ok && now < exp {
-		return nil, "", errUnknownIssuer(iss)
 	}
 	if len(iss) > maxResolveIssuerBytes {
 		return nil, "", errUnknownIssuer(iss)
 	}
 	ch := res.sf.DoChan(iss, func() (any, error) {
+		// A flight that ended between this request's look at the
+		// answers and joining the group has answered already: Resolve
+		// is asked once per iss and TTL, never again for a late joiner.
+		if v, ok := res.answered(iss); ok {
+			if v == nil {
+				return nil, errUnknownIssuer(iss)
+			}
+			return v, nil
+		}
 		// The call outlives the request that started it: others wait
 		// for it too. It keeps the request's values, not its deadline.
 		return res.resolve(context.WithoutCancel(ctx), iss)
@@ -181,6 +189,20 @@ func (res *resolver) lookup(ctx context.Context, iss string) (*entry, string, er
 	case <-ctx.Done():
 		return nil, "", fmt.Errorf("issuer: resolving iss %.64q: %w: %w", iss, ctx.Err(), tenantjwt.ErrKeysUnavailable)
 	}
+}
+
+// answered returns the answer the resolver holds for iss and still
+// trusts: ok with v for a positive one, ok with a nil v for a negative
+// one; ok is false when Resolve must be asked.
+func (res *resolver) answered(iss string) (v *resolved, ok bool) {
+	now := res.r.opts.Now().UnixNano()
+	if v, ok := res.pos.Get(iss); ok && now < v.e.until.Load() {
+		return v, true
+	}
+	if exp, ok := res.negs.Get(iss); ok && now < exp {
+		return nil, true
+	}
+	return nil, false
 }
 
 // resolve asks Resolve about iss and installs the answer.
