@@ -18,8 +18,9 @@ type hostile struct {
 	want  error
 }
 
-// maxTokenBytes is the registry's default cap; every hostile token fills it.
-const maxTokenBytes = issuer.DefaultMaxTokenBytes
+// maxTokenBytes is the registry's cap, its default (Options.MaxTokenBytes),
+// set explicitly so the two cannot drift; every hostile token fills it.
+const maxTokenBytes = 16 << 10
 
 // fill returns header.payload.sig where payload is prefix + unit(0) +
 // unit(1) + … + suffix with as many units as keep the token within the
@@ -96,7 +97,7 @@ func hostileTokens(f *fixture) []hostile {
 // refused for the reason it was built for, at the size cap.
 func TestHostileTokensAreRefused(t *testing.T) {
 	f := loadFixtures()[0]
-	reg, err := issuer.New(issuer.Options{TokenCacheSize: -1}, f.config())
+	reg, err := issuer.New(issuer.Options{TokenCacheSize: -1, MaxTokenBytes: maxTokenBytes}, f.config())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +118,7 @@ func TestHostileTokensAreRefused(t *testing.T) {
 // reports their ratio (the bound is about 2×).
 func BenchmarkRefuseHostile(b *testing.B) {
 	f := loadFixtures()[0]
-	reg, err := issuer.New(issuer.Options{TokenCacheSize: -1}, f.config())
+	reg, err := issuer.New(issuer.Options{TokenCacheSize: -1, MaxTokenBytes: maxTokenBytes}, f.config())
 	if err != nil {
 		b.Fatal(err)
 	}

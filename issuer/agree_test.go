@@ -34,7 +34,7 @@ func agree(t *testing.T, reg *issuer.Registry, tok string) issuer.Step {
 		}
 	}
 	if err == nil {
-		if !last.OK || last.Name != "binding" || rep.Principal == nil {
+		if !last.OK || last.Step != "binding" || rep.Principal == nil {
 			t.Errorf("Explain of a valid token: last check %+v, principal %v", last, rep.Principal)
 		}
 		return ""
@@ -54,7 +54,7 @@ func agree(t *testing.T, reg *issuer.Registry, tok string) issuer.Step {
 	if rep.Error != err.Error() {
 		t.Errorf("error text: Verify %q, Explain %q", err, rep.Error)
 	}
-	if last.OK || last.Name != string(ve.Step) {
+	if last.OK || last.Step != ve.Step {
 		t.Errorf("Explain's last check %+v, want the failed step %q", last, ve.Step)
 	}
 	if last.Detail != err.Error() {

@@ -1,7 +1,6 @@
 package issuer
 
 import (
-	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -15,9 +14,7 @@ import (
 // verified before. An entry is only trusted while everything the original
 // verification relied on still holds; see get.
 type tokenCache struct {
-	lru          *lru.Cache[string, *cached]
-	hits, misses atomic.Uint64
-	size         int
+	lru *lru.Cache[string, *cached]
 }
 
 // cached is one verified token.
@@ -42,7 +39,7 @@ func newTokenCache(size int) *tokenCache {
 	if err != nil {
 		return nil // size > 0 is checked by the caller; fail open to "no cache"
 	}
-	return &tokenCache{lru: c, size: size}
+	return &tokenCache{lru: c}
 }
 
 // get returns the cached principal for raw if the entry is still valid:
@@ -55,16 +52,13 @@ func newTokenCache(size int) *tokenCache {
 func (c *tokenCache) get(raw string, now time.Time) (*cached, bool) {
 	v, ok := c.lru.Get(raw)
 	if !ok {
-		c.misses.Add(1)
 		return nil, false
 	}
 	t := now.UnixNano()
 	if v.e.gone.Load() || v.e.expired(t) || t >= v.expires || t < v.notBefore || !keyUsable(v, t) {
 		c.lru.Remove(raw)
-		c.misses.Add(1)
 		return nil, false
 	}
-	c.hits.Add(1)
 	return v, true
 }
 
@@ -128,8 +122,4 @@ func (c *tokenCache) put(raw string, v *cached, reg registered, leeway time.Dura
 		}
 	}
 	c.lru.Add(raw, v)
-}
-
-func (c *tokenCache) stats() CacheStats {
-	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Len: c.lru.Len(), Size: c.size}
 }

@@ -57,9 +57,8 @@ func TestTokenCacheHit(t *testing.T) {
 	if got := env.src.lookups.Load(); got != 1 {
 		t.Errorf("key lookups = %d, want 1", got)
 	}
-	st := env.reg.CacheStats()
-	if st.Hits != 1 || st.Misses != 1 || st.Len != 1 || st.Size != issuer.DefaultTokenCacheSize {
-		t.Errorf("stats = %+v, want 1 hit, 1 miss, len 1, default size", st)
+	if n, size := issuer.CacheLen(env.reg); len(env.ev) != 2 || n != 1 || size != issuer.DefaultTokenCacheSize {
+		t.Errorf("%d events, %d cached of %d, want 2 events (1 hit, 1 miss), 1 cached, default size", len(env.ev), n, size)
 	}
 	if env.ev[1].Issuer != "main" {
 		t.Errorf("event issuer = %q, want main", env.ev[1].Issuer)
@@ -119,8 +118,8 @@ func TestTokenCacheEviction(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if st := env.reg.CacheStats(); st.Len != 2 {
-		t.Errorf("Len = %d, want 2", st.Len)
+	if n, _ := issuer.CacheLen(env.reg); n != 2 {
+		t.Errorf("Len = %d, want 2", n)
 	}
 	if _, hit, _ := env.verify(t, toks[2]); !hit {
 		t.Errorf("newest token: miss, want hit")
@@ -187,8 +186,8 @@ func TestTokenCacheDisabled(t *testing.T) {
 	if got := env.src.lookups.Load(); got != 3 {
 		t.Errorf("key lookups = %d, want 3", got)
 	}
-	if st := env.reg.CacheStats(); st != (issuer.CacheStats{}) {
-		t.Errorf("stats = %+v, want zero", st)
+	if n, size := issuer.CacheLen(env.reg); n != 0 || size != 0 {
+		t.Errorf("cache holds %d of %d, want no cache", n, size)
 	}
 }
 
@@ -200,8 +199,8 @@ func TestTokenCacheSkipsFailures(t *testing.T) {
 			t.Fatalf("err = %v, want ErrExpired", err)
 		}
 	}
-	if st := env.reg.CacheStats(); st.Len != 0 || st.Hits != 0 {
-		t.Errorf("stats = %+v, want nothing cached", st)
+	if n, _ := issuer.CacheLen(env.reg); n != 0 || env.ev[0].CacheHit || env.ev[1].CacheHit {
+		t.Errorf("%d cached, events %+v, want nothing cached and no hit", n, env.ev)
 	}
 }
 

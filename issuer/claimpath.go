@@ -9,8 +9,8 @@ import (
 
 // ClaimPath is a claim path in the syntax of Config.Claims
 // ("email", "org.id", "https://example.com/roles", "tenants.{tenant}.roles"),
-// parsed once, for reading further claims of a verified Principal (such as
-// the claim headers of `tenantjwt serve`).
+// parsed once, for reading further claims of a verified Principal with
+// LookupClaims (such as the claim headers of `tenantjwt serve`).
 type ClaimPath struct{ p jwt.Path }
 
 // ParseClaimPath parses s; the error says what is wrong with it.
@@ -25,23 +25,12 @@ func ParseClaimPath(s string) (ClaimPath, error) {
 // String returns the path as written.
 func (cp ClaimPath) String() string { return cp.p.String() }
 
-// Lookup returns the JSON value at the path in p's claims, reading a
-// {tenant} segment as p's tenant. found is false when the claim is absent
-// or null. The claims were verified with the token: the value is the
-// issuer's, in the token's own JSON. To read several paths, LookupClaims
-// decodes the claims once.
-func (cp ClaimPath) Lookup(p *tenantjwt.Principal) (raw json.RawMessage, found bool, err error) {
-	vals, err := LookupClaims(p, []ClaimPath{cp})
-	if err != nil || vals == nil || vals[0] == nil {
-		return nil, false, err
-	}
-	return vals[0], true, nil
-}
-
 // LookupClaims returns the JSON value at each path in p's claims (nil
-// where the claim is absent or null), decoding the claims once. A path
-// that runs through a value that is not an object is left nil, and the
-// first such error is returned with the values of the other paths.
+// where the claim is absent or null), decoding the claims once; a
+// {tenant} segment reads p's tenant. The claims were verified with the
+// token: each value is the issuer's, in the token's own JSON. A path that
+// runs through a value that is not an object is left nil, and the first
+// such error is returned with the values of the other paths.
 func LookupClaims(p *tenantjwt.Principal, paths []ClaimPath) ([]json.RawMessage, error) {
 	payload, err := p.RawClaims()
 	if err != nil {

@@ -164,9 +164,9 @@ type TTLBounds struct {
 	Max time.Duration `yaml:"max,omitempty" json:"max,omitempty"`
 }
 
-// ResolvePaths makes the relative file paths of c (jwks_file, ca_file)
+// resolvePaths makes the relative file paths of c (jwks_file, ca_file)
 // relative to dir, the folder of the config file that named them.
-func (c *Config) ResolvePaths(dir string) {
+func (c *Config) resolvePaths(dir string) {
 	for _, p := range []*string{&c.JWKSFile, &c.CAFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)

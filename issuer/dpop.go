@@ -142,15 +142,15 @@ func (r *Registry) presentation(ctx context.Context, e *entry, cnf confirmation,
 	if pr.ClientCertificate == nil {
 		return fmt.Errorf("certificate-bound token without a TLS client certificate: %w", tenantjwt.ErrTokenBinding)
 	}
-	if got := CertificateThumbprint(pr.ClientCertificate); got != cnf.x5t {
+	if got := certThumbprint(pr.ClientCertificate); got != cnf.x5t {
 		return fmt.Errorf("client certificate thumbprint %s is not cnf x5t#S256 %.64q: %w", got, cnf.x5t, tenantjwt.ErrTokenBinding)
 	}
 	return nil
 }
 
-// CertificateThumbprint returns the x5t#S256 of cert (RFC 8705 §3.1): the
+// certThumbprint returns the x5t#S256 of cert (RFC 8705 §3.1): the
 // base64url SHA-256 of its DER encoding.
-func CertificateThumbprint(cert *x509.Certificate) string {
+func certThumbprint(cert *x509.Certificate) string {
 	sum := sha256.Sum256(cert.Raw)
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }

@@ -73,6 +73,51 @@ issuers:
 	// Output: acme alice acme [admin]
 }
 
+// Read claims the Principal does not map, by claim path: parse the paths
+// once, then read them from each verified Principal.
+func ExampleLookupClaims() {
+	idp, err := issuertest.NewServer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer idp.Close()
+	reg, err := issuer.New(issuer.Options{}, idp.LocalConfig())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reg.Close()
+
+	var paths []issuer.ClaimPath
+	for _, s := range []string{"email", "org.id", "https://example.com/plan", "missing"} {
+		cp, err := issuer.ParseClaimPath(s)
+		if err != nil {
+			log.Fatal(err)
+		}
+		paths = append(paths, cp)
+	}
+	p, err := reg.Verify(context.Background(), idp.Mint(map[string]any{
+		"email": "alice@example.com", "org": map[string]any{"id": 42}, "https://example.com/plan": "pro",
+	}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	vals, err := issuer.LookupClaims(p, paths)
+	for i, v := range vals {
+		if v == nil {
+			fmt.Println(paths[i], "is absent")
+			continue
+		}
+		fmt.Println(paths[i], "=", string(v))
+	}
+	fmt.Println(err)
+	// Output:
+	// email = "alice@example.com"
+	// org.id = 42
+	// https://example.com/plan = "pro"
+	// missing is absent
+	// <nil>
+}
+
 // Verify a token and tell the kinds of failure apart.
 func ExampleRegistry_Verify() {
 	idp, err := issuertest.NewServer(issuertest.WithAlgorithm("ES256"))
@@ -173,7 +218,7 @@ func ExampleRegistry_Explain() {
 	rep := reg.Explain(context.Background(), idp.Mint(map[string]any{"aud": "web"}))
 	fmt.Println("valid:", rep.Valid, "issuer:", rep.Issuer)
 	for _, c := range rep.Checks {
-		fmt.Println(c.Name, c.OK)
+		fmt.Println(c.Step, c.OK)
 	}
 	// Output:
 	// valid: false issuer: idp

@@ -55,9 +55,10 @@ type Report struct {
 	Principal *tenantjwt.Principal `json:"principal,omitempty"`
 }
 
-// Check is one step of a Report.
+// Check is what a Report says of one step: whether it passed, and what
+// it found or why it failed.
 type Check struct {
-	Name   string `json:"name"`
+	Step   Step   `json:"name"`
 	OK     bool   `json:"ok"`
 	Detail string `json:"detail,omitempty"`
 }
@@ -103,11 +104,11 @@ func report(res *result, err error) Report {
 	}
 	for _, s := range steps {
 		if s.name == failed || !res.reached(s.name) {
-			rep.Checks = append(rep.Checks, Check{Name: string(s.name), Detail: rep.Error})
+			rep.Checks = append(rep.Checks, Check{Step: s.name, Detail: rep.Error})
 			break
 		}
 		if detail, ran := s.passed(res); ran {
-			rep.Checks = append(rep.Checks, Check{Name: string(s.name), OK: true, Detail: detail})
+			rep.Checks = append(rep.Checks, Check{Step: s.name, OK: true, Detail: detail})
 		}
 	}
 	return rep

@@ -28,3 +28,24 @@ func RegisterTestPreset(p Preset) (remove func()) {
 
 // MaxResolveIssuerBytes is the longest iss handed to Resolver.Resolve.
 const MaxResolveIssuerBytes = maxResolveIssuerBytes
+
+// Defaults of Options, documented on its fields.
+const (
+	DefaultMaxTokenBytes  = defaultMaxTokenBytes
+	DefaultTokenCacheSize = defaultTokenCacheSize
+)
+
+// CertThumbprint is certThumbprint.
+var CertThumbprint = certThumbprint
+
+// CacheLen returns the number of tokens in r's verified-token cache and
+// the cache's size (0, 0 when it is disabled).
+func CacheLen(r *Registry) (n, size int) {
+	if r.cache == nil {
+		return 0, 0
+	}
+	return r.cache.lru.Len(), r.opts.TokenCacheSize
+}
+
+// FileOptions is f.options.
+func FileOptions(f *File, base Options) Options { return f.options(base) }

@@ -83,7 +83,7 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		done := make(chan result, 1)
 		go func() {
-			file, err := issuer.ParseConfig(data)
+			file, err := issuer.ParseConfig(data, "", nil)
 			done <- result{file, err}
 		}()
 		var res result

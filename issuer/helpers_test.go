@@ -98,3 +98,15 @@ func newRegistry(t *testing.T, opts issuer.Options, cs ...issuer.Config) *issuer
 	t.Cleanup(func() { r.Close() })
 	return r
 }
+
+// countHits sets opts' Verified hook to count the verifications the
+// verified-token cache answered, and returns the count.
+func countHits(opts *issuer.Options) *atomic.Int64 {
+	var n atomic.Int64
+	opts.Hooks.Verified = func(ev issuer.VerifyEvent) {
+		if ev.CacheHit {
+			n.Add(1)
+		}
+	}
+	return &n
+}

@@ -18,7 +18,8 @@ import (
 	"github.com/tenantjwt/tenantjwt/dpop"
 )
 
-// MaxConfigBytes caps a config file.
+// MaxConfigBytes caps a config document (ParseConfig, LoadFile); a
+// program that reads a config file itself bounds its read with it.
 const MaxConfigBytes = 1 << 20
 
 // File is a config file: the top-level keys of the config contract.
@@ -70,12 +71,13 @@ func checkStoreURL(s string) error {
 // TokenCacheConfig is the token_cache section.
 type TokenCacheConfig struct {
 	// Size is the number of tokens kept: absent means the default
-	// (DefaultTokenCacheSize), 0 disables the cache.
+	// (Options.TokenCacheSize's), 0 disables the cache.
 	Size *int `yaml:"size,omitempty" json:"size,omitempty"`
 }
 
-// LoadFile reads a YAML or JSON config file (see ParseConfig). A relative
-// jwks_file or ca_file is resolved against the config file's directory.
+// LoadFile reads a YAML or JSON config file and parses it with
+// ParseConfig. A relative jwks_file or ca_file is taken from the config
+// file's folder.
 func LoadFile(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -89,32 +91,29 @@ func LoadFile(path string) (*File, error) {
 	if len(data) > MaxConfigBytes {
 		return nil, fmt.Errorf("issuer: config %s: larger than %d bytes", path, MaxConfigBytes)
 	}
-	file, err := ParseConfig(data)
+	file, err := ParseConfig(data, filepath.Dir(path), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w (in %s)", err, path)
-	}
-	dir := filepath.Dir(path)
-	for i := range file.Issuers {
-		file.Issuers[i].ResolvePaths(dir)
 	}
 	return file, nil
 }
 
 // ParseConfig parses a config document, YAML or JSON (JSON is parsed as
-// YAML). Unknown keys are errors, so a typo never silently drops a check.
-// ${VAR} in any value is replaced by the environment variable VAR (an
-// unset VAR is an error; $$ is a literal $); values are expanded after
-// parsing, so they cannot change the document's structure. Every issuer is
-// validated; errors name the entry and field.
-func ParseConfig(data []byte) (*File, error) {
-	return ParseConfigExtended(data, nil)
-}
-
-// ParseConfigExtended is ParseConfig for documents with extra top-level
-// sections that belong to the caller (such as the command's forward_auth
-// rules). Each key of ext is allowed at the top level and decoded,
-// strictly, into its value, which must be a pointer.
-func ParseConfigExtended(data []byte, ext map[string]any) (*File, error) {
+// YAML), of at most MaxConfigBytes. Unknown keys are errors, so a typo
+// never silently drops a check. ${VAR} in any value is replaced by the
+// environment variable VAR (an unset VAR is an error; $$ is a literal $);
+// values are expanded after parsing, so they cannot change the document's
+// structure. Every issuer is validated; errors name the entry and field.
+//
+// dir, when not empty, is the folder of the file the document came from:
+// a relative jwks_file or ca_file is taken from it. With dir "" such paths
+// stay relative to the working folder.
+//
+// sections, when not nil, are extra top-level sections that belong to the
+// caller (such as the command's forward_auth rules): each key of sections
+// is allowed at the top level and decoded, strictly, into its value, which
+// must be a pointer.
+func ParseConfig(data []byte, dir string, sections map[string]any) (*File, error) {
 	if len(data) > MaxConfigBytes {
 		return nil, fmt.Errorf("issuer: config larger than %d bytes", MaxConfigBytes)
 	}
@@ -136,7 +135,7 @@ func ParseConfigExtended(data []byte, ext map[string]any) (*File, error) {
 	kept := root.Content[:0:0]
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
-		if dst, ok := ext[k.Value]; ok {
+		if dst, ok := sections[k.Value]; ok {
 			if err := decodeStrict(v, dst); err != nil {
 				return nil, fmt.Errorf("issuer: config: %s: %v", k.Value, err)
 			}
@@ -160,6 +159,11 @@ func ParseConfigExtended(data []byte, ext map[string]any) (*File, error) {
 	}
 	if err := f.validate(); err != nil {
 		return nil, err
+	}
+	if dir != "" {
+		for i := range f.Issuers {
+			f.Issuers[i].resolvePaths(dir)
+		}
 	}
 	return &f, nil
 }
@@ -276,9 +280,9 @@ func (f *File) validate() error {
 	return nil
 }
 
-// Options returns base with the file's settings applied: leeway,
+// options returns base with the file's settings applied: leeway,
 // max_token_bytes, token_cache.size and dpop_proofs.
-func (f *File) Options(base Options) Options {
+func (f *File) options(base Options) Options {
 	if f.Leeway > 0 {
 		base.Leeway = f.Leeway
 	}
@@ -306,10 +310,12 @@ func (f *File) Options(base Options) Options {
 	return base
 }
 
-// NewFromFile builds a registry from a loaded file; base supplies what a
-// file cannot (clock, logger, key cache, hooks).
+// NewFromFile builds a registry from a loaded file: its issuers, with base
+// and the file's leeway, max_token_bytes, token_cache and dpop_proofs
+// settings (each overrides base's when set). base supplies what a file
+// cannot (clock, logger, key cache, hooks).
 func NewFromFile(f *File, base Options) (*Registry, error) {
-	return New(f.Options(base), f.Issuers...)
+	return New(f.options(base), f.Issuers...)
 }
 
 // expandEnv replaces ${VAR} in every scalar value under n.

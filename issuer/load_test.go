@@ -50,7 +50,7 @@ issuers:
   "audiences":["api://tenantjwt"],"tenants":["t1","t2"],"tenant_claim":"tid","aliases":["price: $$5"]}]}`
 	for name, doc := range map[string]string{"yaml": yamlDoc, "json": jsonDoc} {
 		t.Run(name, func(t *testing.T) {
-			f, err := issuer.ParseConfig([]byte(doc))
+			f, err := issuer.ParseConfig([]byte(doc), "", nil)
 			if err != nil {
 				t.Fatalf("ParseConfig: %v", err)
 			}
@@ -71,7 +71,7 @@ issuers:
 			if got := f.Issuers[1].Aliases; !slices.Equal(got, []string{"price: $5"}) {
 				t.Errorf("aliases = %q, want $$ unescaped", got)
 			}
-			opts := f.Options(issuer.Options{})
+			opts := issuer.FileOptions(f, issuer.Options{})
 			if opts.Leeway != 45*time.Second || opts.MaxTokenBytes != 8192 || opts.TokenCacheSize != 500 {
 				t.Errorf("Options = %+v", opts)
 			}
@@ -137,7 +137,7 @@ func TestParseConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := issuer.ParseConfig([]byte(tt.doc))
+			_, err := issuer.ParseConfig([]byte(tt.doc), "", nil)
 			if err == nil {
 				t.Fatalf("ParseConfig: nil error, want one containing %q", tt.want)
 			}
@@ -154,7 +154,7 @@ func TestEnvValueIsData(t *testing.T) {
 	// A value that looks like YAML structure must stay one string.
 	t.Setenv("TJ_EVIL", "x\n    algorithms: [HS256]")
 	doc := "issuers:\n  - issuer: https://a.example/\n    jwks_uri: https://a.example/jwks\n    audiences: [\"${TJ_EVIL}\"]\n"
-	f, err := issuer.ParseConfig([]byte(doc))
+	f, err := issuer.ParseConfig([]byte(doc), "", nil)
 	if err != nil {
 		t.Fatalf("ParseConfig: %v", err)
 	}
@@ -168,7 +168,9 @@ func TestEnvValueIsData(t *testing.T) {
 
 func TestLoadFileResolvesJWKSFile(t *testing.T) {
 	dir := t.TempDir()
-	cfg := "issuers:\n  - issuer: https://a.example/\n    jwks_file: keys/a.json\n    allow_any_audience: true\n"
+	cfg := "issuers:\n  - issuer: https://a.example/\n    jwks_file: keys/a.json\n    allow_any_audience: true\n" +
+		"  - issuer: https://b.example/\n    ca_file: ca/b.pem\n    jwks_uri: https://b.example/jwks\n    allow_any_audience: true\n" +
+		"  - issuer: https://c.example/\n    jwks_file: /etc/c.json\n    allow_any_audience: true\n"
 	path := filepath.Join(dir, "tenantjwt.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -180,27 +182,46 @@ func TestLoadFileResolvesJWKSFile(t *testing.T) {
 	if got, want := f.Issuers[0].JWKSFile, filepath.Join(dir, "keys", "a.json"); got != want {
 		t.Errorf("jwks_file = %q, want %q", got, want)
 	}
+	if got, want := f.Issuers[1].CAFile, filepath.Join(dir, "ca", "b.pem"); got != want {
+		t.Errorf("ca_file = %q, want %q", got, want)
+	}
+	if got := f.Issuers[2].JWKSFile; got != "/etc/c.json" {
+		t.Errorf("absolute jwks_file = %q, want it kept", got)
+	}
+	// ParseConfig does the same with the folder it is given, and nothing
+	// without one.
+	for _, tt := range []struct{ dir, want string }{{"/srv/conf", "/srv/conf/keys/a.json"}, {"", "keys/a.json"}} {
+		f, err := issuer.ParseConfig([]byte(cfg), tt.dir, nil)
+		if err != nil {
+			t.Fatalf("ParseConfig: %v", err)
+		}
+		if got := f.Issuers[0].JWKSFile; got != tt.want {
+			t.Errorf("ParseConfig(dir %q): jwks_file = %q, want %q", tt.dir, got, tt.want)
+		}
+	}
 	if _, err := issuer.LoadFile(filepath.Join(dir, "missing.yaml")); err == nil {
 		t.Errorf("LoadFile(missing): nil error")
 	}
 }
 
-func TestParseConfigExtended(t *testing.T) {
+// TestParseConfigSections: sections of the caller's are decoded strictly
+// into its values, and refused when not asked for.
+func TestParseConfigSections(t *testing.T) {
 	var fa struct {
 		Realm string `yaml:"realm"`
 	}
 	doc := "forward_auth: {realm: api}\nissuers:\n  - issuer: https://a.example/\n    jwks_uri: https://a.example/jwks\n    audiences: [https://api.example]\n"
-	if _, err := issuer.ParseConfigExtended([]byte(doc), map[string]any{"forward_auth": &fa}); err != nil {
-		t.Fatalf("ParseConfigExtended: %v", err)
+	if _, err := issuer.ParseConfig([]byte(doc), "", map[string]any{"forward_auth": &fa}); err != nil {
+		t.Fatalf("ParseConfig with sections: %v", err)
 	}
 	if fa.Realm != "api" {
 		t.Errorf("realm = %q, want api", fa.Realm)
 	}
-	if _, err := issuer.ParseConfig([]byte(doc)); err == nil {
-		t.Errorf("ParseConfig accepted forward_auth without the extension")
+	if _, err := issuer.ParseConfig([]byte(doc), "", nil); err == nil {
+		t.Errorf("ParseConfig accepted forward_auth without the section")
 	}
 	bad := "forward_auth: {realmz: api}\n" + doc[len("forward_auth: {realm: api}\n"):]
-	if _, err := issuer.ParseConfigExtended([]byte(bad), map[string]any{"forward_auth": &fa}); err == nil || !strings.Contains(err.Error(), "realmz") {
+	if _, err := issuer.ParseConfig([]byte(bad), "", map[string]any{"forward_auth": &fa}); err == nil || !strings.Contains(err.Error(), "realmz") {
 		t.Errorf("typo in extension: err = %v", err)
 	}
 }
@@ -245,14 +266,14 @@ func TestNewFromFileKeyFileErrors(t *testing.T) {
 // of the file, not of the re-encoded section.
 func TestConfigErrorsNameTheFileLine(t *testing.T) {
 	data := []byte("# comment\n\nleeway: 30s\nissuers:\n  - name: x\n    issuer: https://x.example/\n    algoritms: [RS256]\n")
-	_, err := issuer.ParseConfig(data)
+	_, err := issuer.ParseConfig(data, "", nil)
 	if err == nil || !strings.Contains(err.Error(), "line 7: field algoritms not found") {
 		t.Fatalf("err = %v, want it to name line 7", err)
 	}
 	var section struct {
 		Known string `yaml:"known"`
 	}
-	_, err = issuer.ParseConfigExtended([]byte("issuers: []\n\nextra:\n  known: a\n  unknown: b\n"), map[string]any{"extra": &section})
+	_, err = issuer.ParseConfig([]byte("issuers: []\n\nextra:\n  known: a\n  unknown: b\n"), "", map[string]any{"extra": &section})
 	if err == nil || !strings.Contains(err.Error(), "line 5: field unknown not found") {
 		t.Fatalf("err = %v, want it to name line 5", err)
 	}
@@ -264,7 +285,7 @@ func TestConfigErrorsNameTheFileLine(t *testing.T) {
 func TestDPoPProofsStore(t *testing.T) {
 	const entry = "issuers:\n  - issuer: https://a.example/\n    jwks_uri: https://a.example/jwks\n    allow_any_audience: true\n"
 	t.Setenv("TJ_REDIS_PASSWORD", "s3cret")
-	f, err := issuer.ParseConfig([]byte("dpop_proofs:\n  store: rediss://:${TJ_REDIS_PASSWORD}@redis.internal:6380/2\n" + entry))
+	f, err := issuer.ParseConfig([]byte("dpop_proofs:\n  store: rediss://:${TJ_REDIS_PASSWORD}@redis.internal:6380/2\n"+entry), "", nil)
 	if err != nil {
 		t.Fatalf("ParseConfig: %v", err)
 	}
@@ -279,7 +300,7 @@ func TestDPoPProofsStore(t *testing.T) {
 		"redis:s3cret",
 		"REDIS://:s3cret@redis.internal:6379",
 	} {
-		_, err := issuer.ParseConfig([]byte("dpop_proofs:\n  store: " + bad + "\n" + entry))
+		_, err := issuer.ParseConfig([]byte("dpop_proofs:\n  store: "+bad+"\n"+entry), "", nil)
 		if err == nil || !strings.Contains(err.Error(), "dpop_proofs.store") || strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("store %q: error %v, want one naming dpop_proofs.store without the password", bad, err)
 		}

@@ -8,18 +8,19 @@ import (
 	"github.com/tenantjwt/tenantjwt/jwks"
 )
 
-// DefaultLeeway is the default clock-skew allowance for exp, nbf and iat.
+// DefaultLeeway is Options.Leeway's default, the clock-skew allowance for
+// exp, nbf and iat. Unlike the other defaults it is exported: code that
+// sizes a window around verification needs it, such as a DPoP replay
+// store, which must remember a proof for its max age plus the leeway
+// (dpop/redisreplay, `tenantjwt serve`).
 const DefaultLeeway = 30 * time.Second
 
-// DefaultTokenCacheSize is the default number of verified tokens kept.
-const DefaultTokenCacheSize = 10000
-
-// DefaultPrefetchConcurrency is Options.PrefetchConcurrency's default.
-const DefaultPrefetchConcurrency = 16
-
-// DefaultMaxTokenBytes is the default cap on a token's length, checked
-// before any decoding.
-const DefaultMaxTokenBytes = 16384
+// Defaults of Options' fields, documented there.
+const (
+	defaultTokenCacheSize      = 10000
+	defaultPrefetchConcurrency = 16
+	defaultMaxTokenBytes       = 16384
+)
 
 // Options tune a Registry. The zero value gives the defaults.
 type Options struct {
@@ -27,15 +28,15 @@ type Options struct {
 	// Default DefaultLeeway (30s); a negative value means no leeway.
 	Leeway time.Duration
 	// MaxTokenBytes caps the token length, checked before any decoding.
-	// Default DefaultMaxTokenBytes (16 KiB).
+	// Default 16384 (16 KiB).
 	MaxTokenBytes int
 	// TokenCacheSize is the number of verified tokens remembered, so a
 	// token presented again costs a map lookup instead of a signature
-	// check. 0 means DefaultTokenCacheSize; a negative value disables the
-	// cache. Cached results are re-checked on every hit against the clock,
-	// the issuer's presence and the key's presence in its key set; once
-	// that key set is past its TTL, the token is verified afresh against
-	// the refreshed set (see jwks.Expiring).
+	// check. 0 means 10 000; a negative value disables the cache. Cached
+	// results are re-checked on every hit against the clock, the issuer's
+	// presence and the key's presence in its key set; once that key set is
+	// past its TTL, the token is verified afresh against the refreshed set
+	// (see jwks.Expiring). Hooks.Verified reports each hit.
 	TokenCacheSize int
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -59,8 +60,7 @@ type Options struct {
 	DPoP dpop.Options
 	// PrefetchConcurrency bounds the key fetches Prefetch runs at once, so
 	// a cold start with thousands of prefetch issuers neither opens
-	// thousands of connections nor floods shared IdPs. Default
-	// DefaultPrefetchConcurrency (16).
+	// thousands of connections nor floods shared IdPs. Default 16.
 	PrefetchConcurrency int
 	// Resolver, when its Resolve is set, is asked for the configuration
 	// of an issuer the registry does not know, so tenants can come from
@@ -99,16 +99,16 @@ func (o Options) withDefaults() Options {
 		o.Leeway = 0
 	}
 	if o.MaxTokenBytes <= 0 {
-		o.MaxTokenBytes = DefaultMaxTokenBytes
+		o.MaxTokenBytes = defaultMaxTokenBytes
 	}
 	if o.TokenCacheSize == 0 {
-		o.TokenCacheSize = DefaultTokenCacheSize
+		o.TokenCacheSize = defaultTokenCacheSize
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	if o.PrefetchConcurrency <= 0 {
-		o.PrefetchConcurrency = DefaultPrefetchConcurrency
+		o.PrefetchConcurrency = defaultPrefetchConcurrency
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -47,7 +47,7 @@ func (r *Registry) Verify(ctx context.Context, token string) (*tenantjwt.Princip
 // and a proof in pr.DPoP that passes RFC 9449 §4.3: typ dpop+jwt, an
 // allowed asymmetric alg, a valid signature by the public key in its jwk
 // header, whose RFC 7638 thumbprint is the token's cnf.jkt, htm and htu
-// equal to pr.Method and pr.URL (htu normalised, see NormalizeHTU), iat
+// equal to pr.Method and pr.URL (htu normalised, see dpop.NormalizeHTU), iat
 // within dpop.Options.MaxAge (plus Leeway), ath the hash of token, and a
 // (jkt, jti) pair not seen before. A certificate-bound token needs
 // pr.ClientCertificate with the thumbprint of cnf["x5t#S256"].

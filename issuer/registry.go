@@ -317,20 +317,6 @@ func (r *Registry) Ready() bool {
 	return ready
 }
 
-// CacheStats reports the verified-token cache's counters.
-type CacheStats struct {
-	Hits, Misses uint64
-	Len, Size    int
-}
-
-// CacheStats returns the cache counters (zero when the cache is disabled).
-func (r *Registry) CacheStats() CacheStats {
-	if r.cache == nil {
-		return CacheStats{}
-	}
-	return r.cache.stats()
-}
-
 // Close releases the registry's key sources (see KeySources), and
 // closes its key cache when the registry owns it, which stops its
 // background work. Verify keeps working on keys

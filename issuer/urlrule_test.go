@@ -82,7 +82,7 @@ issuers:
     audiences: [api]
     allow_private_network: true
     jwks_same_origin: true
-`))
+`), "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func TestEnvoyExamplesParse(t *testing.T) {
 			t.Fatal(err)
 		}
 		var fa forwardAuth
-		if _, err := issuer.ParseConfigExtended(data, map[string]any{"forward_auth": &fa}); err != nil {
+		if _, err := issuer.ParseConfig(data, "", map[string]any{"forward_auth": &fa}); err != nil {
 			t.Fatal(err)
 		}
 		if err := fa.compile(); err != nil {

@@ -91,7 +91,7 @@ func parseDirFile(path, dir string) (dirFile, error) {
 	if err != nil {
 		return dirFile{}, err
 	}
-	f, err := issuer.ParseConfigExtended(data, nil)
+	f, err := issuer.ParseConfig(data, dir, nil)
 	if err != nil {
 		return dirFile{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -99,9 +99,6 @@ func parseDirFile(path, dir string) (dirFile, error) {
 	rest.Issuers = nil
 	if !reflect.ValueOf(rest).IsZero() {
 		return dirFile{}, fmt.Errorf("%s: a file of issuers_dir holds only an issuers list", path)
-	}
-	for i := range f.Issuers {
-		f.Issuers[i].ResolvePaths(dir)
 	}
 	return dirFile{issuers: f.Issuers}, nil
 }

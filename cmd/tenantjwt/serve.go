@@ -248,13 +248,10 @@ func loadServeConfig(path string, dirs *issuersDir) (*serveConfig, error) {
 		return nil, err
 	}
 	c := &serveConfig{data: data}
-	if c.file, err = issuer.ParseConfigExtended(data, map[string]any{"forward_auth": &c.fa, "issuers_dir": &c.dir}); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	// The file's own issuers take relative paths from its folder; those
-	// of issuers_dir from theirs (parseDirFile), so resolve these first.
-	for i := range c.file.Issuers {
-		c.file.Issuers[i].ResolvePaths(filepath.Dir(path))
+	// of issuers_dir from theirs (parseDirFile).
+	if c.file, err = issuer.ParseConfig(data, filepath.Dir(path), map[string]any{"forward_auth": &c.fa, "issuers_dir": &c.dir}); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if c.dir != "" {
 		if !filepath.IsAbs(c.dir) {
@@ -352,8 +349,7 @@ func (s *server) replayStore(ctx context.Context, file *issuer.File) (dpop.Repla
 		s.replay.Configure(d.ReplayCacheSize, d.ReplayPerKey)
 		return s.replay, nil, "", nil
 	}
-	o := file.Options(issuer.Options{})
-	window := cmp.Or(o.DPoP.MaxAge, dpop.DefaultMaxAge) + max(cmp.Or(o.Leeway, issuer.DefaultLeeway), 0)
+	window := cmp.Or(d.MaxAge, dpop.DefaultMaxAge) + cmp.Or(file.Leeway, issuer.DefaultLeeway) // both never negative (validated)
 	opts := redisreplay.Options{PerKey: d.ReplayPerKey, Window: window}
 	key := fmt.Sprintf("%s %+v", d.Store, opts)
 	if cur := s.cur.Load(); cur != nil && cur.store != nil && cur.storeKey == key {

@@ -297,7 +297,7 @@ func printReport(w io.Writer, v verdict) error {
 		if !c.OK {
 			mark = "FAIL"
 		}
-		fmt.Fprintf(&b, "  %s %s", mark, c.Name)
+		fmt.Fprintf(&b, "  %s %s", mark, c.Step)
 		if c.Detail != "" {
 			fmt.Fprintf(&b, ": %s", c.Detail)
 		}
