@@ -272,28 +272,37 @@ func headerList(items []string) string {
 	if len(items) == 1 {
 		return headerValue(items[0])
 	}
+	n, plain := listLen(items)
 	var b strings.Builder
-	b.Grow(listLen(items))
-	writeHeaderList(&b, items)
+	b.Grow(n)
+	writeHeaderList(&b, items, plain)
 	return b.String()
 }
 
-// listLen is the length of headerList(items).
-func listLen(items []string) int {
-	n := max(len(items)-1, 0)
+// listLen is the length of headerList(items), and plain reports that no
+// item needs encoding (so headerList just joins them).
+func listLen(items []string) (n int, plain bool) {
+	n = max(len(items)-1, 0)
+	raw := n
 	for _, s := range items {
 		n += encodedLen(s)
+		raw += len(s)
 	}
-	return n
+	return n, n == raw
 }
 
-// writeHeaderList writes headerList(items).
-func writeHeaderList(b *strings.Builder, items []string) {
+// writeHeaderList writes headerList(items); plain is listLen's, and spares
+// scanning the items a second time when nothing needs encoding.
+func writeHeaderList(b *strings.Builder, items []string, plain bool) {
 	for i, s := range items {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		writeHeaderValue(b, s)
+		if plain {
+			b.WriteString(s)
+		} else {
+			writeHeaderValue(b, s)
+		}
 	}
 }
 
