@@ -42,14 +42,19 @@ var identityHeaders = []string{"X-Auth-Issuer", "X-Auth-Subject", "X-Auth-Tenant
 // of each over all rounds; rps-ratio, the median over the rounds of serve ÷
 // bare requests/s of the same round (a burst of other load on the machine
 // moves one round, not the median); rps-ratio-total, the same over all
-// rounds together; p99-ratio, serve ÷ bare p99; and, on Linux, each
+// rounds together; p99-ratio, serve ÷ bare p99; on Linux, each
 // server's CPU time per request (user + system, from /proc in 10 ms
 // ticks) and cpu-ratio, serve ÷ bare, which depends much less on what
-// else runs on the machine than requests/s do.
+// else runs on the machine than requests/s do, and the load generator's
+// own CPU time per request while it loaded each server (equal when the
+// client is no more a bottleneck for one server than for the other); and
+// serve's garbage collections per 1,000 requests (from its /metrics).
 //
-// TENANTJWT_SERVE_BIN, when set, is the serve binary to measure instead
-// of building one (to compare two versions of serve against the same
-// floor).
+// Both servers run with their defaults: the floor with Go's GC pacing,
+// serve with its --gc-headroom. TENANTJWT_SERVE_BIN and
+// TENANTJWT_BARE_BIN, when set, are the binaries to measure instead of
+// building them (to compare two versions of serve against the same floor,
+// or to run one under a wrapper that sets GOGC).
 func BenchmarkServeOverhead(b *testing.B) {
 	bins := buildServers(b)
 	f := loadFixtures()[0]
@@ -79,8 +84,8 @@ forward_auth:
 	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	serveURL, servePID := startProcess(b, bins.serve, []string{"serve", "--config", configPath, "--listen", "127.0.0.1:0", "--log-level", "info", "--watch-interval", "0"}, serveAddr)
-	serveURL += "/verify"
+	serveBase, servePID := startProcess(b, bins.serve, []string{"serve", "--config", configPath, "--listen", "127.0.0.1:0", "--log-level", "info", "--watch-interval", "0"}, serveAddr)
+	serveURL := serveBase + "/verify"
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: overheadClients, MaxConnsPerHost: overheadClients, DisableCompression: true}}
 	defer client.CloseIdleConnections()
@@ -129,8 +134,9 @@ forward_auth:
 		if _, err := s.run(client, 20*overheadClients); err != nil {
 			b.Fatal(err)
 		}
-		s.lat, s.wall, s.n, s.cpu = nil, 0, 0, 0
+		s.lat, s.wall, s.n, s.cpu, s.clientCPU = nil, 0, 0, 0, 0
 	}
+	gc0, gcErr := gcCycles(client, serveBase)
 
 	b.ResetTimer()
 	rounds := overheadRounds
@@ -158,6 +164,9 @@ forward_auth:
 		ratios = append(ratios, took["bare"].Seconds()/took["serve"].Seconds())
 	}
 	b.StopTimer()
+	if gc1, err := gcCycles(client, serveBase); err == nil && gcErr == nil {
+		b.ReportMetric((gc1-gc0)*1000/float64(b.N), "serve-gc/1k-req")
+	}
 	p99, rps, cpu := map[string]float64{}, map[string]float64{}, map[string]float64{}
 	for _, s := range servers {
 		slices.Sort(s.lat)
@@ -167,6 +176,9 @@ forward_auth:
 		b.ReportMetric(float64(percentile(s.lat, 0.50))/1e3, s.name+"-p50-µs")
 		b.ReportMetric(p99[s.name], s.name+"-p99-µs")
 		cpu[s.name] = float64(s.cpu) / 1e3 / float64(s.n)
+		if s.clientCPU > 0 {
+			b.ReportMetric(float64(s.clientCPU)/1e3/float64(s.n), s.name+"-client-cpu-µs/req")
+		}
 	}
 	if cpu["serve"] > 0 && cpu["bare"] > 0 {
 		b.ReportMetric(cpu["serve"], "serve-cpu-µs/req")
@@ -188,7 +200,11 @@ type loadTarget struct {
 	lat  []time.Duration
 	wall time.Duration
 	cpu  time.Duration // of the server process, when known
-	n    int
+	// clientCPU is the load generator's own (this process's) CPU time
+	// while it loaded this server: equal for both servers when the
+	// client costs the same whichever server it talks to.
+	clientCPU time.Duration
+	n         int
 }
 
 // run sends n requests from overheadClients concurrent clients and adds
@@ -198,7 +214,7 @@ func (s *loadTarget) run(client *http.Client, n int) (time.Duration, error) {
 	var next atomic.Int64
 	var failed atomic.Pointer[error]
 	var wg sync.WaitGroup
-	cpu0 := processCPU(s.pid)
+	cpu0, client0 := processCPU(s.pid), processCPU(os.Getpid())
 	start := time.Now()
 	for range overheadClients {
 		wg.Go(func() {
@@ -230,6 +246,7 @@ func (s *loadTarget) run(client *http.Client, n int) (time.Duration, error) {
 		return 0, *err
 	}
 	s.cpu += processCPU(s.pid) - cpu0
+	s.clientCPU += processCPU(os.Getpid()) - client0
 	s.lat = append(s.lat, lat...)
 	s.wall += took
 	s.n += n
@@ -241,6 +258,24 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 		return 0
 	}
 	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
+}
+
+// gcCycles reads the number of completed GC cycles from serve's /metrics
+// (go_gc_duration_seconds_count).
+func gcCycles(client *http.Client, base string) (float64, error) {
+	resp, err := client.Get(base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "go_gc_duration_seconds_count "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return 0, fmt.Errorf("serve /metrics: no go_gc_duration_seconds_count")
 }
 
 // doCheck sends one request and returns the headers of its 200 answer.
@@ -279,30 +314,37 @@ func TestMain(m *testing.M) {
 
 func buildServers(b *testing.B) serverBinaries {
 	buildOnce.Do(func() {
-		defer func() {
-			if bin := os.Getenv("TENANTJWT_SERVE_BIN"); bin != "" && buildErr == nil {
-				builtBins.serve = bin
-			}
-		}()
+		builtBins = serverBinaries{serve: os.Getenv("TENANTJWT_SERVE_BIN"), bare: os.Getenv("TENANTJWT_BARE_BIN")}
+		if builtBins.serve != "" && builtBins.bare != "" {
+			return
+		}
 		dir, err := os.MkdirTemp("", "tenantjwt-bench-")
 		if err != nil {
 			buildErr = err
 			return
 		}
 		builtDir = dir
-		builtBins = serverBinaries{serve: filepath.Join(dir, "tenantjwt"), bare: filepath.Join(dir, "bareserver")}
-		for _, c := range [][]string{
-			{"build", "-o", builtBins.serve, "github.com/tenantjwt/tenantjwt/cmd/tenantjwt"},
-			{"build", "-o", builtBins.bare, "./internal/bareserver"},
+		for _, c := range []struct {
+			bin     *string
+			name    string
+			pkg     string
+			rootMod bool
+		}{
+			// serve from the root module, as users build it (bench's
+			// replace points there).
+			{&builtBins.serve, "tenantjwt", "github.com/tenantjwt/tenantjwt/cmd/tenantjwt", true},
+			{&builtBins.bare, "bareserver", "./internal/bareserver", false},
 		} {
-			cmd := exec.Command("go", c...)
-			if c[3] != "./internal/bareserver" {
-				// The root module, as users build it (bench's replace
-				// points there).
+			if *c.bin != "" {
+				continue
+			}
+			*c.bin = filepath.Join(dir, c.name)
+			cmd := exec.Command("go", "build", "-o", *c.bin, c.pkg)
+			if c.rootMod {
 				cmd.Dir = ".."
 			}
 			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("go %s: %v\n%s", strings.Join(c, " "), err, out)
+				buildErr = fmt.Errorf("go build %s: %v\n%s", c.pkg, err, out)
 				return
 			}
 		}

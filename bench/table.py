@@ -60,10 +60,11 @@ out.append("")
 so = rows.get("BenchmarkServeOverhead")
 if so:
     m = med["BenchmarkServeOverhead"]; r = so["rps-ratio"]
-    out.append(f"| server | req/s | p50 µs | p99 µs | CPU µs/req |")
-    out.append("|---|---:|---:|---:|---:|")
+    out.append(f"| server | req/s | p50 µs | p99 µs | CPU µs/req | client CPU µs/req | GC per 1k req |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
     for srv in ["serve", "bare"]:
-        out.append(f"| {srv} | {f(m[srv+'-req/s'])} | {f(m[srv+'-p50-µs'])} | {f(m[srv+'-p99-µs'])} | {f(m.get(srv+'-cpu-µs/req', 0), 1)} |")
+        gc = f"{m[srv+'-gc/1k-req']:.2f}" if srv+'-gc/1k-req' in m else "—"
+        out.append(f"| {srv} | {f(m[srv+'-req/s'])} | {f(m[srv+'-p50-µs'])} | {f(m[srv+'-p99-µs'])} | {f(m.get(srv+'-cpu-µs/req', 0), 1)} | {f(m.get(srv+'-client-cpu-µs/req', 0), 1)} | {gc} |")
     out.append("")
     out.append(f"serve ÷ bare over {len(r)} passes (median, min–max): requests/s per round "
                f"{st.median(r):.3f} ({min(r):.3f}–{max(r):.3f}), all rounds together "

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,7 +43,15 @@ type metrics struct {
 	// (100–599), byMode by the index in checkModes.
 	byCode [500]atomic.Pointer[prometheus.Counter]
 	byMode [len(checkModes)]atomic.Pointer[prometheus.Observer]
+	// byResult holds the tenantjwt_verifications_total series once
+	// used, by verifyKey, so a verification does not hash its label
+	// values through the vector. Bounded like the series themselves:
+	// issuer labels of the config times rejection causes.
+	byResult sync.Map
 }
+
+// verifyKey names one tenantjwt_verifications_total series.
+type verifyKey struct{ issuer, result string }
 
 // checkModes are the values of the mode label of
 // tenantjwt_check_duration_seconds.
@@ -130,7 +139,13 @@ func (m *metrics) issuer(name string) string {
 
 // verified is the registry hook.
 func (m *metrics) verified(ev issuer.VerifyEvent) {
-	m.verifications.WithLabelValues(m.issuer(ev.Issuer), tenantjwt.CauseName(ev.Err)).Inc()
+	k := verifyKey{m.issuer(ev.Issuer), tenantjwt.CauseName(ev.Err)}
+	c, ok := m.byResult.Load(k)
+	if !ok {
+		// Racing first uses store the same series.
+		c, _ = m.byResult.LoadOrStore(k, m.verifications.WithLabelValues(k.issuer, k.result))
+	}
+	c.(prometheus.Counter).Inc()
 	switch {
 	case ev.CacheHit:
 		m.cacheHits.Inc()

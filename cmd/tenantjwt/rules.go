@@ -272,9 +272,10 @@ func headerList(items []string) string {
 	if len(items) == 1 {
 		return headerValue(items[0])
 	}
+	n, plain := listLen(strs(items))
 	var b strings.Builder
-	b.Grow(listLen(strs(items)))
-	writeHeaderList(&b, strs(items))
+	b.Grow(n)
+	writeHeaderList(&b, strs(items), plain)
 	return b.String()
 }
 
@@ -291,22 +292,31 @@ type strs []string
 func (s strs) Len() int        { return len(s) }
 func (s strs) At(i int) string { return s[i] }
 
-// listLen is the length of headerList(items).
-func listLen[L stringList](items L) int {
-	n := max(items.Len()-1, 0)
+// listLen is the length of headerList(items), and plain reports that no
+// item needs encoding (so headerList just joins them).
+func listLen[L stringList](items L) (n int, plain bool) {
+	n = max(items.Len()-1, 0)
+	raw := n
 	for i := range items.Len() {
-		n += encodedLen(items.At(i))
+		s := items.At(i)
+		n += encodedLen(s)
+		raw += len(s)
 	}
-	return n
+	return n, n == raw
 }
 
-// writeHeaderList writes headerList(items).
-func writeHeaderList[L stringList](b *strings.Builder, items L) {
+// writeHeaderList writes headerList(items); plain is listLen's, and spares
+// scanning the items a second time when nothing needs encoding.
+func writeHeaderList[L stringList](b *strings.Builder, items L, plain bool) {
 	for i := range items.Len() {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		writeHeaderValue(b, items.At(i))
+		if plain {
+			b.WriteString(items.At(i))
+		} else {
+			writeHeaderValue(b, items.At(i))
+		}
 	}
 }
 

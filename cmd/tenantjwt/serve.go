@@ -39,6 +39,8 @@ type serveHooks struct {
 
 	// grpcListening gets the --grpc-listen address (extauthz.go).
 	grpcListening func(addr string)
+	// gcTuned gets each GC percentage --gc-headroom sets (gc.go).
+	gcTuned func(percent int)
 }
 
 // runServe is the forward-auth server of DESIGN.md.
@@ -59,6 +61,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 	retryMin := fs.Duration("prefetch-retry", time.Second, "first delay between attempts to fetch the keys of prefetch issuers (doubles up to 30s, with jitter)")
 	logRefusals := fs.Float64("log-refusals", 1, "refusal log records per second per reason and issuer, after a burst of 10 (the first is always written; 0 writes all)")
 	issuerLabel := fs.Bool("metrics-issuer-label", true, "label metrics by issuer (one series per issuer and result: turn off for very large registries)")
+	gcHeadroom := fs.Int("gc-headroom", 16, "MiB the heap may grow beyond the live heap before a garbage collection, at least (Go's default when the live heap is larger; 0: Go's default always; ignored when GOGC is set)")
 	grpcListen := fs.String("grpc-listen", "", "also serve Envoy's gRPC ext_authz (envoy.service.auth.v3.Authorization/Check) and gRPC health on this address (default forward_auth.grpc_listen; empty: off)")
 	if err := parseFlags(fs, args, stdout, "serve --config FILE [--listen ADDR] [--grpc-listen ADDR] [--tls-cert FILE --tls-key FILE] [--log-format json|text]\n\n"+gatewayHelp); err != nil {
 		return helpOK(err)
@@ -72,8 +75,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError{"serve: --tls-cert and --tls-key go together"}
 	}
-	if *retryMin <= 0 || *maxHeaderBytes < 4<<10 || *logRefusals < 0 {
-		return usageError{"serve: --prefetch-retry must be positive, --max-header-bytes at least 4096, --log-refusals not negative"}
+	if *retryMin <= 0 || *maxHeaderBytes < 4<<10 || *logRefusals < 0 || *gcHeadroom < 0 || *gcHeadroom > 64<<10 {
+		return usageError{"serve: --prefetch-retry must be positive, --max-header-bytes at least 4096, --log-refusals not negative, --gc-headroom 0 to 65536"}
 	}
 	logger, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
@@ -101,6 +104,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 	// Background work belongs to this call: the prefetch loop of the
 	// current state and the watcher stop, and are waited for, on return.
 	bg, stopBG := context.WithCancel(ctx)
+	if headroom := gcTuning(*gcHeadroom, os.Getenv); headroom > 0 {
+		var tuned func(int)
+		if hooks != nil {
+			tuned = hooks.gcTuned
+		}
+		gcDone := make(chan struct{})
+		go func() { defer close(gcDone); tuneGC(bg, headroom, tuned) }()
+		defer func() { stopBG(); <-gcDone }()
+	}
 	s.startPrefetch(bg, st)
 	defer func() {
 		cur := s.cur.Load()
@@ -609,11 +621,16 @@ func writeIdentity(h http.Header, p *tenantjwt.Principal) {
 		p = &anonymous
 	}
 	lists := [3]tenantjwt.List{p.Roles(), p.Permissions(), p.Scopes()}
+	var size [3]int
+	var plain [3]bool
+	for i, l := range lists {
+		size[i], plain[i] = listLen(l)
+	}
 	var b strings.Builder
-	b.Grow(listLen(lists[0]) + listLen(lists[1]) + listLen(lists[2]))
+	b.Grow(size[0] + size[1] + size[2])
 	var end [3]int
 	for i, l := range lists {
-		writeHeaderList(&b, l)
+		writeHeaderList(&b, l, plain[i])
 		end[i] = b.Len()
 	}
 	all := b.String()

@@ -169,16 +169,18 @@ func FromHTTP(r *http.Request, f Forwarded, require bool, pol Policy) (Request, 
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	for _, h := range []struct {
+	// The values by index rather than through pointers, which would move
+	// the four variables to the heap on every call.
+	got := [4]string{method, scheme, authority, target}
+	for i, h := range [4]struct {
 		name     string
-		dst      *string
 		list     bool // a comma means a list: refused
 		required bool
 	}{
-		{f.Method, &method, true, true},
-		{f.Proto, &scheme, true, false},
-		{f.Host, &authority, true, true},
-		{f.URI, &target, false, true},
+		{f.Method, true, true},
+		{f.Proto, true, false},
+		{f.Host, true, true},
+		{f.URI, false, true},
 	} {
 		if h.name == "" {
 			continue
@@ -194,8 +196,9 @@ func FromHTTP(r *http.Request, f Forwarded, require bool, pol Policy) (Request, 
 		case h.list && strings.Contains(vals[0], ","):
 			return Request{}, reject("forwarded", "%s lists several values", h.name)
 		}
-		*h.dst = strings.TrimSpace(vals[0])
+		got[i] = strings.TrimSpace(vals[0])
 	}
+	method, scheme, authority, target = got[0], got[1], got[2], got[3]
 	if f.Origin != "" {
 		s, a, ok := strings.Cut(f.Origin, "://")
 		if !ok {
