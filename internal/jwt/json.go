@@ -72,8 +72,8 @@ type jsonChecker struct {
 	b          []byte
 	checkNames bool // apply the member-name rules
 	members    int
-	names      []nameRef // a stack: the names of every open object
-	scratch    [2 * smallObject]nameRef
+	names      []nameRef    // a stack: the names of every open object
+	top        *[]memberRef // when set, receives the outermost object's members
 }
 
 // CheckJSON reports whether b is one I-JSON value (see above), with
@@ -85,16 +85,34 @@ func CheckJSON(b []byte) error { return check(b, true) }
 func CheckJSONGrammar(b []byte) error { return check(b, false) }
 
 func check(b []byte, names bool) error {
-	c := jsonChecker{b: b, checkNames: names}
-	c.names = c.scratch[:0]
+	_, err := checkMembers(b, names, false)
+	return err
+}
+
+// checkMembers is check that, when list is set, also returns the members
+// of b's outermost object (none when b is not an object): the listing
+// rides on the check's own pass, so reading a checked object's members
+// costs no second pass.
+func checkMembers(b []byte, names, list bool) (Object, error) {
+	// The checker and the first array of its stack of names stay in this
+	// frame (no allocation for ordinary input): the checker's methods grow
+	// its slices by hand (push, pushMember) and store no pointer to them
+	// elsewhere, and the listed members are returned from a variable of
+	// their own, not from the checker.
+	var scratch [2 * smallObject]nameRef
+	var top []memberRef
+	c := jsonChecker{b: b, checkNames: names, names: scratch[:0]}
+	if list {
+		c.top = &top
+	}
 	i, err := c.value(skipSpace(b, 0), 0)
 	if err != nil {
-		return err
+		return Object{}, err
 	}
 	if i = skipSpace(b, i); i != len(b) {
-		return &jsonError{i, "data after the value"}
+		return Object{}, &jsonError{i, "data after the value"}
 	}
-	return nil
+	return Object{b: b, refs: top}, nil
 }
 
 // value checks the value at b[i] and returns the index past it.
@@ -216,14 +234,22 @@ func (c *jsonChecker) object(i, depth int) (int, error) {
 			return end, err
 		}
 		if c.checkNames {
-			c.names = append(c.names, nameRef{hash: h, start: int32(i), end: int32(end)})
+			c.push(nameRef{hash: h, start: int32(i), end: int32(end)})
 		}
+		start := i
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
 			return i, &jsonError{i, "':' expected"}
 		}
-		if i, err = c.value(skipSpace(b, i+1), depth); err != nil {
+		val := skipSpace(b, i+1)
+		if i, err = c.value(val, depth); err != nil {
 			return i, err
+		}
+		if depth == 1 && c.top != nil {
+			c.pushMember(memberRef{
+				name: int32(start), nameEnd: int32(end), val: int32(val), valEnd: int32(i),
+				esc: bytes.IndexByte(b[start:end], '\\') >= 0,
+			})
 		}
 		i = skipSpace(b, i)
 		if i >= len(b) {
@@ -243,6 +269,33 @@ func (c *jsonChecker) object(i, depth int) (int, error) {
 			return i, &jsonError{i, "',' or '}' expected"}
 		}
 	}
+}
+
+// push adds n to the stack of names. It grows the stack by hand, not with
+// append, which would let the checker and its first array escape to the
+// heap on every call.
+func (c *jsonChecker) push(n nameRef) {
+	if len(c.names) == cap(c.names) {
+		grown := make([]nameRef, len(c.names), 2*cap(c.names))
+		copy(grown, c.names)
+		c.names = grown
+	}
+	c.names = c.names[:len(c.names)+1]
+	c.names[len(c.names)-1] = n
+}
+
+// pushMember adds m to the listed members, growing them by hand as push
+// does.
+func (c *jsonChecker) pushMember(m memberRef) {
+	top := *c.top
+	if len(top) == cap(top) {
+		grown := make([]memberRef, len(top), 2*cap(top)+smallObject)
+		copy(grown, top)
+		top = grown
+	}
+	top = top[:len(top)+1]
+	top[len(top)-1] = m
+	*c.top = top
 }
 
 // collisions refuses two names of one object that are equal, exactly or
@@ -521,6 +574,21 @@ func foldName(s string) string {
 	return string(b)
 }
 
+// Object is a JSON object that passed CheckJSON, with where each of its
+// top-level members is: reading a member needs neither a second pass nor
+// a decoded copy of its name.
+type Object struct {
+	b    []byte
+	refs []memberRef
+}
+
+// memberRef locates one member of an Object in its JSON.
+type memberRef struct {
+	name, nameEnd int32 // the name as written, quotes included
+	val, valEnd   int32 // the raw value
+	esc           bool  // the name has an escape: compare it decoded
+}
+
 // Member is one member of a JSON object: its name, decoded, and its raw
 // value.
 type Member struct {
@@ -528,17 +596,27 @@ type Member struct {
 	Val  []byte
 }
 
-// Object holds the members of a JSON object in document order.
-type Object []Member
-
-// ParseObject checks b (CheckJSON) and reads its top-level members; b
-// must be an object. Errors wrap tenantjwt.ErrMalformed; what names the
-// segment.
-func ParseObject(b []byte, what string) (Object, error) {
-	if err := CheckObject(b, what); err != nil {
-		return nil, err
+// Members lists o's members in document order, names decoded.
+func (o Object) Members() []Member {
+	out := make([]Member, len(o.refs))
+	for i, r := range o.refs {
+		out[i] = Member{Name: DecodeName(o.b[r.name:r.nameEnd]), Val: o.b[r.val:r.valEnd]}
 	}
-	return Members(b), nil
+	return out
+}
+
+// ParseObject checks b (CheckJSON) and reads its top-level members, in
+// the same pass; b must be an object. Errors wrap tenantjwt.ErrMalformed;
+// what names the segment.
+func ParseObject(b []byte, what string) (Object, error) {
+	if FirstByte(b) != '{' {
+		return Object{}, fmt.Errorf("issuer: %s is not a JSON object: %w", what, tenantjwt.ErrMalformed)
+	}
+	obj, err := checkMembers(b, true, true)
+	if err != nil {
+		return Object{}, fmt.Errorf("issuer: %s: %v: %w", what, err, tenantjwt.ErrMalformed)
+	}
+	return obj, nil
 }
 
 // CheckObject is CheckJSON for a segment that must be an object, with
@@ -553,23 +631,19 @@ func CheckObject(b []byte, what string) error {
 	return nil
 }
 
-// Members lists the top-level members of b, an object that passed
-// CheckJSON.
-func Members(b []byte) Object {
-	obj := make(Object, 0, 16)
-	EachMember(b, func(name, val []byte) error {
-		obj = append(obj, Member{Name: DecodeName(name), Val: val})
-		return nil
-	})
-	return obj
-}
-
-// Get returns the raw value of the member called name.
+// Get returns the raw value of the member called name. The object passed
+// CheckJSON, so no other member's name decodes to name.
 func (o Object) Get(name string) ([]byte, bool) {
-	for i := range o {
-		if o[i].Name == name {
-			return o[i].Val, true
+	for _, r := range o.refs {
+		raw := o.b[r.name:r.nameEnd]
+		if r.esc {
+			if !NameIs(raw, name) {
+				continue
+			}
+		} else if len(raw) != len(name)+2 || string(raw[1:len(raw)-1]) != name {
+			continue
 		}
+		return o.b[r.val:r.valEnd], true
 	}
 	return nil, false
 }
@@ -648,6 +722,22 @@ func LookupMember(obj []byte, name string) (val []byte, found bool, err error) {
 		return nil
 	})
 	return val, found, err
+}
+
+// errFound stops EachMember at the member looked for.
+var errFound = errors.New("found")
+
+// checkedMember is LookupMember for an object that passed CheckJSON,
+// which has no two members of one name: it stops at the first match.
+func checkedMember(obj []byte, name string) (val []byte, found bool) {
+	EachMember(obj, func(k, v []byte) error {
+		if NameIs(k, name) {
+			val, found = v, true
+			return errFound
+		}
+		return nil
+	})
+	return val, found
 }
 
 // NameIs reports whether the raw member name k decodes to name, without

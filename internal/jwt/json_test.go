@@ -44,7 +44,7 @@ func TestParseObject(t *testing.T) {
 				t.Fatalf("ParseObject(%q): %v", tt.in, err)
 			}
 			got := map[string]string{}
-			for _, m := range obj {
+			for _, m := range obj.Members() {
 				got[m.Name] = string(m.Val)
 			}
 			if len(got) != len(tt.want) {
@@ -153,10 +153,10 @@ func FuzzObject(f *testing.F) {
 			}
 			return
 		}
-		if len(obj) != len(m) {
-			t.Fatalf("ParseObject(%q) has %d members, encoding/json %d", b, len(obj), len(m))
+		if len(obj.Members()) != len(m) {
+			t.Fatalf("ParseObject(%q) has %d members, encoding/json %d", b, len(obj.Members()), len(m))
 		}
-		for _, mem := range obj {
+		for _, mem := range obj.Members() {
 			want, ok := m[mem.Name]
 			if !ok || string(mem.Val) != string(want) {
 				t.Fatalf("member %q = %q, encoding/json has %q (present %v)", mem.Name, mem.Val, want, ok)

@@ -146,8 +146,8 @@ func (c *Claims) LookupPath(p Path, tenant string) (raw json.RawMessage, found b
 		var ok bool
 		if cur == nil {
 			v, ok = c.obj.Get(key)
-		} else if v, ok, err = LookupMember(cur, key); err != nil {
-			return nil, false, fmt.Errorf("claim path %q: %w", p.src, err)
+		} else {
+			v, ok = checkedMember(cur, key)
 		}
 		if !ok || IsNull(v) {
 			return nil, false, nil
