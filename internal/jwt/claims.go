@@ -107,9 +107,32 @@ func DecodeStringList(raw []byte) ([]string, error) {
 	if FirstByte(raw) != '[' {
 		return nil, fmt.Errorf("issuer: want an array of strings, got %s: %w", Kind(raw), tenantjwt.ErrClaims)
 	}
-	var out []string
-	err := EachElement(trimSpace(raw), func(v []byte) error {
-		s, err := StringValue(v)
+	raw = trimSpace(raw)
+	// Count the elements first, so that the list is allocated once.
+	n := 0
+	err := elements(raw, func(start, _ int) error {
+		n++
+		if raw[start] != '"' {
+			return fmt.Errorf("issuer: array element: want a JSON string, got %s: %w", Kind(raw[start:]), tenantjwt.ErrClaims)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, n)
+	// Elements without escapes, nearly all, are substrings of one copy of
+	// the array rather than a string each.
+	var all string
+	err = elements(raw, func(start, end int) error {
+		if isPlain(raw[start:end]) {
+			if all == "" {
+				all = string(raw)
+			}
+			out = append(out, all[start+1:end-1])
+			return nil
+		}
+		s, err := StringValue(raw[start:end])
 		if err != nil {
 			return fmt.Errorf("issuer: array element: %w", err)
 		}
@@ -118,9 +141,6 @@ func DecodeStringList(raw []byte) ([]string, error) {
 	})
 	if err != nil {
 		return nil, err
-	}
-	if out == nil {
-		out = []string{}
 	}
 	return out, nil
 }
@@ -162,6 +182,7 @@ func TenantList(raw json.RawMessage) ([]string, error) {
 func DecodeTenantList(raw []byte) ([]string, error) {
 	var out []string
 	if FirstByte(raw) == '{' {
+		out = make([]string, 0, 4) // room for most tokens' tenants
 		err := EachMember(raw, func(name, _ []byte) error {
 			out = append(out, DecodeName(name))
 			return nil

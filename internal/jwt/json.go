@@ -3,8 +3,10 @@ package jwt
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -370,7 +372,7 @@ func (c *jsonChecker) str(i int, name bool) (int, uint64, error) {
 	for i++; i < len(b); {
 		// A run of bytes that need no escape: ASCII checked byte by byte,
 		// the rest by utf8.Valid, which is fast on long runs.
-		j, ascii := i, true
+		j, ascii := plainRun(b, i), true
 		for j < len(b) && (plainByte[b[j]] || b[j] >= utf8.RuneSelf) {
 			ascii = ascii && b[j] < utf8.RuneSelf
 			j++
@@ -693,19 +695,25 @@ func unquote(dst, raw []byte) ([]byte, bool) {
 // plainString returns the content of a JSON string that has no escapes and
 // is valid UTF-8, the common case, without reflection.
 func plainString(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+	if !isPlain(raw) {
 		return "", false
+	}
+	return string(raw[1 : len(raw)-1]), true
+}
+
+// isPlain reports whether raw is a JSON string without escapes whose
+// content is valid UTF-8: its content as is, quotes dropped, is its value.
+func isPlain(raw []byte) bool {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return false
 	}
 	in := raw[1 : len(raw)-1]
-	for _, c := range in {
+	for _, c := range in[plainRun(in, 0):] {
 		if c < 0x20 || c == '"' || c == '\\' {
-			return "", false
+			return false
 		}
 	}
-	if !utf8.Valid(in) {
-		return "", false
-	}
-	return string(in), true
+	return utf8.Valid(in)
 }
 
 // LookupMember finds name in the raw JSON object obj, which passed
@@ -811,6 +819,12 @@ func EachMember(obj []byte, fn func(name, val []byte) error) error {
 // EachElement calls fn with each raw element of the valid JSON array arr,
 // stopping at fn's first error.
 func EachElement(arr []byte, fn func(val []byte) error) error {
+	return elements(arr, func(start, end int) error { return fn(arr[start:end]) })
+}
+
+// elements calls fn with where each element of the valid JSON array arr
+// starts and ends, stopping at fn's first error.
+func elements(arr []byte, fn func(start, end int) error) error {
 	i := skipSpace(arr, 0)
 	if i >= len(arr) || arr[i] != '[' {
 		return fmt.Errorf("not a JSON array")
@@ -821,7 +835,7 @@ func EachElement(arr []byte, fn func(val []byte) error) error {
 	}
 	for i < len(arr) {
 		end := skipValue(arr, i)
-		if err := fn(arr[i:end]); err != nil {
+		if err := fn(i, end); err != nil {
 			return err
 		}
 		i = skipSpace(arr, end)
@@ -876,13 +890,13 @@ func skipValue(b []byte, i int) int {
 // skipString returns the index just past the string starting at b[i].
 func skipString(b []byte, i int) int {
 	for i++; i < len(b); {
-		// Jump to the next quote (IndexByte is vectorised), then look back:
-		// it ends the string unless an odd run of backslashes escapes it.
-		q := bytes.IndexByte(b[i:], '"')
+		// Jump to the next quote, then look back: it ends the string
+		// unless an odd run of backslashes escapes it.
+		q := indexQuote(b, i)
 		if q < 0 {
 			return len(b)
 		}
-		i += q
+		i = q
 		n := 0
 		for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
 			n++
@@ -893,6 +907,52 @@ func skipString(b []byte, i int) int {
 		i++
 	}
 	return len(b)
+}
+
+// The string scanners read eight bytes at a time where they can, with the
+// word-at-a-time tests for a byte of a given value ("has zero byte": a
+// word has one if (x - 0x01…01) &^ x & 0x80…80 is not zero, and its
+// lowest set bit marks the first such byte). A word that may hold a byte
+// of interest goes to the byte-at-a-time code, so a test may only err on
+// the side of that fallback.
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// zeroBytes marks with its high bit each byte of x that is zero, exactly
+// up to the first one.
+func zeroBytes(x uint64) uint64 { return (x - lowBits) &^ x & highBits }
+
+// plainRun returns the index past the 8-byte words at b[i:] that hold
+// only bytes a JSON string may hold as they are and that are ASCII (see
+// plainByte); the bytes after it are for the caller to read one by one.
+func plainRun(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		// Non-ASCII; a byte below 0x20 (x's bytes are below 0x80 here, and
+		// (x - 0x20…20) &^ x & 0x80…80 then finds one); '"'; '\\'.
+		if x&highBits != 0 || (x-0x20*lowBits)&^x&highBits != 0 ||
+			zeroBytes(x^'"'*lowBits) != 0 || zeroBytes(x^'\\'*lowBits) != 0 {
+			break
+		}
+	}
+	return i
+}
+
+// indexQuote returns the index of the first '"' at or after b[i], or -1.
+// Strings are mostly short: a few words are read here, and a long string
+// goes to bytes.IndexByte, which is vectorised.
+func indexQuote(b []byte, i int) int {
+	for n := 0; n < 4 && i+8 <= len(b); n, i = n+1, i+8 {
+		if m := zeroBytes(binary.LittleEndian.Uint64(b[i:]) ^ '"'*lowBits); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	if q := bytes.IndexByte(b[i:], '"'); q >= 0 {
+		return i + q
+	}
+	return -1
 }
 
 func skipSpace(b []byte, i int) int {

@@ -1,10 +1,12 @@
 package jwt
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/tenantjwt/tenantjwt"
@@ -186,4 +188,44 @@ func checkList(t *testing.T, v []byte) {
 	if jerr := json.Unmarshal(v, &want); jerr != nil || err != nil || !slices.Equal(got, want) {
 		t.Fatalf("DecodeStringList(%q) = %q, %v; encoding/json %q, %v", v, got, err, want, jerr)
 	}
+}
+
+// FuzzWordScans checks the eight-bytes-at-a-time scanners against the
+// plain byte loops they stand for, at every start offset.
+func FuzzWordScans(f *testing.F) {
+	for _, s := range []string{
+		``, `"`, `abcdefgh"`, `abcdefghijklmnopqrstuvwxyz0123456789"x`, "abc\x1fdefgh", "abcdefg\x80hij",
+		`abcdefg\"hijklmnop`, "\x00\x00\x00\x00\x00\x00\x00\"", "\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x20", strings.Repeat("a", 70) + `"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for i := 0; i <= len(b); i++ {
+			want := bytes.IndexByte(b[i:], '"')
+			if want >= 0 {
+				want += i
+			}
+			if got := indexQuote(b, i); got != want {
+				t.Fatalf("indexQuote(%q, %d) = %d, want %d", b, i, got, want)
+			}
+			run := plainRun(b, i)
+			if run < i || run > len(b) || (run-i)%8 != 0 {
+				t.Fatalf("plainRun(%q, %d) = %d: not whole words from i", b, i, run)
+			}
+			for j := i; j < run; j++ {
+				if !plainByte[b[j]] {
+					t.Fatalf("plainRun(%q, %d) = %d skips byte %#x at %d", b, i, run, b[j], j)
+				}
+			}
+			if run+8 <= len(b) {
+				allPlain := true
+				for _, c := range b[run : run+8] {
+					allPlain = allPlain && plainByte[c]
+				}
+				if allPlain {
+					t.Fatalf("plainRun(%q, %d) = %d stops before a plain word", b, i, run)
+				}
+			}
+		}
+	})
 }
