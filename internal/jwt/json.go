@@ -637,12 +637,11 @@ func CheckObject(b []byte, what string) error {
 // CheckJSON, so no other member's name decodes to name.
 func (o Object) Get(name string) ([]byte, bool) {
 	for _, r := range o.refs {
-		raw := o.b[r.name:r.nameEnd]
 		if r.esc {
-			if !NameIs(raw, name) {
+			if !NameIs(o.b[r.name:r.nameEnd], name) {
 				continue
 			}
-		} else if len(raw) != len(name)+2 || string(raw[1:len(raw)-1]) != name {
+		} else if int(r.nameEnd-r.name) != len(name)+2 || string(o.b[r.name+1:r.nameEnd-1]) != name {
 			continue
 		}
 		return o.b[r.val:r.valEnd], true

@@ -20,10 +20,10 @@ type Token struct {
 	SigningInput []byte
 	Sig          []byte
 	Header       Header
-	HeaderJSON   []byte  // the decoded header
-	Payload      []byte  // the decoded payload
-	claims       *Claims // its members: nil until CheckSigned
-	Payload64    string  // the payload segment: a substring of the token
+	HeaderJSON   []byte // the decoded header
+	Payload      []byte // the decoded payload
+	claims       Claims // its members: none until CheckSigned
+	Payload64    string // the payload segment: a substring of the token
 }
 
 // Header holds the JOSE header members we act on. It is read by exact
@@ -140,7 +140,7 @@ func (t *Token) CheckSigned() error {
 	if err != nil {
 		return err
 	}
-	t.claims = &Claims{payload: t.Payload, obj: obj}
+	t.claims = Claims{payload: t.Payload, obj: obj}
 	return nil
 }
 
@@ -158,12 +158,7 @@ func (t *Token) CheckUnsigned() error {
 // Claims holds only JSON that passed CheckJSON; before CheckSigned
 // succeeded it has no members, so nothing unchecked is ever read as a
 // claim.
-func (t *Token) Claims() *Claims {
-	if t.claims == nil {
-		return &Claims{}
-	}
-	return t.claims
-}
+func (t *Token) Claims() *Claims { return &t.claims }
 
 func decodeSeg(dst, seg []byte, what string) ([]byte, error) {
 	n, err := b64.Decode(dst, seg)
