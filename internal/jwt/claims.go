@@ -196,8 +196,28 @@ func DecodeTenantList(raw []byte) ([]string, error) {
 			return nil, err
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	return sortedSet(out), nil
+}
+
+// TenantList reads the tenants claim at p as DecodeTenantList does; found
+// is false when LookupPath finds nothing. An object's keys are read from
+// the listing of the claims, without scanning the object again.
+func (c *Claims) TenantList(p Path) (list []string, found bool, err error) {
+	k, err := c.lookup(p, "")
+	if k < 0 || err != nil {
+		return nil, false, err
+	}
+	if v := c.obj.value(k); FirstByte(v) != '{' {
+		list, err = DecodeTenantList(v)
+		return list, true, err
+	}
+	return sortedSet(c.obj.names(k)), true, nil
+}
+
+// sortedSet sorts list and drops repeated entries.
+func sortedSet(list []string) []string {
+	slices.Sort(list)
+	return slices.Compact(list)
 }
 
 // trimSpace drops the JSON whitespace around a value.

@@ -75,7 +75,7 @@ type jsonChecker struct {
 	checkNames bool // apply the member-name rules
 	members    int
 	names      []nameRef    // a stack: the names of every open object
-	top        *[]memberRef // when set, receives the outermost object's members
+	refs       *[]memberRef // when set, receives every member, in document order
 }
 
 // CheckJSON reports whether b is one I-JSON value (see above), with
@@ -91,10 +91,10 @@ func check(b []byte, names bool) error {
 	return err
 }
 
-// checkMembers is check that, when list is set, also returns the members
-// of b's outermost object (none when b is not an object): the listing
-// rides on the check's own pass, so reading a checked object's members
-// costs no second pass.
+// checkMembers is check that, when list is set, also returns where every
+// member of b is, at every depth, when b is an object (none otherwise):
+// the listing rides on the check's own pass, so reading a checked
+// object's members, nested ones included, costs no second pass.
 func checkMembers(b []byte, names, list bool) (Object, error) {
 	// The checker and the first array of its stack of names stay in this
 	// frame (no allocation for ordinary input): the checker's methods grow
@@ -102,10 +102,10 @@ func checkMembers(b []byte, names, list bool) (Object, error) {
 	// elsewhere, and the listed members are returned from a variable of
 	// their own, not from the checker.
 	var scratch [2 * smallObject]nameRef
-	var top []memberRef
+	var refs []memberRef
 	c := jsonChecker{b: b, checkNames: names, names: scratch[:0]}
 	if list {
-		c.top = &top
+		c.refs = &refs
 	}
 	i, err := c.value(skipSpace(b, 0), 0)
 	if err != nil {
@@ -114,7 +114,10 @@ func checkMembers(b []byte, names, list bool) (Object, error) {
 	if i = skipSpace(b, i); i != len(b) {
 		return Object{}, &jsonError{i, "data after the value"}
 	}
-	return Object{b: b, refs: top}, nil
+	if len(refs) > 0 && refs[0].depth != 1 {
+		refs = nil // b is not an object: its members are none of Object's
+	}
+	return Object{b: b, refs: refs}, nil
 }
 
 // value checks the value at b[i] and returns the index past it.
@@ -244,14 +247,20 @@ func (c *jsonChecker) object(i, depth int) (int, error) {
 			return i, &jsonError{i, "':' expected"}
 		}
 		val := skipSpace(b, i+1)
+		k := -1
+		if c.refs != nil {
+			k = c.pushMember(memberRef{
+				name: int32(start), nameEnd: int32(end), val: int32(val),
+				depth: int32(depth), esc: bytes.IndexByte(b[start:end], '\\') >= 0,
+			})
+		}
 		if i, err = c.value(val, depth); err != nil {
 			return i, err
 		}
-		if depth == 1 && c.top != nil {
-			c.pushMember(memberRef{
-				name: int32(start), nameEnd: int32(end), val: int32(val), valEnd: int32(i),
-				esc: bytes.IndexByte(b[start:end], '\\') >= 0,
-			})
+		if k >= 0 {
+			// The value's own members, if any, were listed after it.
+			r := &(*c.refs)[k]
+			r.valEnd, r.after = int32(i), int32(len(*c.refs))
 		}
 		i = skipSpace(b, i)
 		if i >= len(b) {
@@ -287,17 +296,18 @@ func (c *jsonChecker) push(n nameRef) {
 }
 
 // pushMember adds m to the listed members, growing them by hand as push
-// does.
-func (c *jsonChecker) pushMember(m memberRef) {
-	top := *c.top
-	if len(top) == cap(top) {
-		grown := make([]memberRef, len(top), 2*cap(top)+smallObject)
-		copy(grown, top)
-		top = grown
+// does, and returns its index.
+func (c *jsonChecker) pushMember(m memberRef) int {
+	refs := *c.refs
+	if len(refs) == cap(refs) {
+		grown := make([]memberRef, len(refs), 2*cap(refs)+2*smallObject)
+		copy(grown, refs)
+		refs = grown
 	}
-	top = top[:len(top)+1]
-	top[len(top)-1] = m
-	*c.top = top
+	refs = refs[:len(refs)+1]
+	refs[len(refs)-1] = m
+	*c.refs = refs
+	return len(refs) - 1
 }
 
 // collisions refuses two names of one object that are equal, exactly or
@@ -577,17 +587,21 @@ func foldName(s string) string {
 }
 
 // Object is a JSON object that passed CheckJSON, with where each of its
-// top-level members is: reading a member needs neither a second pass nor
-// a decoded copy of its name.
+// members is, at every depth: reading a member, or a member of a member,
+// needs neither a second pass nor a decoded copy of its name.
 type Object struct {
 	b    []byte
-	refs []memberRef
+	refs []memberRef // every member, in document order
 }
 
-// memberRef locates one member of an Object in its JSON.
+// memberRef locates one member of an Object in its JSON. The members of
+// an object-valued member follow it in refs, up to after; its own members
+// are the first of them and, from each, the next at after.
 type memberRef struct {
 	name, nameEnd int32 // the name as written, quotes included
 	val, valEnd   int32 // the raw value
+	after         int32 // index in refs past the members inside the value
+	depth         int32 // 1 for the members of the outermost object
 	esc           bool  // the name has an escape: compare it decoded
 }
 
@@ -598,11 +612,51 @@ type Member struct {
 	Val  []byte
 }
 
-// Members lists o's members in document order, names decoded.
+// Members lists o's top-level members in document order, names decoded.
 func (o Object) Members() []Member {
-	out := make([]Member, len(o.refs))
-	for i, r := range o.refs {
-		out[i] = Member{Name: DecodeName(o.b[r.name:r.nameEnd]), Val: o.b[r.val:r.valEnd]}
+	var out []Member
+	for i := 0; i < len(o.refs); i = int(o.refs[i].after) {
+		r := o.refs[i]
+		out = append(out, Member{Name: DecodeName(o.b[r.name:r.nameEnd]), Val: o.b[r.val:r.valEnd]})
+	}
+	return out
+}
+
+// find returns the index in o.refs of the member called name among the
+// members from i (the first member of an object) to end, or -1. The
+// object passed CheckJSON, so no other member's name decodes to name.
+func (o Object) find(i, end int, name string) int {
+	for ; i < end; i = int(o.refs[i].after) {
+		r := &o.refs[i]
+		if r.esc {
+			if NameIs(o.b[r.name:r.nameEnd], name) {
+				return i
+			}
+		} else if int(r.nameEnd-r.name) == len(name)+2 && string(o.b[r.name+1:r.nameEnd-1]) == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// value returns the raw value of the member at index k.
+func (o Object) value(k int) []byte { return o.b[o.refs[k].val:o.refs[k].valEnd] }
+
+// inside returns the range of o.refs that holds the members inside the
+// value of the member at index k: its own members, if it is an object,
+// start there.
+func (o Object) inside(k int) (int, int) { return k + 1, int(o.refs[k].after) }
+
+// names returns the decoded names of the members of the object that is
+// the value of the member at index k.
+func (o Object) names(k int) []string {
+	n := 0
+	for i, end := o.inside(k); i < end; i = int(o.refs[i].after) {
+		n++
+	}
+	out := make([]string, 0, n)
+	for i, end := o.inside(k); i < end; i = int(o.refs[i].after) {
+		out = append(out, DecodeName(o.b[o.refs[i].name:o.refs[i].nameEnd]))
 	}
 	return out
 }
@@ -636,15 +690,8 @@ func CheckObject(b []byte, what string) error {
 // Get returns the raw value of the member called name. The object passed
 // CheckJSON, so no other member's name decodes to name.
 func (o Object) Get(name string) ([]byte, bool) {
-	for _, r := range o.refs {
-		if r.esc {
-			if !NameIs(o.b[r.name:r.nameEnd], name) {
-				continue
-			}
-		} else if int(r.nameEnd-r.name) != len(name)+2 || string(o.b[r.name+1:r.nameEnd-1]) != name {
-			continue
-		}
-		return o.b[r.val:r.valEnd], true
+	if k := o.find(0, len(o.refs), name); k >= 0 {
+		return o.value(k), true
 	}
 	return nil, false
 }
@@ -729,22 +776,6 @@ func LookupMember(obj []byte, name string) (val []byte, found bool, err error) {
 		return nil
 	})
 	return val, found, err
-}
-
-// errFound stops EachMember at the member looked for.
-var errFound = errors.New("found")
-
-// checkedMember is LookupMember for an object that passed CheckJSON,
-// which has no two members of one name: it stops at the first match.
-func checkedMember(obj []byte, name string) (val []byte, found bool) {
-	EachMember(obj, func(k, v []byte) error {
-		if NameIs(k, name) {
-			val, found = v, true
-			return errFound
-		}
-		return nil
-	})
-	return val, found
 }
 
 // NameIs reports whether the raw member name k decodes to name, without

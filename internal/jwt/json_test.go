@@ -229,3 +229,45 @@ func FuzzWordScans(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLookupPath checks the lookups that use the listing CheckJSON makes
+// (LookupPath, TenantList) against scanning the raw values: for every
+// member down to the third level, LookupPath finds the value LookupMember
+// finds step by step, and TenantList the names DecodeTenantList reads.
+func FuzzLookupPath(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"a":{"b":{"c":1}}}`, `{"t":{"x":{"roles":["r"]},"y":[{"z":1}],"w":{}},"roles":null}`,
+		`{"a":[{"b":1},{"c":{"d":2}}],"e":{"f":[{"g":3}],"h":4}}`, `{"i\u0073s":{"k\u0065y":"v"},"n":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := NewClaims(b)
+		if err != nil {
+			return
+		}
+		var walk func(segs []segment, raw []byte)
+		walk = func(segs []segment, raw []byte) {
+			if len(segs) > 3 || FirstByte(raw) != '{' {
+				return
+			}
+			EachMember(raw, func(name, val []byte) error {
+				path := Path{src: "fuzz", segs: append(slices.Clone(segs), segment{key: DecodeName(name)})}
+				got, found, err := c.LookupPath(path, "")
+				if want := !IsNull(val); err != nil || found != want || (found && !bytes.Equal(got, val)) {
+					t.Fatalf("LookupPath(%v) in %q = %q, %v, %v; the scan has %q", path.segs, b, got, found, err, val)
+				}
+				if FirstByte(val) == '{' {
+					names, found, err := c.TenantList(path)
+					want, werr := DecodeTenantList(val)
+					if !found || err != nil || werr != nil || !slices.Equal(names, want) {
+						t.Fatalf("TenantList(%v) in %q = %q, %v, %v; DecodeTenantList %q, %v", path.segs, b, names, found, err, want, werr)
+					}
+				}
+				walk(path.segs, val)
+				return nil
+			})
+		}
+		walk(nil, b)
+	})
+}
