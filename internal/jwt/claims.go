@@ -108,13 +108,19 @@ func DecodeStringList(raw []byte) ([]string, error) {
 		return nil, fmt.Errorf("issuer: want an array of strings, got %s: %w", Kind(raw), tenantjwt.ErrClaims)
 	}
 	raw = trimSpace(raw)
-	// Count the elements first, so that the list is allocated once.
+	// One pass checks that every element is a string, counts them, and
+	// notes where the first few are, so that the list is allocated once
+	// and a short array is not scanned twice.
+	var first [16][2]int
 	n := 0
-	err := elements(raw, func(start, _ int) error {
-		n++
+	err := elements(raw, func(start, end int) error {
 		if raw[start] != '"' {
 			return fmt.Errorf("issuer: array element: want a JSON string, got %s: %w", Kind(raw[start:]), tenantjwt.ErrClaims)
 		}
+		if n < len(first) {
+			first[n] = [2]int{start, end}
+		}
+		n++
 		return nil
 	})
 	if err != nil {
@@ -124,7 +130,7 @@ func DecodeStringList(raw []byte) ([]string, error) {
 	// Elements without escapes, nearly all, are substrings of one copy of
 	// the array rather than a string each.
 	var all string
-	err = elements(raw, func(start, end int) error {
+	add := func(start, end int) error {
 		if isPlain(raw[start:end]) {
 			if all == "" {
 				all = string(raw)
@@ -138,7 +144,16 @@ func DecodeStringList(raw []byte) ([]string, error) {
 		}
 		out = append(out, s)
 		return nil
-	})
+	}
+	if n > len(first) {
+		err = elements(raw, add)
+	} else {
+		for _, e := range first[:n] {
+			if err = add(e[0], e[1]); err != nil {
+				break
+			}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -250,8 +250,8 @@ func (c *jsonChecker) object(i, depth int) (int, error) {
 		k := -1
 		if c.refs != nil {
 			k = c.pushMember(memberRef{
-				name: int32(start), nameEnd: int32(end), val: int32(val),
-				depth: int32(depth), esc: bytes.IndexByte(b[start:end], '\\') >= 0,
+				name: int32(start), nameEnd: int32(end), val: int32(val), depth: int32(depth),
+				prefix: namePrefix(b[start+1 : end-1]), esc: bytes.IndexByte(b[start:end], '\\') >= 0,
 			})
 		}
 		if i, err = c.value(val, depth); err != nil {
@@ -598,11 +598,23 @@ type Object struct {
 // an object-valued member follow it in refs, up to after; its own members
 // are the first of them and, from each, the next at after.
 type memberRef struct {
-	name, nameEnd int32 // the name as written, quotes included
-	val, valEnd   int32 // the raw value
-	after         int32 // index in refs past the members inside the value
-	depth         int32 // 1 for the members of the outermost object
-	esc           bool  // the name has an escape: compare it decoded
+	name, nameEnd int32  // the name as written, quotes included
+	val, valEnd   int32  // the raw value
+	after         int32  // index in refs past the members inside the value
+	depth         int32  // 1 for the members of the outermost object
+	prefix        uint32 // namePrefix of the name as written, quotes dropped
+	esc           bool   // the name has an escape: compare it decoded
+}
+
+// namePrefix packs the first four bytes of a name (fewer when it is
+// shorter), so that most names that differ are told apart without a
+// string comparison.
+func namePrefix[T string | []byte](name T) uint32 {
+	var p uint32
+	for i := 0; i < len(name) && i < 4; i++ {
+		p |= uint32(name[i]) << (8 * i)
+	}
+	return p
 }
 
 // Member is one member of a JSON object: its name, decoded, and its raw
@@ -626,13 +638,14 @@ func (o Object) Members() []Member {
 // members from i (the first member of an object) to end, or -1. The
 // object passed CheckJSON, so no other member's name decodes to name.
 func (o Object) find(i, end int, name string) int {
+	prefix := namePrefix(name)
 	for ; i < end; i = int(o.refs[i].after) {
 		r := &o.refs[i]
 		if r.esc {
 			if NameIs(o.b[r.name:r.nameEnd], name) {
 				return i
 			}
-		} else if int(r.nameEnd-r.name) == len(name)+2 && string(o.b[r.name+1:r.nameEnd-1]) == name {
+		} else if r.prefix == prefix && int(r.nameEnd-r.name) == len(name)+2 && string(o.b[r.name+1:r.nameEnd-1]) == name {
 			return i
 		}
 	}

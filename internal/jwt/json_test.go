@@ -271,3 +271,22 @@ func FuzzLookupPath(f *testing.F) {
 		walk(nil, b)
 	})
 }
+
+// TestDecodeStringListLengths runs checkList (DecodeStringList against
+// encoding/json) on arrays around the length DecodeStringList notes
+// elements for in its first pass, with an escaped element and a
+// non-string one.
+func TestDecodeStringListLengths(t *testing.T) {
+	for _, n := range []int{0, 1, 15, 16, 17, 40} {
+		for _, last := range []string{`"plain"`, `"t\u00e9nant"`, `7`} {
+			elems := make([]string, n)
+			for i := range elems {
+				elems[i] = `"r` + strconv.Itoa(i) + `"`
+			}
+			if n > 0 {
+				elems[n-1] = last
+			}
+			checkList(t, []byte("["+strings.Join(elems, ", ")+"]"))
+		}
+	}
+}
