@@ -382,7 +382,12 @@ func (c *jsonChecker) str(i int, name bool) (int, uint64, error) {
 	for i++; i < len(b); {
 		// A run of bytes that need no escape: ASCII checked byte by byte,
 		// the rest by utf8.Valid, which is fast on long runs.
-		j, ascii := plainRun(b, i), true
+		// Whole words of plain ASCII first, when the run starts with a
+		// plain byte (not in a row of escapes).
+		j, ascii := i, true
+		if j < len(b) && plainByte[b[j]] {
+			j = plainRun(b, j)
+		}
 		for j < len(b) && (plainByte[b[j]] || b[j] >= utf8.RuneSelf) {
 			ascii = ascii && b[j] < utf8.RuneSelf
 			j++
