@@ -74,8 +74,9 @@ type jsonChecker struct {
 	b          []byte
 	checkNames bool // apply the member-name rules
 	members    int
-	names      []nameRef    // a stack: the names of every open object
-	refs       *[]memberRef // when set, receives every member, in document order
+	names      []nameRef   // a stack: the names of every open object
+	list       bool        // list every member in refs, in document order
+	refs       []memberRef // the members listed so far
 }
 
 // CheckJSON reports whether b is one I-JSON value (see above), with
@@ -87,37 +88,44 @@ func CheckJSON(b []byte) error { return check(b, true) }
 func CheckJSONGrammar(b []byte) error { return check(b, false) }
 
 func check(b []byte, names bool) error {
-	_, err := checkMembers(b, names, false)
-	return err
+	// The checker and the first array of its stack of names stay in this
+	// frame: its methods grow the stack by hand (push) and store no
+	// pointer to it elsewhere, so ordinary input costs no allocation.
+	var scratch [2 * smallObject]nameRef
+	c := jsonChecker{b: b, checkNames: names, names: scratch[:0]}
+	return c.all()
 }
 
-// checkMembers is check that, when list is set, also returns where every
-// member of b is, at every depth, when b is an object (none otherwise):
-// the listing rides on the check's own pass, so reading a checked
-// object's members, nested ones included, costs no second pass.
-func checkMembers(b []byte, names, list bool) (Object, error) {
-	// The checker and the first array of its stack of names stay in this
-	// frame (no allocation for ordinary input): the checker's methods grow
-	// its slices by hand (push, pushMember) and store no pointer to them
-	// elsewhere, and the listed members are returned from a variable of
-	// their own, not from the checker.
-	var scratch [2 * smallObject]nameRef
-	var refs []memberRef
-	c := jsonChecker{b: b, checkNames: names, names: scratch[:0]}
-	if list {
-		c.refs = &refs
-	}
-	i, err := c.value(skipSpace(b, 0), 0)
+// all checks that c.b is one value, with whitespace around it allowed.
+func (c *jsonChecker) all() error {
+	i, err := c.value(skipSpace(c.b, 0), 0)
 	if err != nil {
+		return err
+	}
+	if i = skipSpace(c.b, i); i != len(c.b) {
+		return &jsonError{i, "data after the value"}
+	}
+	return nil
+}
+
+// checkMembers is CheckJSON that also returns where every member of b is,
+// at every depth, when b is an object (none otherwise): the listing rides
+// on the check's own pass, so reading a checked object's members, nested
+// ones included, costs no second pass.
+func checkMembers(b []byte) (Object, error) {
+	// As in check; the first array of the listing stays in this frame too,
+	// and the listing leaves as a copy of exactly its size: ordinary input
+	// costs that one allocation.
+	var scratch [2 * smallObject]nameRef
+	var listed [2 * smallObject]memberRef
+	c := jsonChecker{b: b, checkNames: true, names: scratch[:0], list: true, refs: listed[:0]}
+	if err := c.all(); err != nil {
 		return Object{}, err
 	}
-	if i = skipSpace(b, i); i != len(b) {
-		return Object{}, &jsonError{i, "data after the value"}
+	if len(c.refs) == 0 || c.refs[0].depth != 1 {
+		return Object{b: b}, nil // no members, or b is not an object
 	}
-	if len(refs) > 0 && refs[0].depth != 1 {
-		refs = nil // b is not an object: its members are none of Object's
-	}
-	return Object{b: b, refs: refs}, nil
+	return Object{b: b, refs: slices.Clone(c.refs)}, nil
 }
 
 // value checks the value at b[i] and returns the index past it.
@@ -248,7 +256,7 @@ func (c *jsonChecker) object(i, depth int) (int, error) {
 		}
 		val := skipSpace(b, i+1)
 		k := -1
-		if c.refs != nil {
+		if c.list {
 			k = c.pushMember(memberRef{
 				name: int32(start), nameEnd: int32(end), val: int32(val), depth: int32(depth),
 				prefix: namePrefix(b[start+1 : end-1]), esc: bytes.IndexByte(b[start:end], '\\') >= 0,
@@ -259,8 +267,8 @@ func (c *jsonChecker) object(i, depth int) (int, error) {
 		}
 		if k >= 0 {
 			// The value's own members, if any, were listed after it.
-			r := &(*c.refs)[k]
-			r.valEnd, r.after = int32(i), int32(len(*c.refs))
+			r := &c.refs[k]
+			r.valEnd, r.after = int32(i), int32(len(c.refs))
 		}
 		i = skipSpace(b, i)
 		if i >= len(b) {
@@ -298,16 +306,14 @@ func (c *jsonChecker) push(n nameRef) {
 // pushMember adds m to the listed members, growing them by hand as push
 // does, and returns its index.
 func (c *jsonChecker) pushMember(m memberRef) int {
-	refs := *c.refs
-	if len(refs) == cap(refs) {
-		grown := make([]memberRef, len(refs), 2*cap(refs)+2*smallObject)
-		copy(grown, refs)
-		refs = grown
+	if len(c.refs) == cap(c.refs) {
+		grown := make([]memberRef, len(c.refs), 2*cap(c.refs))
+		copy(grown, c.refs)
+		c.refs = grown
 	}
-	refs = refs[:len(refs)+1]
-	refs[len(refs)-1] = m
-	*c.refs = refs
-	return len(refs) - 1
+	c.refs = c.refs[:len(c.refs)+1]
+	c.refs[len(c.refs)-1] = m
+	return len(c.refs) - 1
 }
 
 // collisions refuses two names of one object that are equal, exactly or
@@ -686,7 +692,7 @@ func ParseObject(b []byte, what string) (Object, error) {
 	if FirstByte(b) != '{' {
 		return Object{}, fmt.Errorf("issuer: %s is not a JSON object: %w", what, tenantjwt.ErrMalformed)
 	}
-	obj, err := checkMembers(b, true, true)
+	obj, err := checkMembers(b)
 	if err != nil {
 		return Object{}, fmt.Errorf("issuer: %s: %v: %w", what, err, tenantjwt.ErrMalformed)
 	}
