@@ -255,21 +255,11 @@ func (c *jsonChecker) object(i, depth int) (int, error) {
 			return i, &jsonError{i, "':' expected"}
 		}
 		val := skipSpace(b, i+1)
-		k := -1
-		if c.list {
-			k = c.pushMember(memberRef{
-				name: int32(start), nameEnd: int32(end), val: int32(val), depth: int32(depth),
-				prefix: namePrefix(b[start+1 : end-1]), esc: bytes.IndexByte(b[start:end], '\\') >= 0,
-			})
-		}
+		k := c.listMember(start, end, val, depth)
 		if i, err = c.value(val, depth); err != nil {
 			return i, err
 		}
-		if k >= 0 {
-			// The value's own members, if any, were listed after it.
-			r := &c.refs[k]
-			r.valEnd, r.after = int32(i), int32(len(c.refs))
-		}
+		c.listed(k, i)
 		i = skipSpace(b, i)
 		if i >= len(b) {
 			return i, &jsonError{i, "unterminated object"}
@@ -301,6 +291,28 @@ func (c *jsonChecker) push(n nameRef) {
 	}
 	c.names = c.names[:len(c.names)+1]
 	c.names[len(c.names)-1] = n
+}
+
+// listMember lists the member whose name is b[start:end] and whose value
+// starts at val, when c lists members, and returns its index (-1 when not
+// listing). listed completes it once its value is checked.
+func (c *jsonChecker) listMember(start, end, val, depth int) int {
+	if !c.list {
+		return -1
+	}
+	return c.pushMember(memberRef{
+		name: int32(start), nameEnd: int32(end), val: int32(val), depth: int32(depth),
+		prefix: namePrefix(c.b[start+1 : end-1]), esc: bytes.IndexByte(c.b[start:end], '\\') >= 0,
+	})
+}
+
+// listed records where the value of listed member k ends; the members
+// inside it, if any, were listed after it.
+func (c *jsonChecker) listed(k, valEnd int) {
+	if k >= 0 {
+		r := &c.refs[k]
+		r.valEnd, r.after = int32(valEnd), int32(len(c.refs))
+	}
 }
 
 // pushMember adds m to the listed members, growing them by hand as push
