@@ -18,11 +18,12 @@
 //     tenantjwt.ErrUnknownIssuer before any key lookup or network request.
 //   - Keys come only from that issuer's own key source, by kid; the alg
 //     must be in the issuer's allowlist and fit the key.
-//   - The signature is checked with jwx over the exact bytes that were
-//     split. The strict reader (token shape, the JSON member scanner and
-//     I-JSON check, claim values and paths, NumericDate) and the signature
-//     call live in the internal package internal/jwt, which with jwks is
-//     the only importer of jwx; this package holds the policy.
+//   - The signature is checked with the standard library over the exact
+//     bytes that were split. The strict reader (token shape, the JSON
+//     member scanner and I-JSON check, claim values and paths,
+//     NumericDate) and the signature check live in the internal package
+//     internal/jwt; jwks (key parsing) is the only importer of jwx; this
+//     package holds the policy.
 //   - exp is required; nbf, iat, max_lifetime, aud (when audiences are
 //     configured), require_typ, the template tenant binding and preset
 //     checks are enforced, with Options.Leeway for clock skew.

@@ -78,12 +78,8 @@ func (e *entry) principal(t *jwt.Token, res *result, cnf confirmation) (*tenantj
 		if p.Tenant, err = e.readString(c, e.mapping.tenant); err != nil {
 			return nil, err
 		}
-		if raw, ok, err := c.LookupPath(e.mapping.tenants, ""); err != nil {
+		if p.Tenants, _, err = c.TenantList(e.mapping.tenants); err != nil {
 			return nil, e.claimErr(e.mapping.tenants.String(), err)
-		} else if ok {
-			if p.Tenants, err = jwt.DecodeTenantList(raw); err != nil {
-				return nil, e.claimErr(e.mapping.tenants.String(), err)
-			}
 		}
 		if p.Tenant != "" && !slices.Contains(p.Tenants, p.Tenant) {
 			p.Tenants = append(p.Tenants, p.Tenant)

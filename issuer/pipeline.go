@@ -123,11 +123,11 @@ func (r *Registry) verifyToken(ctx context.Context, raw string, now time.Time, r
 	if err := jwt.VerifySignature(alg, res.key, t.SigningInput, t.Sig); err != nil {
 		return fail(e, stepSignature, err)
 	}
-	// Only now is the JSON judged (see parseToken): I-JSON, bounded.
+	// Only now is the JSON judged (see jwt.Parse): I-JSON, bounded; the
+	// same pass lists the claims.
 	if err := t.CheckSigned(); err != nil {
 		return fail(e, stepJSON, err)
 	}
-	t.Claims()
 	if step, err := e.checkClaims(t, res, now, r.opts.Leeway); err != nil {
 		return fail(e, step, err)
 	}

@@ -70,18 +70,24 @@ func checkPublic(pub crypto.PublicKey) error {
 // Allows reports whether a token signed with alg may be verified with k:
 // the algorithm's family and curve must fit the key's type, and the key's
 // own alg, if any, must be alg exactly. Symmetric and unknown algorithms are
-// never allowed.
+// never allowed, nor is a nil key.
 func (k *Key) Allows(alg string) bool {
 	if k.Algorithm != "" && k.Algorithm != alg {
 		return false
 	}
 	switch pub := k.Public.(type) {
 	case *rsa.PublicKey:
+		if pub == nil {
+			return false
+		}
 		switch alg {
 		case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
 			return true
 		}
 	case *ecdsa.PublicKey:
+		if pub == nil {
+			return false
+		}
 		switch alg {
 		case "ES256":
 			return pub.Curve == elliptic.P256()

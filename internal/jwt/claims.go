@@ -12,7 +12,8 @@ import (
 // Claims is the decoded payload of a token, as handed to a Preset's
 // functions. The payload is decoded once into its top-level members; values
 // are read lazily. A Claims is read-only and must not be retained after the
-// call it was passed to.
+// call it was passed to. Its JSON always passed CheckJSON (NewClaims,
+// Token.CheckSigned), so it has no duplicate member at any depth.
 type Claims struct {
 	payload []byte
 	obj     Object
@@ -106,20 +107,55 @@ func DecodeStringList(raw []byte) ([]string, error) {
 	if FirstByte(raw) != '[' {
 		return nil, fmt.Errorf("issuer: want an array of strings, got %s: %w", Kind(raw), tenantjwt.ErrClaims)
 	}
-	var out []string
-	err := EachElement(trimSpace(raw), func(v []byte) error {
-		s, err := StringValue(v)
-		if err != nil {
-			return fmt.Errorf("issuer: array element: %w", err)
+	raw = trimSpace(raw)
+	// One pass checks that every element is a string, counts them, and
+	// notes where the first few are, so that the list is allocated once
+	// and a short array is not scanned twice.
+	var first [16][2]int
+	n := 0
+	err := elements(raw, func(start, end int) error {
+		if raw[start] != '"' {
+			return fmt.Errorf("issuer: array element: want a JSON string, got %s: %w", Kind(raw[start:]), tenantjwt.ErrClaims)
 		}
-		out = append(out, s)
+		if n < len(first) {
+			first[n] = [2]int{start, end}
+		}
+		n++
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if out == nil {
-		out = []string{}
+	out := make([]string, 0, n)
+	// Elements without escapes, nearly all, are substrings of one copy of
+	// the array rather than a string each.
+	var all string
+	add := func(start, end int) error {
+		if isPlain(raw[start:end]) {
+			if all == "" {
+				all = string(raw)
+			}
+			out = append(out, all[start+1:end-1])
+			return nil
+		}
+		s, err := StringValue(raw[start:end])
+		if err != nil {
+			return fmt.Errorf("issuer: array element: %w", err)
+		}
+		out = append(out, s)
+		return nil
+	}
+	if n > len(first) {
+		err = elements(raw, add)
+	} else {
+		for _, e := range first[:n] {
+			if err = add(e[0], e[1]); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -161,6 +197,7 @@ func TenantList(raw json.RawMessage) ([]string, error) {
 func DecodeTenantList(raw []byte) ([]string, error) {
 	var out []string
 	if FirstByte(raw) == '{' {
+		out = make([]string, 0, 4) // room for most tokens' tenants
 		err := EachMember(raw, func(name, _ []byte) error {
 			out = append(out, DecodeName(name))
 			return nil
@@ -174,8 +211,28 @@ func DecodeTenantList(raw []byte) ([]string, error) {
 			return nil, err
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	return sortedSet(out), nil
+}
+
+// TenantList reads the tenants claim at p as DecodeTenantList does; found
+// is false when LookupPath finds nothing. An object's keys are read from
+// the listing of the claims, without scanning the object again.
+func (c *Claims) TenantList(p Path) (list []string, found bool, err error) {
+	k, err := c.lookup(p, "")
+	if k < 0 || err != nil {
+		return nil, false, err
+	}
+	if v := c.obj.value(k); FirstByte(v) != '{' {
+		list, err = DecodeTenantList(v)
+		return list, true, err
+	}
+	return sortedSet(c.obj.names(k)), true, nil
+}
+
+// sortedSet sorts list and drops repeated entries.
+func sortedSet(list []string) []string {
+	slices.Sort(list)
+	return slices.Compact(list)
 }
 
 // trimSpace drops the JSON whitespace around a value.

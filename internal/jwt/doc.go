@@ -8,11 +8,13 @@
 // never failing on hostile input), the strict I-JSON check applied to the
 // signed bytes (CheckJSON: UTF-8 only, no lone surrogates, no two members
 // equal under encoding/json's case folding, bounded depth and member
-// count), the claim value decoders (StringValue, StringList, ScopeList,
-// TenantList), claim paths (ParsePath), NumericDate, and the signature
-// check (VerifySignature, delegated to jwx's per-algorithm verifiers).
+// count; the same pass lists where every member is, so claims are read
+// without scanning the payload again), the claim value decoders
+// (StringValue, StringList, ScopeList, TenantList), claim paths
+// (ParsePath), NumericDate, and the signature check (VerifySignature:
+// the standard library's RSA, ECDSA and Ed25519 verifiers, called with
+// RFC 7518's rules made explicit).
 //
 // Errors wrap the causes of package tenantjwt (ErrMalformed, ErrClaims,
-// ErrAlgorithm, ErrSignature). With package jwks it is the only importer of
-// jwx.
+// ErrAlgorithm, ErrSignature). It does not import jwx.
 package jwt

@@ -156,7 +156,7 @@ func FuzzIJSON(f *testing.F) {
 			t.Fatalf("ParseObject(%q) = %v after CheckJSON accepted", b, perr)
 		}
 		var got []string
-		for _, m := range obj {
+		for _, m := range obj.Members() {
 			got = append(got, m.Name)
 			if v, found, err := LookupMember(b, m.Name); err != nil || !found || !bytes.Equal(v, m.Val) {
 				t.Fatalf("LookupMember(%q) = %q, %v, %v; ParseObject has %q", m.Name, v, found, err, m.Val)

@@ -3,8 +3,10 @@ package jwt
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -72,8 +74,9 @@ type jsonChecker struct {
 	b          []byte
 	checkNames bool // apply the member-name rules
 	members    int
-	names      []nameRef // a stack: the names of every open object
-	scratch    [2 * smallObject]nameRef
+	names      []nameRef   // a stack: the names of every open object
+	list       bool        // list every member in refs, in document order
+	refs       []memberRef // the members listed so far
 }
 
 // CheckJSON reports whether b is one I-JSON value (see above), with
@@ -85,16 +88,44 @@ func CheckJSON(b []byte) error { return check(b, true) }
 func CheckJSONGrammar(b []byte) error { return check(b, false) }
 
 func check(b []byte, names bool) error {
-	c := jsonChecker{b: b, checkNames: names}
-	c.names = c.scratch[:0]
-	i, err := c.value(skipSpace(b, 0), 0)
+	// The checker and the first array of its stack of names stay in this
+	// frame: its methods grow the stack by hand (push) and store no
+	// pointer to it elsewhere, so ordinary input costs no allocation.
+	var scratch [2 * smallObject]nameRef
+	c := jsonChecker{b: b, checkNames: names, names: scratch[:0]}
+	return c.all()
+}
+
+// all checks that c.b is one value, with whitespace around it allowed.
+func (c *jsonChecker) all() error {
+	i, err := c.value(skipSpace(c.b, 0), 0)
 	if err != nil {
 		return err
 	}
-	if i = skipSpace(b, i); i != len(b) {
+	if i = skipSpace(c.b, i); i != len(c.b) {
 		return &jsonError{i, "data after the value"}
 	}
 	return nil
+}
+
+// checkMembers is CheckJSON that also returns where every member of b is,
+// at every depth, when b is an object (none otherwise): the listing rides
+// on the check's own pass, so reading a checked object's members, nested
+// ones included, costs no second pass.
+func checkMembers(b []byte) (Object, error) {
+	// As in check; the first array of the listing stays in this frame too,
+	// and the listing leaves as a copy of exactly its size: ordinary input
+	// costs that one allocation.
+	var scratch [2 * smallObject]nameRef
+	var listed [2 * smallObject]memberRef
+	c := jsonChecker{b: b, checkNames: true, names: scratch[:0], list: true, refs: listed[:0]}
+	if err := c.all(); err != nil {
+		return Object{}, err
+	}
+	if len(c.refs) == 0 || c.refs[0].depth != 1 {
+		return Object{b: b}, nil // no members, or b is not an object
+	}
+	return Object{b: b, refs: slices.Clone(c.refs)}, nil
 }
 
 // value checks the value at b[i] and returns the index past it.
@@ -216,15 +247,19 @@ func (c *jsonChecker) object(i, depth int) (int, error) {
 			return end, err
 		}
 		if c.checkNames {
-			c.names = append(c.names, nameRef{hash: h, start: int32(i), end: int32(end)})
+			c.push(nameRef{hash: h, start: int32(i), end: int32(end)})
 		}
+		start := i
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
 			return i, &jsonError{i, "':' expected"}
 		}
-		if i, err = c.value(skipSpace(b, i+1), depth); err != nil {
+		val := skipSpace(b, i+1)
+		k := c.listMember(start, end, val, depth)
+		if i, err = c.value(val, depth); err != nil {
 			return i, err
 		}
+		c.listed(k, i)
 		i = skipSpace(b, i)
 		if i >= len(b) {
 			return i, &jsonError{i, "unterminated object"}
@@ -243,6 +278,54 @@ func (c *jsonChecker) object(i, depth int) (int, error) {
 			return i, &jsonError{i, "',' or '}' expected"}
 		}
 	}
+}
+
+// push adds n to the stack of names. It grows the stack by hand, not with
+// append, which would let the checker and its first array escape to the
+// heap on every call.
+func (c *jsonChecker) push(n nameRef) {
+	if len(c.names) == cap(c.names) {
+		grown := make([]nameRef, len(c.names), 2*cap(c.names))
+		copy(grown, c.names)
+		c.names = grown
+	}
+	c.names = c.names[:len(c.names)+1]
+	c.names[len(c.names)-1] = n
+}
+
+// listMember lists the member whose name is b[start:end] and whose value
+// starts at val, when c lists members, and returns its index (-1 when not
+// listing). listed completes it once its value is checked.
+func (c *jsonChecker) listMember(start, end, val, depth int) int {
+	if !c.list {
+		return -1
+	}
+	return c.pushMember(memberRef{
+		name: int32(start), nameEnd: int32(end), val: int32(val), depth: int32(depth),
+		prefix: namePrefix(c.b[start+1 : end-1]), esc: bytes.IndexByte(c.b[start:end], '\\') >= 0,
+	})
+}
+
+// listed records where the value of listed member k ends; the members
+// inside it, if any, were listed after it.
+func (c *jsonChecker) listed(k, valEnd int) {
+	if k >= 0 {
+		r := &c.refs[k]
+		r.valEnd, r.after = int32(valEnd), int32(len(c.refs))
+	}
+}
+
+// pushMember adds m to the listed members, growing them by hand as push
+// does, and returns its index.
+func (c *jsonChecker) pushMember(m memberRef) int {
+	if len(c.refs) == cap(c.refs) {
+		grown := make([]memberRef, len(c.refs), 2*cap(c.refs))
+		copy(grown, c.refs)
+		c.refs = grown
+	}
+	c.refs = c.refs[:len(c.refs)+1]
+	c.refs[len(c.refs)-1] = m
+	return len(c.refs) - 1
 }
 
 // collisions refuses two names of one object that are equal, exactly or
@@ -317,7 +400,12 @@ func (c *jsonChecker) str(i int, name bool) (int, uint64, error) {
 	for i++; i < len(b); {
 		// A run of bytes that need no escape: ASCII checked byte by byte,
 		// the rest by utf8.Valid, which is fast on long runs.
+		// Whole words of plain ASCII first, when the run starts with a
+		// plain byte (not in a row of escapes).
 		j, ascii := i, true
+		if j < len(b) && plainByte[b[j]] {
+			j = plainRun(b, j)
+		}
 		for j < len(b) && (plainByte[b[j]] || b[j] >= utf8.RuneSelf) {
 			ascii = ascii && b[j] < utf8.RuneSelf
 			j++
@@ -521,6 +609,37 @@ func foldName(s string) string {
 	return string(b)
 }
 
+// Object is a JSON object that passed CheckJSON, with where each of its
+// members is, at every depth: reading a member, or a member of a member,
+// needs neither a second pass nor a decoded copy of its name.
+type Object struct {
+	b    []byte
+	refs []memberRef // every member, in document order
+}
+
+// memberRef locates one member of an Object in its JSON. The members of
+// an object-valued member follow it in refs, up to after; its own members
+// are the first of them and, from each, the next at after.
+type memberRef struct {
+	name, nameEnd int32  // the name as written, quotes included
+	val, valEnd   int32  // the raw value
+	after         int32  // index in refs past the members inside the value
+	depth         int32  // 1 for the members of the outermost object
+	prefix        uint32 // namePrefix of the name as written, quotes dropped
+	esc           bool   // the name has an escape: compare it decoded
+}
+
+// namePrefix packs the first four bytes of a name (fewer when it is
+// shorter), so that most names that differ are told apart without a
+// string comparison.
+func namePrefix[T string | []byte](name T) uint32 {
+	var p uint32
+	for i := 0; i < len(name) && i < 4; i++ {
+		p |= uint32(name[i]) << (8 * i)
+	}
+	return p
+}
+
 // Member is one member of a JSON object: its name, decoded, and its raw
 // value.
 type Member struct {
@@ -528,17 +647,68 @@ type Member struct {
 	Val  []byte
 }
 
-// Object holds the members of a JSON object in document order.
-type Object []Member
-
-// ParseObject checks b (CheckJSON) and reads its top-level members; b
-// must be an object. Errors wrap tenantjwt.ErrMalformed; what names the
-// segment.
-func ParseObject(b []byte, what string) (Object, error) {
-	if err := CheckObject(b, what); err != nil {
-		return nil, err
+// Members lists o's top-level members in document order, names decoded.
+func (o Object) Members() []Member {
+	var out []Member
+	for i := 0; i < len(o.refs); i = int(o.refs[i].after) {
+		r := o.refs[i]
+		out = append(out, Member{Name: DecodeName(o.b[r.name:r.nameEnd]), Val: o.b[r.val:r.valEnd]})
 	}
-	return Members(b), nil
+	return out
+}
+
+// find returns the index in o.refs of the member called name among the
+// members from i (the first member of an object) to end, or -1. The
+// object passed CheckJSON, so no other member's name decodes to name.
+func (o Object) find(i, end int, name string) int {
+	prefix := namePrefix(name)
+	for ; i < end; i = int(o.refs[i].after) {
+		r := &o.refs[i]
+		if r.esc {
+			if NameIs(o.b[r.name:r.nameEnd], name) {
+				return i
+			}
+		} else if r.prefix == prefix && int(r.nameEnd-r.name) == len(name)+2 && string(o.b[r.name+1:r.nameEnd-1]) == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// value returns the raw value of the member at index k.
+func (o Object) value(k int) []byte { return o.b[o.refs[k].val:o.refs[k].valEnd] }
+
+// inside returns the range of o.refs that holds the members inside the
+// value of the member at index k: its own members, if it is an object,
+// start there.
+func (o Object) inside(k int) (int, int) { return k + 1, int(o.refs[k].after) }
+
+// names returns the decoded names of the members of the object that is
+// the value of the member at index k.
+func (o Object) names(k int) []string {
+	n := 0
+	for i, end := o.inside(k); i < end; i = int(o.refs[i].after) {
+		n++
+	}
+	out := make([]string, 0, n)
+	for i, end := o.inside(k); i < end; i = int(o.refs[i].after) {
+		out = append(out, DecodeName(o.b[o.refs[i].name:o.refs[i].nameEnd]))
+	}
+	return out
+}
+
+// ParseObject checks b (CheckJSON) and reads its top-level members, in
+// the same pass; b must be an object. Errors wrap tenantjwt.ErrMalformed;
+// what names the segment.
+func ParseObject(b []byte, what string) (Object, error) {
+	if FirstByte(b) != '{' {
+		return Object{}, fmt.Errorf("issuer: %s is not a JSON object: %w", what, tenantjwt.ErrMalformed)
+	}
+	obj, err := checkMembers(b)
+	if err != nil {
+		return Object{}, fmt.Errorf("issuer: %s: %v: %w", what, err, tenantjwt.ErrMalformed)
+	}
+	return obj, nil
 }
 
 // CheckObject is CheckJSON for a segment that must be an object, with
@@ -553,23 +723,11 @@ func CheckObject(b []byte, what string) error {
 	return nil
 }
 
-// Members lists the top-level members of b, an object that passed
-// CheckJSON.
-func Members(b []byte) Object {
-	obj := make(Object, 0, 16)
-	EachMember(b, func(name, val []byte) error {
-		obj = append(obj, Member{Name: DecodeName(name), Val: val})
-		return nil
-	})
-	return obj
-}
-
-// Get returns the raw value of the member called name.
+// Get returns the raw value of the member called name. The object passed
+// CheckJSON, so no other member's name decodes to name.
 func (o Object) Get(name string) ([]byte, bool) {
-	for i := range o {
-		if o[i].Name == name {
-			return o[i].Val, true
-		}
+	if k := o.find(0, len(o.refs), name); k >= 0 {
+		return o.value(k), true
 	}
 	return nil, false
 }
@@ -619,19 +777,25 @@ func unquote(dst, raw []byte) ([]byte, bool) {
 // plainString returns the content of a JSON string that has no escapes and
 // is valid UTF-8, the common case, without reflection.
 func plainString(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+	if !isPlain(raw) {
 		return "", false
+	}
+	return string(raw[1 : len(raw)-1]), true
+}
+
+// isPlain reports whether raw is a JSON string without escapes whose
+// content is valid UTF-8: its content as is, quotes dropped, is its value.
+func isPlain(raw []byte) bool {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return false
 	}
 	in := raw[1 : len(raw)-1]
-	for _, c := range in {
+	for _, c := range in[plainRun(in, 0):] {
 		if c < 0x20 || c == '"' || c == '\\' {
-			return "", false
+			return false
 		}
 	}
-	if !utf8.Valid(in) {
-		return "", false
-	}
-	return string(in), true
+	return utf8.Valid(in)
 }
 
 // LookupMember finds name in the raw JSON object obj, which passed
@@ -721,6 +885,12 @@ func EachMember(obj []byte, fn func(name, val []byte) error) error {
 // EachElement calls fn with each raw element of the valid JSON array arr,
 // stopping at fn's first error.
 func EachElement(arr []byte, fn func(val []byte) error) error {
+	return elements(arr, func(start, end int) error { return fn(arr[start:end]) })
+}
+
+// elements calls fn with where each element of the valid JSON array arr
+// starts and ends, stopping at fn's first error.
+func elements(arr []byte, fn func(start, end int) error) error {
 	i := skipSpace(arr, 0)
 	if i >= len(arr) || arr[i] != '[' {
 		return fmt.Errorf("not a JSON array")
@@ -731,7 +901,7 @@ func EachElement(arr []byte, fn func(val []byte) error) error {
 	}
 	for i < len(arr) {
 		end := skipValue(arr, i)
-		if err := fn(arr[i:end]); err != nil {
+		if err := fn(i, end); err != nil {
 			return err
 		}
 		i = skipSpace(arr, end)
@@ -786,13 +956,13 @@ func skipValue(b []byte, i int) int {
 // skipString returns the index just past the string starting at b[i].
 func skipString(b []byte, i int) int {
 	for i++; i < len(b); {
-		// Jump to the next quote (IndexByte is vectorised), then look back:
-		// it ends the string unless an odd run of backslashes escapes it.
-		q := bytes.IndexByte(b[i:], '"')
+		// Jump to the next quote, then look back: it ends the string
+		// unless an odd run of backslashes escapes it.
+		q := indexQuote(b, i)
 		if q < 0 {
 			return len(b)
 		}
-		i += q
+		i = q
 		n := 0
 		for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
 			n++
@@ -803,6 +973,52 @@ func skipString(b []byte, i int) int {
 		i++
 	}
 	return len(b)
+}
+
+// The string scanners read eight bytes at a time where they can, with the
+// word-at-a-time tests for a byte of a given value ("has zero byte": a
+// word has one if (x - 0x01…01) &^ x & 0x80…80 is not zero, and its
+// lowest set bit marks the first such byte). A word that may hold a byte
+// of interest goes to the byte-at-a-time code, so a test may only err on
+// the side of that fallback.
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// zeroBytes marks with its high bit each byte of x that is zero, exactly
+// up to the first one.
+func zeroBytes(x uint64) uint64 { return (x - lowBits) &^ x & highBits }
+
+// plainRun returns the index past the 8-byte words at b[i:] that hold
+// only bytes a JSON string may hold as they are and that are ASCII (see
+// plainByte); the bytes after it are for the caller to read one by one.
+func plainRun(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		// Non-ASCII; a byte below 0x20 (x's bytes are below 0x80 here, and
+		// (x - 0x20…20) &^ x & 0x80…80 then finds one); '"'; '\\'.
+		if x&highBits != 0 || (x-0x20*lowBits)&^x&highBits != 0 ||
+			zeroBytes(x^'"'*lowBits) != 0 || zeroBytes(x^'\\'*lowBits) != 0 {
+			break
+		}
+	}
+	return i
+}
+
+// indexQuote returns the index of the first '"' at or after b[i], or -1.
+// Strings are mostly short: a few words are read here, and a long string
+// goes to bytes.IndexByte, which is vectorised.
+func indexQuote(b []byte, i int) int {
+	for n := 0; n < 4 && i+8 <= len(b); n, i = n+1, i+8 {
+		if m := zeroBytes(binary.LittleEndian.Uint64(b[i:]) ^ '"'*lowBits); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	if q := bytes.IndexByte(b[i:], '"'); q >= 0 {
+		return i + q
+	}
+	return -1
 }
 
 func skipSpace(b []byte, i int) int {

@@ -1,10 +1,12 @@
 package jwt
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/tenantjwt/tenantjwt"
@@ -44,7 +46,7 @@ func TestParseObject(t *testing.T) {
 				t.Fatalf("ParseObject(%q): %v", tt.in, err)
 			}
 			got := map[string]string{}
-			for _, m := range obj {
+			for _, m := range obj.Members() {
 				got[m.Name] = string(m.Val)
 			}
 			if len(got) != len(tt.want) {
@@ -153,10 +155,10 @@ func FuzzObject(f *testing.F) {
 			}
 			return
 		}
-		if len(obj) != len(m) {
-			t.Fatalf("ParseObject(%q) has %d members, encoding/json %d", b, len(obj), len(m))
+		if len(obj.Members()) != len(m) {
+			t.Fatalf("ParseObject(%q) has %d members, encoding/json %d", b, len(obj.Members()), len(m))
 		}
-		for _, mem := range obj {
+		for _, mem := range obj.Members() {
 			want, ok := m[mem.Name]
 			if !ok || string(mem.Val) != string(want) {
 				t.Fatalf("member %q = %q, encoding/json has %q (present %v)", mem.Name, mem.Val, want, ok)
@@ -185,5 +187,106 @@ func checkList(t *testing.T, v []byte) {
 	var want []string
 	if jerr := json.Unmarshal(v, &want); jerr != nil || err != nil || !slices.Equal(got, want) {
 		t.Fatalf("DecodeStringList(%q) = %q, %v; encoding/json %q, %v", v, got, err, want, jerr)
+	}
+}
+
+// FuzzWordScans checks the eight-bytes-at-a-time scanners against the
+// plain byte loops they stand for, at every start offset.
+func FuzzWordScans(f *testing.F) {
+	for _, s := range []string{
+		``, `"`, `abcdefgh"`, `abcdefghijklmnopqrstuvwxyz0123456789"x`, "abc\x1fdefgh", "abcdefg\x80hij",
+		`abcdefg\"hijklmnop`, "\x00\x00\x00\x00\x00\x00\x00\"", "\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x20", strings.Repeat("a", 70) + `"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for i := 0; i <= len(b); i++ {
+			want := bytes.IndexByte(b[i:], '"')
+			if want >= 0 {
+				want += i
+			}
+			if got := indexQuote(b, i); got != want {
+				t.Fatalf("indexQuote(%q, %d) = %d, want %d", b, i, got, want)
+			}
+			run := plainRun(b, i)
+			if run < i || run > len(b) || (run-i)%8 != 0 {
+				t.Fatalf("plainRun(%q, %d) = %d: not whole words from i", b, i, run)
+			}
+			for j := i; j < run; j++ {
+				if !plainByte[b[j]] {
+					t.Fatalf("plainRun(%q, %d) = %d skips byte %#x at %d", b, i, run, b[j], j)
+				}
+			}
+			if run+8 <= len(b) {
+				allPlain := true
+				for _, c := range b[run : run+8] {
+					allPlain = allPlain && plainByte[c]
+				}
+				if allPlain {
+					t.Fatalf("plainRun(%q, %d) = %d stops before a plain word", b, i, run)
+				}
+			}
+		}
+	})
+}
+
+// FuzzLookupPath checks the lookups that use the listing CheckJSON makes
+// (LookupPath, TenantList) against scanning the raw values: for every
+// member down to the third level, LookupPath finds the value LookupMember
+// finds step by step, and TenantList the names DecodeTenantList reads.
+func FuzzLookupPath(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"a":{"b":{"c":1}}}`, `{"t":{"x":{"roles":["r"]},"y":[{"z":1}],"w":{}},"roles":null}`,
+		`{"a":[{"b":1},{"c":{"d":2}}],"e":{"f":[{"g":3}],"h":4}}`, `{"i\u0073s":{"k\u0065y":"v"},"n":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := NewClaims(b)
+		if err != nil {
+			return
+		}
+		var walk func(segs []segment, raw []byte)
+		walk = func(segs []segment, raw []byte) {
+			if len(segs) > 3 || FirstByte(raw) != '{' {
+				return
+			}
+			EachMember(raw, func(name, val []byte) error {
+				path := Path{src: "fuzz", segs: append(slices.Clone(segs), segment{key: DecodeName(name)})}
+				got, found, err := c.LookupPath(path, "")
+				if want := !IsNull(val); err != nil || found != want || (found && !bytes.Equal(got, val)) {
+					t.Fatalf("LookupPath(%v) in %q = %q, %v, %v; the scan has %q", path.segs, b, got, found, err, val)
+				}
+				if FirstByte(val) == '{' {
+					names, found, err := c.TenantList(path)
+					want, werr := DecodeTenantList(val)
+					if !found || err != nil || werr != nil || !slices.Equal(names, want) {
+						t.Fatalf("TenantList(%v) in %q = %q, %v, %v; DecodeTenantList %q, %v", path.segs, b, names, found, err, want, werr)
+					}
+				}
+				walk(path.segs, val)
+				return nil
+			})
+		}
+		walk(nil, b)
+	})
+}
+
+// TestDecodeStringListLengths runs checkList (DecodeStringList against
+// encoding/json) on arrays around the length DecodeStringList notes
+// elements for in its first pass, with an escaped element and a
+// non-string one.
+func TestDecodeStringListLengths(t *testing.T) {
+	for _, n := range []int{0, 1, 15, 16, 17, 40} {
+		for _, last := range []string{`"plain"`, `"t\u00e9nant"`, `7`} {
+			elems := make([]string, n)
+			for i := range elems {
+				elems[i] = `"r` + strconv.Itoa(i) + `"`
+			}
+			if n > 0 {
+				elems[n-1] = last
+			}
+			checkList(t, []byte("["+strings.Join(elems, ", ")+"]"))
+		}
 	}
 }

@@ -44,12 +44,34 @@ func ParseNumericDate(raw json.RawMessage) (NumericDate, error) {
 	if len(raw) > 64 {
 		return NumericDate{}, fmt.Errorf("number of %d bytes", len(raw))
 	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return NumericDate{}, fmt.Errorf("bad number %.32q", raw)
+	f, ok := smallInteger(raw)
+	if !ok {
+		var err error
+		f, err = strconv.ParseFloat(string(raw), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return NumericDate{}, fmt.Errorf("bad number %.32q", raw)
+		}
 	}
 	if f < 0 || f > maxNumericDate {
 		return NumericDate{}, fmt.Errorf("%.0f is out of range", f)
 	}
 	return NumericDate{Sec: f, Set: true}, nil
+}
+
+// smallInteger reads raw when it is a JSON integer of at most 15 digits
+// without sign or leading zero, the common spelling of a NumericDate:
+// every such integer is exact in a float64, and strconv.ParseFloat gives
+// the same value. Anything else is left to ParseFloat.
+func smallInteger(raw []byte) (float64, bool) {
+	if len(raw) == 0 || len(raw) > 15 || (raw[0] == '0' && len(raw) > 1) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return float64(n), true
 }

@@ -130,37 +130,46 @@ var errNotObject = errors.New("not a JSON object")
 // value on the way is null, or the path needs a tenant and there is none.
 // It fails when the path runs through a value that is not an object.
 func (c *Claims) LookupPath(p Path, tenant string) (raw json.RawMessage, found bool, err error) {
-	if p.Empty() {
-		return nil, false, nil
+	k, err := c.lookup(p, tenant)
+	if k < 0 || err != nil {
+		return nil, false, err
 	}
-	var cur []byte // the object being walked; nil for the payload itself
+	return c.obj.value(k), true, nil
+}
+
+// lookup is LookupPath giving the index of the member found in c.obj, or
+// -1. Each step searches only the members of the object it is in, through
+// the listing CheckJSON made: no value is scanned again.
+func (c *Claims) lookup(p Path, tenant string) (int, error) {
+	if p.Empty() {
+		return -1, nil
+	}
+	from, to := 0, len(c.obj.refs) // the members of the object being walked
 	for i, s := range p.segs {
 		key := s.key
 		if s.tenant {
 			if tenant == "" {
-				return nil, false, nil
+				return -1, nil
 			}
 			key = tenant
 		}
-		var v []byte
-		var ok bool
-		if cur == nil {
-			v, ok = c.obj.Get(key)
-		} else if v, ok, err = LookupMember(cur, key); err != nil {
-			return nil, false, fmt.Errorf("claim path %q: %w", p.src, err)
+		k := c.obj.find(from, to, key)
+		if k < 0 {
+			return -1, nil
 		}
-		if !ok || IsNull(v) {
-			return nil, false, nil
+		v := c.obj.value(k)
+		if IsNull(v) {
+			return -1, nil
 		}
 		if i == len(p.segs)-1 {
-			return v, true, nil
+			return k, nil
 		}
 		if FirstByte(v) != '{' {
-			return nil, false, fmt.Errorf("claim path %q: %q is %w", p.src, key, errNotObject)
+			return -1, fmt.Errorf("claim path %q: %q is %w", p.src, key, errNotObject)
 		}
-		cur = v
+		from, to = c.obj.inside(k)
 	}
-	return nil, false, nil
+	return -1, nil
 }
 
 // FirstByte returns the first non-space byte of a JSON value.

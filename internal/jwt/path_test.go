@@ -3,6 +3,7 @@ package jwt
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -74,5 +75,23 @@ func TestParseNumericDate(t *testing.T) {
 				t.Errorf("ParseNumericDate(%s) = %v, %v; want %v, err %v", tt.in, d.Sec, err, tt.want, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestSmallIntegerMatchesParseFloat checks the integer fast path of
+// ParseNumericDate against strconv.ParseFloat, and that it leaves every
+// other spelling to ParseFloat.
+func TestSmallIntegerMatchesParseFloat(t *testing.T) {
+	for _, in := range []string{"0", "7", "1700000000", "253402300799", "999999999999999", "100000000000000"} {
+		got, ok := smallInteger([]byte(in))
+		want, err := strconv.ParseFloat(in, 64)
+		if !ok || err != nil || got != want {
+			t.Errorf("smallInteger(%s) = %v, %v; ParseFloat %v, %v", in, got, ok, want, err)
+		}
+	}
+	for _, in := range []string{"", "00", "01", "-1", "+1", "1.5", "1e3", "1000000000000000", " 1", "1 ", `"1"`, "0x10"} {
+		if got, ok := smallInteger([]byte(in)); ok {
+			t.Errorf("smallInteger(%q) = %v, want it left to ParseFloat", in, got)
+		}
 	}
 }

@@ -20,10 +20,10 @@ type Token struct {
 	SigningInput []byte
 	Sig          []byte
 	Header       Header
-	HeaderJSON   []byte  // the decoded header
-	Payload      []byte  // the decoded payload
-	claims       *Claims // its members: nil until Claims
-	Payload64    string  // the payload segment: a substring of the token
+	HeaderJSON   []byte // the decoded header
+	Payload      []byte // the decoded payload
+	claims       Claims // its members: none until CheckSigned
+	Payload64    string // the payload segment: a substring of the token
 }
 
 // Header holds the JOSE header members we act on. It is read by exact
@@ -131,12 +131,17 @@ func headerName(k []byte) string {
 
 // CheckSigned applies CheckJSON to header and payload, once the signature
 // over them has verified: I-JSON at every depth, bounded nesting and
-// member count.
+// member count. The same pass lists the payload's members for Claims.
 func (t *Token) CheckSigned() error {
 	if err := CheckObject(t.HeaderJSON, "header"); err != nil {
 		return err
 	}
-	return CheckObject(t.Payload, "payload")
+	obj, err := ParseObject(t.Payload, "payload")
+	if err != nil {
+		return err
+	}
+	t.claims = Claims{payload: t.Payload, obj: obj}
+	return nil
 }
 
 // CheckUnsigned tells a malformed payload from a well-formed one of an
@@ -149,13 +154,11 @@ func (t *Token) CheckUnsigned() error {
 	return nil
 }
 
-// Claims lists the payload's members, once.
-func (t *Token) Claims() *Claims {
-	if t.claims == nil {
-		t.claims = &Claims{payload: t.Payload, obj: Members(t.Payload)}
-	}
-	return t.claims
-}
+// Claims returns the payload's members, as listed by CheckSigned. A
+// Claims holds only JSON that passed CheckJSON; before CheckSigned
+// succeeded it has no members, so nothing unchecked is ever read as a
+// claim.
+func (t *Token) Claims() *Claims { return &t.claims }
 
 func decodeSeg(dst, seg []byte, what string) ([]byte, error) {
 	n, err := b64.Decode(dst, seg)
