@@ -21,12 +21,15 @@ import (
 // crypto/rsa, crypto/ecdsa and crypto/ed25519 do themselves. Every rule
 // is explicit here: the algorithm must be one of jwks.Algorithms and fit
 // the key (Key.Allows: key type, curve, the key's own alg), the signature
-// must have the exact length the algorithm and key give, and PSS
-// signatures must use a salt as long as the hash (RFC 7518 §3.5).
+// must have the exact length the algorithm and key give. PSS signatures
+// may use any salt length, as before and as jwx and golang-jwt accept.
 
-// pssOptions is RFC 7518 §3.5's salt rule, for every PS algorithm: the
-// hash comes from the algorithm.
-var pssOptions = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}
+// pssOptions accepts any PSS salt length (the hash comes from the
+// algorithm). RFC 7518 §3.5 says the salt is as long as the hash, but
+// signers that use the longest salt the key allows (the old jwt-go did)
+// exist, the salt length weakens nothing, and issue 16 kept verification's
+// behaviour: so the length is read from the signature, not imposed.
+var pssOptions = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}
 
 // VerifySignature checks sig over signingInput (the exact bytes our own
 // strict split produced) with key. The caller has already checked that alg
@@ -96,7 +99,7 @@ func (a algorithm) verify(pub crypto.PublicKey, msg, sig []byte) bool {
 }
 
 // verifyRSA checks RS256/384/512 (RSASSA-PKCS1-v1_5) and PS256/384/512
-// (RSASSA-PSS, MGF1 with the same hash, a salt as long as the hash). The
+// (RSASSA-PSS, MGF1 with the same hash, any salt length). The
 // signature has exactly the modulus' length (RFC 8017 §8.1.2, §8.2.2).
 func (a algorithm) verifyRSA(k *rsa.PublicKey, msg, sig []byte) bool {
 	if a.hash == 0 || a.curve != nil || k.N == nil || len(sig) != k.Size() {
