@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -568,6 +570,103 @@ func TestCloseStopsFetches(t *testing.T) {
 	if _, err := c.Remote(srv.URL, jwks.RemoteOptions{}); !errors.Is(err, jwks.ErrClosed) {
 		t.Errorf("Remote after Close: err = %v, want ErrClosed", err)
 	}
+}
+
+// connCounter is an httptest server that counts its open connections.
+type connCounter struct {
+	*httptest.Server
+	mu          sync.Mutex
+	open, total int
+	changed     chan struct{} // receives after every change of open
+}
+
+func newConnCounter(t *testing.T, body []byte) *connCounter {
+	s := &connCounter{changed: make(chan struct{}, 100)}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(body)
+	}))
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		s.mu.Lock()
+		switch st {
+		case http.StateNew:
+			s.open++
+			s.total++
+		case http.StateClosed, http.StateHijacked:
+			s.open--
+		}
+		s.mu.Unlock()
+		select {
+		case s.changed <- struct{}{}:
+		default:
+		}
+	}
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *connCounter) counts() (open, total int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open, s.total
+}
+
+// waitClosed waits until the server has no open connection; the bound
+// only turns a hang into a failure.
+func (s *connCounter) waitClosed(t *testing.T) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		if open, _ := s.counts(); open == 0 {
+			return
+		}
+		select {
+		case <-s.changed:
+		case <-deadline:
+			t.Fatal("the IdP still has an open connection from the closed cache")
+		}
+	}
+}
+
+// TestCloseClosesIdleConnections: Close ends the keep-alive connections
+// of the transports the cache made, so the IdP sees them end at once (a
+// server shutting down gracefully waited 5 s for one that was dialled and
+// never used); a transport the caller passed in is left alone.
+func TestCloseClosesIdleConnections(t *testing.T) {
+	t.Parallel()
+	idp := issuertest.New(t)
+	t.Run("the cache's own transport", func(t *testing.T) {
+		srv := newConnCounter(t, idp.JWKS())
+		c := jwks.NewCache(jwks.Options{})
+		if _, err := remote(t, c, srv.URL).Lookup(context.Background(), idp.KID()); err != nil {
+			t.Fatal(err)
+		}
+		if open, _ := srv.counts(); open != 1 {
+			t.Fatalf("%d open connections after the fetch, want the kept-alive one", open)
+		}
+		c.Close()
+		srv.waitClosed(t)
+	})
+	t.Run("the caller's transport", func(t *testing.T) {
+		srv := newConnCounter(t, idp.JWKS())
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		hc := &http.Client{Transport: tr}
+		c := jwks.NewCache(jwks.Options{HTTPClient: hc})
+		if _, err := remote(t, c, srv.URL).Lookup(context.Background(), idp.KID()); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		resp, err := hc.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if _, total := srv.counts(); total != 1 {
+			t.Errorf("%d connections, want 1: Close dropped the caller's idle connection", total)
+		}
+	})
 }
 
 // TestFetchEventPrecedesWaiters: once a lookup returns, the events of the
