@@ -12,13 +12,14 @@ import (
 	"testing"
 
 	"github.com/tenantjwt/tenantjwt/issuer"
+	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
 )
 
 // startDev runs `dev` in process until the test ends and returns its address.
 func startDev(t *testing.T, args ...string) (addr string, out *syncBuffer) {
 	t.Helper()
 	listening := make(chan string, 1)
-	hooks := &serveHooks{listening: func(a string) { listening <- a }}
+	hooks := &serveHooks{listening: func(a string) { listening <- a }, newKey: issuertest.FixtureKey}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	out = &syncBuffer{}
@@ -138,7 +139,7 @@ func TestDevRefusesLiveBase(t *testing.T) {
 func runDevUntilListening(t *testing.T, args ...string) error {
 	t.Helper()
 	listening := make(chan struct{})
-	hooks := &serveHooks{listening: func(string) { close(listening) }}
+	hooks := &serveHooks{listening: func(string) { close(listening) }, newKey: issuertest.FixtureKey}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -223,5 +224,23 @@ func TestDevMintRoleLists(t *testing.T) {
 		if exitCode(err) != 2 {
 			t.Errorf("mint %q: err = %v, want a usage error", bad, err)
 		}
+	}
+}
+
+// TestDevGeneratesKeys: outside tests dev makes each new tenant's key
+// with newKey (the tests above take fixture keys through the hook).
+func TestDevGeneratesKeys(t *testing.T) {
+	t.Parallel()
+	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+		k, err := newKey(alg)
+		if err != nil {
+			t.Fatalf("%s: %v", alg, err)
+		}
+		if got := algOf(k); got != alg {
+			t.Errorf("newKey(%s) made a %s key", alg, got)
+		}
+	}
+	if _, err := newKey("HS256"); exitCode(err) != 2 {
+		t.Errorf("newKey(HS256): err = %v, want a usage error", err)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -39,6 +40,9 @@ type serveHooks struct {
 
 	// grpcListening gets the --grpc-listen address (extauthz.go).
 	grpcListening func(addr string)
+	// newKey makes the keys of dev's new tenants instead of newKey
+	// (dev.go), so tests need not generate RSA keys.
+	newKey func(alg string) (crypto.Signer, error)
 }
 
 // runServe is the forward-auth server of DESIGN.md.
