@@ -1,12 +1,14 @@
 // Package realproc starts the real programs the tests run against (nginx,
 // Caddy, redis-server): one home for the project's rule that a missing
-// program fails the test under CI=true and skips it elsewhere, and for
-// starting one on loopback without sleeping. Only tests import it.
+// program fails the test under CI=true and skips it elsewhere, for
+// starting one on loopback without sleeping, and for how the tests run
+// redis-server. Only tests import it.
 package realproc
 
 import (
 	"bufio"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -48,8 +50,19 @@ func (p *Process) Stop() { p.stop() }
 // synchronisation). Its output is logged when t fails.
 func Start(t testing.TB, ready, name string, args ...string) *Process {
 	t.Helper()
+	return StartEnv(t, nil, ready, name, args...)
+}
+
+// StartEnv is Start with env ("KEY=value") added to the program's
+// environment, so that a test need not change its own (t.Setenv rules
+// out t.Parallel).
+func StartEnv(t testing.TB, env []string, ready, name string, args ...string) *Process {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, name, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second
@@ -102,4 +115,23 @@ func Start(t testing.TB, ready, name string, args ...string) *Process {
 		t.Fatalf("%s not ready after 30s:\n%s", name, output())
 	}
 	return p
+}
+
+// Redis starts a redis-server on a free loopback port, keeping nothing on
+// disk (its folder is the test's), and returns its host:port. Its
+// background tasks run at 100 Hz instead of 10: it acts on SIGTERM at the
+// next tick, so Stop waits 10 ms instead of 100.
+func Redis(t testing.TB) (addr string, p *Process) {
+	t.Helper()
+	bin := Binary(t, "redis-server")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	p = Start(t, "Ready to accept connections", bin, "--port", port, "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", t.TempDir(), "--hz", "100")
+	return addr, p
 }
