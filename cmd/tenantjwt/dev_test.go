@@ -61,6 +61,7 @@ func verifyWith(t *testing.T, iss, tok string) error {
 }
 
 func TestDevMintVerifyRoundTrip(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	addr, out := startDevOnce(t, dir, "127.0.0.1:0")
 	if !strings.Contains(out.String(), "issuer: http://"+addr+"/acme") || !strings.Contains(out.String(), "discovery: true") || !strings.Contains(out.String(), "audiences: ["+devAudience+"]") {
@@ -86,6 +87,7 @@ func startDevOnce(t *testing.T, dir, listen string) (string, *syncBuffer) {
 }
 
 func TestDevKeysSurviveRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var addr, tok string
 	t.Run("first run", func(t *testing.T) {
@@ -101,6 +103,7 @@ func TestDevKeysSurviveRestart(t *testing.T) {
 }
 
 func TestDevRefusesNonLoopback(t *testing.T) {
+	t.Parallel()
 	err := run(context.Background(), []string{"dev", "--listen", "0.0.0.0:8931", "--dir", t.TempDir()}, nil, io.Discard, io.Discard)
 	if exitCode(err) != 2 {
 		t.Errorf("err = %v, want a usage error", err)
@@ -111,6 +114,7 @@ func TestDevRefusesNonLoopback(t *testing.T) {
 // the base that tokens and configs of the first one name; it refuses, says
 // why, and takes over only with --force.
 func TestDevRefusesLiveBase(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first, _ := startDev(t, "--dir", dir, "--listen", "127.0.0.1:0", "--tenant", "acme")
 	basePath := filepath.Join(dir, "base")
@@ -157,6 +161,7 @@ func runDevUntilListening(t *testing.T, args ...string) error {
 // TestDevTakesOverStaleBase: a base left by a dev that is gone (killed, or
 // another program on that port) does not block a new dev.
 func TestDevTakesOverStaleBase(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	stale := httptest.NewServer(http.NotFoundHandler()) // answers, but is no dev
 	defer stale.Close()
@@ -204,6 +209,7 @@ func TestDevMintWaitsForDev(t *testing.T) {
 }
 
 func TestDevMintWaitIsBounded(t *testing.T) {
+	t.Parallel()
 	err := run(context.Background(), []string{"dev", "mint", "--dir", t.TempDir(), "--tenant", "acme", "--wait", "0"}, nil, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "start `tenantjwt dev") {
 		t.Errorf("mint without dev: err = %v, want advice to start dev", err)
@@ -213,6 +219,7 @@ func TestDevMintWaitIsBounded(t *testing.T) {
 // TestDevMintRoleLists: spaces around list items are trimmed; an empty item
 // is a usage error rather than an empty role.
 func TestDevMintRoleLists(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	addr, _ := startDev(t, "--dir", dir, "--listen", "127.0.0.1:0", "--tenant", "acme")
 	tok := mint(t, "--dir", dir, "--tenant", "acme", "--sub", "alice", "--roles", " admin , ops")

@@ -69,6 +69,7 @@ func prefetchConfig(t *testing.T, extra string, issuers ...*issuertest.Issuer) s
 // TestServeReadinessRecovers: a prefetch issuer that is down at start makes
 // /readyz 503; once it is up, /readyz turns 200 with no traffic at all.
 func TestServeReadinessRecovers(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	down := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
 	a.SetJWKSHandler(down)
@@ -116,6 +117,7 @@ func TestServeReadinessRecovers(t *testing.T) {
 // TestServeReloadLogsOnce: a bad file is logged once, however often it is
 // retried, and its repair is logged too; the gauges follow.
 func TestServeReloadLogsOnce(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	ts := startServe(t, writeConfig(t, "", a))
 	good := mustRead(t, ts.config)
@@ -146,6 +148,7 @@ func TestServeReloadLogsOnce(t *testing.T) {
 // TestServeClaimHeaders: configured claim headers are always sent,
 // encoded like X-Auth-*, and empty when the claim is absent.
 func TestServeClaimHeaders(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	ts := startServe(t, writeConfig(t, `
 forward_auth:
@@ -191,6 +194,7 @@ forward_auth:
 // TestServeTLS: --tls-cert/--tls-key serve HTTPS, and a replaced
 // certificate is served after the next watch tick (here: a reload).
 func TestServeTLS(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
@@ -255,6 +259,7 @@ func writeServerCert(t *testing.T, certFile, keyFile string, pool *x509.CertPool
 // TestServeRefusalLogsAreLimited: a flood of junk tokens writes the first
 // records of its reason and then a trickle, and counts the rest.
 func TestServeRefusalLogsAreLimited(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	ts := startServe(t, writeConfig(t, "", a))
 	const flood = 60
@@ -280,6 +285,7 @@ func TestServeRefusalLogsAreLimited(t *testing.T) {
 }
 
 func TestLogLimiter(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1000, 0)
 	l := &logLimiter{rate: 1, burst: 3, now: func() time.Time { return now }}
 	var got []string
@@ -304,6 +310,7 @@ func TestLogLimiter(t *testing.T) {
 
 // TestServeMetricsSeries: the operational series exist after traffic.
 func TestServeMetricsSeries(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	ts := startServe(t, writeConfig(t, "", a))
 	ts.verify(t, fwd{token: a.Mint(nil)})
@@ -329,6 +336,7 @@ func TestServeMetricsSeries(t *testing.T) {
 // TestServeReloadIsIncremental: a reload that only changes the issuers
 // keeps the unchanged ones with their key sets and cached tokens.
 func TestServeReloadIsIncremental(t *testing.T) {
+	t.Parallel()
 	a, b := issuertest.New(t), issuertest.New(t)
 	ts := startServe(t, writeConfig(t, "", a))
 	tok := a.Mint(nil)
@@ -364,6 +372,7 @@ func TestServeReloadIsIncremental(t *testing.T) {
 // TestServeIssuersDir: issuers_dir adds one file per issuer (or group);
 // the watcher notices a new file, and a reload parses only what changed.
 func TestServeIssuersDir(t *testing.T) {
+	t.Parallel()
 	a, b := issuertest.New(t), issuertest.New(t)
 	root := t.TempDir()
 	dir := filepath.Join(root, "issuers.d")

@@ -134,6 +134,7 @@ forward_auth:
 `
 
 func TestServe(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	b := issuertest.New(t, issuertest.WithAlgorithm("ES256"))
 	ts := startServe(t, writeConfig(t, forwardAuthSection, a, b))
@@ -259,6 +260,7 @@ func mustRead(t *testing.T, path string) string {
 }
 
 func TestServeConfigErrors(t *testing.T) {
+	t.Parallel()
 	for name, cfg := range map[string]string{
 		"unknown section key": "issuers: []\nforward_auth:\n  rulez: []\n",
 		"bad rule":            "issuers: []\nforward_auth:\n  rules:\n    - path_prefix: admin\n",
@@ -275,6 +277,7 @@ func TestServeConfigErrors(t *testing.T) {
 }
 
 func TestServeReloadsOnFileChange(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	b := issuertest.New(t)
 	path := writeConfig(t, "", a)
@@ -305,6 +308,7 @@ func TestServeReloadsOnFileChange(t *testing.T) {
 // TestServeDPoP: forward-auth checks DPoP proofs against the original
 // request the gateway describes in X-Forwarded-* headers.
 func TestServeDPoP(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	ts := startServe(t, writeConfig(t, "", a))
 	client, err := issuertest.NewDPoPClient("ES256", nil)
