@@ -167,6 +167,7 @@ func TestEnvValueIsData(t *testing.T) {
 }
 
 func TestLoadFileResolvesJWKSFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := "issuers:\n  - issuer: https://a.example/\n    jwks_file: keys/a.json\n    allow_any_audience: true\n"
 	path := filepath.Join(dir, "tenantjwt.yaml")
@@ -186,6 +187,7 @@ func TestLoadFileResolvesJWKSFile(t *testing.T) {
 }
 
 func TestParseConfigExtended(t *testing.T) {
+	t.Parallel()
 	var fa struct {
 		Realm string `yaml:"realm"`
 	}
@@ -206,6 +208,7 @@ func TestParseConfigExtended(t *testing.T) {
 }
 
 func TestNewFromFileKeyFileErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "bad.json"), []byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`), 0o600); err != nil {
 		t.Fatal(err)
@@ -244,6 +247,7 @@ func TestNewFromFileKeyFileErrors(t *testing.T) {
 // TestConfigErrorsNameTheFileLine: a strict-decoding error names the line
 // of the file, not of the re-encoded section.
 func TestConfigErrorsNameTheFileLine(t *testing.T) {
+	t.Parallel()
 	data := []byte("# comment\n\nleeway: 30s\nissuers:\n  - name: x\n    issuer: https://x.example/\n    algoritms: [RS256]\n")
 	_, err := issuer.ParseConfig(data)
 	if err == nil || !strings.Contains(err.Error(), "line 7: field algoritms not found") {

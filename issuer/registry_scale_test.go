@@ -86,6 +86,7 @@ func tenantConfig(i int) issuer.Config {
 }
 
 func TestAddRemoveUpdateInALargeRegistry(t *testing.T) {
+	t.Parallel()
 	const n = 3000
 	cfgs := make([]issuer.Config, n)
 	for i := range cfgs {
@@ -191,6 +192,7 @@ func TestAddRemoveUpdateInALargeRegistry(t *testing.T) {
 }
 
 func TestUpdateTemplateTenants(t *testing.T) {
+	t.Parallel()
 	now := func() time.Time { return t0 }
 	entra := issuertest.New(t, issuertest.WithPath("/{tenant}/v2.0"), issuertest.WithClock(now))
 	c := entra.StaticConfig()
@@ -239,6 +241,7 @@ func TestUpdateTemplateTenants(t *testing.T) {
 // other goroutines add, remove and update issuers, and it itself is
 // updated over and over: it must never be unknown for a moment.
 func TestVerifyNeverMissesDuringUpdates(t *testing.T) {
+	t.Parallel()
 	iss := issuertest.New(t, issuertest.WithClock(func() time.Time { return t0 }))
 	c := iss.StaticConfig()
 	c.Name = "steady"
@@ -283,6 +286,7 @@ func TestVerifyNeverMissesDuringUpdates(t *testing.T) {
 }
 
 func TestKeySourcesReleasedOncePerUse(t *testing.T) {
+	t.Parallel()
 	keys := newCountingKeys(t)
 	shared := issuer.Config{Issuer: "https://a.example.com/", JWKSURI: "https://keys.example.com/jwks", AllowAnyAudience: true}
 	alsoShared := issuer.Config{Issuer: "https://b.example.com/", JWKSURI: "https://keys.example.com/jwks", AllowAnyAudience: true}

@@ -96,6 +96,7 @@ func refresh(t *testing.T, src jwks.Source) error {
 }
 
 func TestColdConcurrentLookupsMakeOneFetch(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	release := make(chan struct{})
@@ -133,6 +134,7 @@ func TestColdConcurrentLookupsMakeOneFetch(t *testing.T) {
 }
 
 func TestUnknownKidsRefetchOncePerCooldown(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	clk := newClock()
@@ -163,6 +165,7 @@ func TestUnknownKidsRefetchOncePerCooldown(t *testing.T) {
 }
 
 func TestRotation(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	clk := newClock()
@@ -205,6 +208,7 @@ func TestRotation(t *testing.T) {
 }
 
 func TestOutageServesStaleThenFailsClosed(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	clk := newClock()
@@ -237,6 +241,7 @@ func TestOutageServesStaleThenFailsClosed(t *testing.T) {
 }
 
 func TestNeverFetchedFailsClosed(t *testing.T) {
+	t.Parallel()
 	srv := newJWKSServer(t, nil)
 	srv.set(http.StatusServiceUnavailable, nil, nil)
 	clk := newClock()
@@ -257,6 +262,7 @@ func TestNeverFetchedFailsClosed(t *testing.T) {
 }
 
 func TestBadResponsesNeverReplaceGoodKeys(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	endless := func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"keys":[`))
@@ -309,6 +315,7 @@ func TestBadResponsesNeverReplaceGoodKeys(t *testing.T) {
 }
 
 func TestSlowServerIsBoundedByTimeout(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	hang := make(chan struct{})
@@ -335,6 +342,7 @@ func TestSlowServerIsBoundedByTimeout(t *testing.T) {
 }
 
 func TestCallerContextEndsItsOwnWaitOnly(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	release := make(chan struct{})
@@ -364,6 +372,7 @@ func TestCallerContextEndsItsOwnWaitOnly(t *testing.T) {
 }
 
 func TestCacheControlClamped(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name         string
 		cacheControl string
@@ -409,6 +418,7 @@ func TestCacheControlClamped(t *testing.T) {
 }
 
 func TestRedirects(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	other := newJWKSServer(t, idp.JWKS())
 	srv := newJWKSServer(t, idp.JWKS())
@@ -435,6 +445,7 @@ func TestRedirects(t *testing.T) {
 }
 
 func TestURLRules(t *testing.T) {
+	t.Parallel()
 	c := newCache(t, jwks.Options{})
 	tests := []struct {
 		url   string
@@ -467,6 +478,7 @@ func TestURLRules(t *testing.T) {
 }
 
 func TestSharedPerURL(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	c := newCache(t, jwks.Options{})
@@ -480,6 +492,7 @@ func TestSharedPerURL(t *testing.T) {
 }
 
 func TestDiscovery(t *testing.T) {
+	t.Parallel()
 	t.Run("happy path", func(t *testing.T) {
 		idp := issuertest.New(t, issuertest.WithPath("/tenant"))
 		c := newCache(t, jwks.Options{})
@@ -548,6 +561,7 @@ func TestDiscovery(t *testing.T) {
 }
 
 func TestCloseStopsFetches(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	entered := make(chan struct{})
@@ -673,6 +687,7 @@ func TestCloseClosesIdleConnections(t *testing.T) {
 // fetches it waited for have been delivered, so metrics read after a
 // request include that request's fetches.
 func TestFetchEventPrecedesWaiters(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t, issuertest.WithPath("/tenant"))
 	for range 20 {
 		var events atomic.Int64

@@ -7,6 +7,7 @@ import (
 )
 
 func TestParsePath(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    []segment
@@ -49,6 +50,7 @@ func TestParsePath(t *testing.T) {
 }
 
 func TestParseNumericDate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    float64
