@@ -86,8 +86,9 @@ func startDevOnce(t *testing.T, dir, listen string) (string, *syncBuffer) {
 	return startDev(t, "--dir", dir, "--listen", listen, "--tenant", "acme", "--tenant", "globex", "--alg", "RS256")
 }
 
+// Not parallel: the second run listens on the first one's port again,
+// which a parallel test's connection could take meanwhile.
 func TestDevKeysSurviveRestart(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	var addr, tok string
 	t.Run("first run", func(t *testing.T) {
