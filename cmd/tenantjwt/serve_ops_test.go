@@ -377,12 +377,21 @@ func TestServeIssuersDir(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "issuers.d")
 	os.Mkdir(dir, 0o755)
-	issuerFile := func(name string, iss *issuertest.Issuer) {
+	// put writes a file of the folder whole: the watcher (every 5 ms) must
+	// not see it empty or half written.
+	put := func(name, body string) {
 		t.Helper()
-		body := fmt.Sprintf("issuers:\n  - name: %s\n    issuer: %s\n    jwks_uri: %s\n    audiences: [%s]\n    algorithms: [%s]\n", name, iss.URL(), iss.JWKSURL(), iss.Audience(), iss.Algorithm())
-		if err := os.WriteFile(filepath.Join(dir, name+".yaml"), []byte(body), 0o600); err != nil {
+		tmp := filepath.Join(root, name+".tmp")
+		if err := os.WriteFile(tmp, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	issuerFile := func(name string, iss *issuertest.Issuer) {
+		t.Helper()
+		put(name+".yaml", fmt.Sprintf("issuers:\n  - name: %s\n    issuer: %s\n    jwks_uri: %s\n    audiences: [%s]\n    algorithms: [%s]\n", name, iss.URL(), iss.JWKSURL(), iss.Audience(), iss.Algorithm()))
 	}
 	issuerFile("a", a)
 	os.WriteFile(filepath.Join(dir, "README.txt"), []byte("not a config"), 0o600)
@@ -424,7 +433,7 @@ func TestServeIssuersDir(t *testing.T) {
 	if _, m := get(t, ts.url+"/metrics"); !strings.Contains(m, "tenantjwt_token_cache_hits_total 1") {
 		t.Errorf("the unchanged issuer lost its cached token:\n%s", grepLines(m, "cache_hits"))
 	}
-	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("leeway: 5s\nissuers: []\n"), 0o600)
+	put("bad.yaml", "leeway: 5s\nissuers: []\n")
 	if err := <-reloaded; err == nil || !strings.Contains(err.Error(), "only an issuers list") {
 		t.Fatalf("a folder file with more than issuers: %v", err)
 	}
