@@ -70,6 +70,7 @@ func agree(t *testing.T, reg *issuer.Registry, tok string) issuer.Step {
 // configuration can reach, each rejected by Verify with a *VerifyError
 // naming that step, and explained alike by Explain (see agree).
 func TestVerifyErrorSteps(t *testing.T) {
+	t.Parallel()
 	clk := func() time.Time { return t0 }
 	plain := issuertest.New(t, issuertest.WithPath("/plain"), issuertest.WithClock(clk))
 	typ := issuertest.New(t, issuertest.WithPath("/typ"), issuertest.WithClock(clk))

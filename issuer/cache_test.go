@@ -41,6 +41,7 @@ func (env *cacheEnv) verify(t *testing.T, tok string) (*tenantjwt.Principal, boo
 }
 
 func TestTokenCacheHit(t *testing.T) {
+	t.Parallel()
 	env := newCacheEnv(t, 0)
 	tok := env.iss.Mint(nil)
 	p1, hit, err := env.verify(t, tok)
@@ -66,6 +67,7 @@ func TestTokenCacheHit(t *testing.T) {
 }
 
 func TestTokenCacheExpiry(t *testing.T) {
+	t.Parallel()
 	env := newCacheEnv(t, 0)
 	tok := env.iss.Mint(nil) // exp = t0 + 1h
 	exp := t0.Add(time.Hour)
@@ -99,6 +101,7 @@ func TestTokenCacheExpiry(t *testing.T) {
 }
 
 func TestTokenCacheClockBeforeNotBefore(t *testing.T) {
+	t.Parallel()
 	env := newCacheEnv(t, 0)
 	tok := env.iss.Mint(map[string]any{"nbf": t0.Unix()})
 	if _, _, err := env.verify(t, tok); err != nil {
@@ -111,6 +114,7 @@ func TestTokenCacheClockBeforeNotBefore(t *testing.T) {
 }
 
 func TestTokenCacheEviction(t *testing.T) {
+	t.Parallel()
 	env := newCacheEnv(t, 2)
 	toks := []string{env.iss.Mint(map[string]any{"n": 1}), env.iss.Mint(map[string]any{"n": 2}), env.iss.Mint(map[string]any{"n": 3})}
 	for _, tok := range toks {
@@ -130,6 +134,7 @@ func TestTokenCacheEviction(t *testing.T) {
 }
 
 func TestTokenCacheKeyRemoval(t *testing.T) {
+	t.Parallel()
 	env := newCacheEnv(t, 0)
 	old := env.iss.KID()
 	tok := env.iss.Mint(nil)
@@ -152,6 +157,7 @@ func TestTokenCacheKeyRemoval(t *testing.T) {
 }
 
 func TestTokenCacheIssuerRemoval(t *testing.T) {
+	t.Parallel()
 	env := newCacheEnv(t, 0)
 	tok := env.iss.Mint(nil)
 	if _, _, err := env.verify(t, tok); err != nil {
@@ -176,6 +182,7 @@ func TestTokenCacheIssuerRemoval(t *testing.T) {
 }
 
 func TestTokenCacheDisabled(t *testing.T) {
+	t.Parallel()
 	env := newCacheEnv(t, -1)
 	tok := env.iss.Mint(nil)
 	for i := range 3 {
@@ -192,6 +199,7 @@ func TestTokenCacheDisabled(t *testing.T) {
 }
 
 func TestTokenCacheSkipsFailures(t *testing.T) {
+	t.Parallel()
 	env := newCacheEnv(t, 0)
 	tok := env.iss.Mint(map[string]any{"exp": t0.Add(-time.Hour).Unix()})
 	for range 2 {
@@ -205,6 +213,7 @@ func TestTokenCacheSkipsFailures(t *testing.T) {
 }
 
 func TestConcurrentVerifyWithRegistryChanges(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t, issuertest.WithPath("/a"))
 	b := issuertest.New(t, issuertest.WithPath("/b"))
 	ca, _ := liveConfig(t, a)
@@ -265,6 +274,7 @@ func TestConcurrentVerifyWithRegistryChanges(t *testing.T) {
 }
 
 func TestRegistryAddConflicts(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	ca, _ := liveConfig(t, a)
 	ca.Name = "a"
@@ -304,6 +314,7 @@ func TestRegistryAddConflicts(t *testing.T) {
 // TestTokenCacheFarFutureExp: an exp beyond int64 nanoseconds (year 2262)
 // saturates instead of overflowing, so the token is cached and hit.
 func TestTokenCacheFarFutureExp(t *testing.T) {
+	t.Parallel()
 	env := newCacheEnv(t, 0)
 	tok := env.iss.Mint(map[string]any{"exp": time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()})
 	if _, hit, err := env.verify(t, tok); err != nil || hit {

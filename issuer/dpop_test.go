@@ -59,6 +59,7 @@ func dpopPresentation(proof string) tenantjwt.Presentation {
 }
 
 func TestDPoPProofChecks(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t, issuer.Options{}, nil)
 	other, err := issuertest.NewDPoPClient("ES256", d.clk.now)
 	if err != nil {
@@ -162,6 +163,7 @@ func TestDPoPProofChecks(t *testing.T) {
 // TestDPoPReplay: a proof is accepted once, and the same jti with another
 // key is another proof.
 func TestDPoPReplay(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t, issuer.Options{}, nil)
 	tok := d.bound()
 	proof := d.client.ProofWith("GET", resource, tok, nil, map[string]any{"jti": "fixed"})
@@ -188,6 +190,7 @@ func TestDPoPReplay(t *testing.T) {
 // TestReplayCacheConcurrency: of many simultaneous presentations of one
 // proof exactly one wins; distinct proofs all pass.
 func TestReplayCacheConcurrency(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t, issuer.Options{}, nil)
 	tok := d.bound()
 	const n = 64
@@ -228,6 +231,7 @@ func TestReplayCacheConcurrency(t *testing.T) {
 // TestReplayCacheBound: a full cache refuses new proofs instead of
 // forgetting old ones, and a shared cache spans registries.
 func TestReplayCacheBound(t *testing.T) {
+	t.Parallel()
 	clk := newClock(t0)
 	replay := dpop.NewReplayCache(dpop.ReplayOptions{Size: 3, PerKey: 3, Now: clk.now})
 	d := newDPoPEnv(t, issuer.Options{DPoP: dpop.Options{Replay: replay}}, nil)
@@ -255,6 +259,7 @@ func TestReplayCacheBound(t *testing.T) {
 }
 
 func TestDPoPModes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("required: an unbound bearer token is refused", func(t *testing.T) {
 		d := newDPoPEnv(t, issuer.Options{}, func(c *issuer.Config) { c.DPoP = issuer.BindingRequired })
@@ -340,6 +345,7 @@ func clientCert(t *testing.T, cn string) *x509.Certificate {
 }
 
 func TestMTLSBoundTokens(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cert, otherCert := clientCert(t, "client"), clientCert(t, "other")
 	x5t := issuertest.CertificateConfirmation(cert)["x5t#S256"]

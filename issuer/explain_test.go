@@ -13,6 +13,7 @@ import (
 )
 
 func TestExplain(t *testing.T) {
+	t.Parallel()
 	iss := issuertest.New(t, issuertest.WithClock(func() time.Time { return t0 }))
 	c := iss.LocalConfig()
 	c.Name = "acme"

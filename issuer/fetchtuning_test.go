@@ -22,6 +22,7 @@ import (
 // TestFetchTuningValidation: each bad setting is refused with an error
 // naming its field.
 func TestFetchTuningValidation(t *testing.T) {
+	t.Parallel()
 	base := issuer.Config{Name: "t", Issuer: "https://idp.example/", JWKSURI: "https://idp.example/jwks", Audiences: []string{"api"}}
 	tests := []struct {
 		field string
@@ -60,6 +61,7 @@ func TestFetchTuningValidation(t *testing.T) {
 // TestFetchTuningFromConfigFile: the config keys reach the key cache as
 // RemoteOptions, ca_file read from the config file's folder.
 func TestFetchTuningFromConfigFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	srv, caPEM, err := issuertest.NewPrivateCATLSServer(http.NotFoundHandler())
 	if err != nil {
@@ -126,6 +128,7 @@ func (*recordSources) ReleaseSource(jwks.Source) {}
 // TestCAFile: an IdP on a private CA is refused without ca_file and
 // verifies with it, over real TLS.
 func TestCAFile(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv, caPEM, err := issuertest.NewPrivateCATLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(idp.JWKS()) }))
 	if err != nil {
@@ -157,6 +160,7 @@ func TestCAFile(t *testing.T) {
 // background the key set is fetched when the registry is built, so the
 // first token needs no fetch; without it nothing is fetched before use.
 func TestRefreshBackgroundFetchesBeforeFirstRequest(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t, issuertest.WithPath("/bg"))
 	lazy := issuertest.New(t, issuertest.WithPath("/lazy"))
 	fetched := make(chan jwks.FetchEvent, 4)
@@ -192,6 +196,7 @@ func TestRefreshBackgroundFetchesBeforeFirstRequest(t *testing.T) {
 // fetches in flight at once, counted by the server; and the bound is
 // reached.
 func TestPrefetchConcurrencyIsBounded(t *testing.T) {
+	t.Parallel()
 	const total, limit = 40, 4
 	idp := issuertest.New(t)
 	var inflight, peak atomic.Int64

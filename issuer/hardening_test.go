@@ -40,6 +40,7 @@ func payload(iss *issuertest.Issuer, extra string) string {
 // differing only in case were read one way by the mapping and another by
 // DecodeClaims or the Clerk preset.
 func TestIJSON(t *testing.T) {
+	t.Parallel()
 	iss, reg := hardeningEnv(t, "", nil)
 	clerkIss, clerk := hardeningEnv(t, "clerk", nil)
 	tests := []struct {
@@ -96,6 +97,7 @@ func TestIJSON(t *testing.T) {
 // (RFC 7800 jwk, kid, jku, unknown members, or none) is refused, unless
 // the issuer disables both bindings. It used to pass as a bearer token.
 func TestConfirmationFailsClosed(t *testing.T) {
+	t.Parallel()
 	iss, reg := hardeningEnv(t, "", nil)
 	for _, cnf := range []string{
 		`{"jwk":{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}}`,
@@ -117,6 +119,7 @@ func TestConfirmationFailsClosed(t *testing.T) {
 // TestConfirmationDisabledBindingAccepts: the opt-out works with the same
 // issuer's keys.
 func TestConfirmationDisabledBindingAccepts(t *testing.T) {
+	t.Parallel()
 	iss := issuertest.New(t, issuertest.WithClock(func() time.Time { return t0 }))
 	c := iss.StaticConfig()
 	c.Audiences = []string{"api://a"}
@@ -131,6 +134,7 @@ func TestConfirmationDisabledBindingAccepts(t *testing.T) {
 // TestTemplateTenantCharset: template tenants are 1..256 unreserved
 // characters and never a dot segment, in iss and in the allowlist.
 func TestTemplateTenantCharset(t *testing.T) {
+	t.Parallel()
 	tpl := issuertest.New(t, issuertest.WithPath("/{tenant}/v2"), issuertest.WithClock(func() time.Time { return t0 }))
 	base := tpl.StaticConfig()
 	base.TenantClaim = "tid"
@@ -162,6 +166,7 @@ func TestTemplateTenantCharset(t *testing.T) {
 // refresh (drn "DSR") tokens with the same keys and issuer; only session
 // tokens are access tokens.
 func TestDescopeRefreshTokenRefused(t *testing.T) {
+	t.Parallel()
 	iss, reg := hardeningEnv(t, "descope", nil)
 	for drn, want := range map[string]error{"DSR": tenantjwt.ErrTokenType, "DS": nil, "": nil} {
 		claims := map[string]any{"aud": "api://a", "dct": "T1", "tenants": map[string]any{"T1": map[string]any{"roles": []string{"admin"}}}}
@@ -184,6 +189,7 @@ func TestDescopeRefreshTokenRefused(t *testing.T) {
 // a Principal is now immutable, so the cache hands out the one it keeps
 // and callers change only their own copies (Identity, List.Strings).
 func TestPrincipalNotShared(t *testing.T) {
+	t.Parallel()
 	iss := issuertest.New(t, issuertest.WithClock(func() time.Time { return t0 }))
 	c := iss.StaticConfig()
 	c.Audiences = []string{"api://a", "api://b"}
@@ -234,6 +240,7 @@ func TestPrincipalNotShared(t *testing.T) {
 // naming the entry unless it allows any audience; all_tenants needs
 // audiences. Such configs used to load and accept tokens for any API.
 func TestAudiencesRequired(t *testing.T) {
+	t.Parallel()
 	iss := issuertest.New(t, issuertest.WithClock(func() time.Time { return t0 }))
 	none := iss.StaticConfig()
 	none.Name, none.Audiences = "acme", nil

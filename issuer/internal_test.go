@@ -9,6 +9,7 @@ import (
 )
 
 func TestKeyIssuerMatches(t *testing.T) {
+	t.Parallel()
 	const ms = "https://login.microsoftonline.com/"
 	tests := []struct {
 		name, keyIss, iss string
@@ -62,6 +63,7 @@ func TestExpand(t *testing.T) {
 }
 
 func TestTemplateMatch(t *testing.T) {
+	t.Parallel()
 	tpl, err := parseTemplate("https://login.microsoftonline.com/{tenant}/v2.0")
 	if err != nil || tpl == nil {
 		t.Fatalf("parseTemplate: %v, %v", tpl, err)
@@ -115,6 +117,7 @@ func TestRegisterPresetRejectsDefects(t *testing.T) {
 // copy of the list used to lack ErrDPoPProof and ErrTokenBinding, so such
 // errors also matched ErrClaims.
 func TestEnsureCauseKeepsEveryCause(t *testing.T) {
+	t.Parallel()
 	for _, c := range tenantjwt.Causes() {
 		err := ensureCause(fmt.Errorf("preset: %w", c.Err), tenantjwt.ErrClaims)
 		if !errors.Is(err, c.Err) || c.Err != tenantjwt.ErrClaims && errors.Is(err, tenantjwt.ErrClaims) {

@@ -66,6 +66,7 @@ func (k *keyExpiryRig) refuse(t *testing.T, what, tok string, want error) {
 // the TTL, cached and uncached tokens of A are refused, because the
 // expired set is never used as if fresh: the check waits for the refresh.
 func TestKeyRemovalTakesEffectAtTTL(t *testing.T) {
+	t.Parallel()
 	k := newKeyExpiryRig(t)
 	fetches := k.idp.JWKSRequests()
 	if !k.idp.Retire(k.kidA) {
@@ -90,6 +91,7 @@ func TestKeyRemovalTakesEffectAtTTL(t *testing.T) {
 // passes. The refresh fails, so the last keys keep serving (stale-if-error)
 // for cached and uncached tokens, until max_stale; then 503.
 func TestKeyOutageServesLastKeysUpToMaxStale(t *testing.T) {
+	t.Parallel()
 	k := newKeyExpiryRig(t)
 	k.idp.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
 	fetches := k.idp.JWKSRequests()
@@ -110,6 +112,7 @@ func TestKeyOutageServesLastKeysUpToMaxStale(t *testing.T) {
 // TestUnknownKidDuringOutageIsUnavailable: a set is cached, a token names
 // a kid it lacks (a rotation), and the refetch fails: 503, not 401.
 func TestUnknownKidDuringOutageIsUnavailable(t *testing.T) {
+	t.Parallel()
 	k := newKeyExpiryRig(t)
 	k.idp.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
 	k.idp.Rotate()

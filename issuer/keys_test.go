@@ -30,6 +30,7 @@ func (f *fakeSources) Discover(iss string, ro jwks.RemoteOptions) (jwks.Source, 
 func (*fakeSources) ReleaseSource(jwks.Source) {}
 
 func TestRemoteKeySourcesWiring(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	remote := idp.Config()
 	remote.Name = "r"
@@ -54,6 +55,7 @@ func TestRemoteKeySourcesWiring(t *testing.T) {
 // discovery issuers verify over real HTTP, one fetch per key set, and a
 // rotated key is picked up by one refetch.
 func TestOwnedKeyCacheOverHTTP(t *testing.T) {
+	t.Parallel()
 	byURI := issuertest.New(t, issuertest.WithPath("/uri"))
 	byDisc := issuertest.New(t, issuertest.WithPath("/disc"), issuertest.WithAlgorithm("ES256"))
 	disc := byDisc.Config()

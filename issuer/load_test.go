@@ -167,6 +167,7 @@ func TestEnvValueIsData(t *testing.T) {
 }
 
 func TestLoadFileResolvesJWKSFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := "issuers:\n  - issuer: https://a.example/\n    jwks_file: keys/a.json\n    allow_any_audience: true\n" +
 		"  - issuer: https://b.example/\n    ca_file: ca/b.pem\n    jwks_uri: https://b.example/jwks\n    allow_any_audience: true\n" +
@@ -207,6 +208,7 @@ func TestLoadFileResolvesJWKSFile(t *testing.T) {
 // TestParseConfigSections: sections of the caller's are decoded strictly
 // into its values, and refused when not asked for.
 func TestParseConfigSections(t *testing.T) {
+	t.Parallel()
 	var fa struct {
 		Realm string `yaml:"realm"`
 	}
@@ -227,6 +229,7 @@ func TestParseConfigSections(t *testing.T) {
 }
 
 func TestNewFromFileKeyFileErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "bad.json"), []byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`), 0o600); err != nil {
 		t.Fatal(err)
@@ -265,6 +268,7 @@ func TestNewFromFileKeyFileErrors(t *testing.T) {
 // TestConfigErrorsNameTheFileLine: a strict-decoding error names the line
 // of the file, not of the re-encoded section.
 func TestConfigErrorsNameTheFileLine(t *testing.T) {
+	t.Parallel()
 	data := []byte("# comment\n\nleeway: 30s\nissuers:\n  - name: x\n    issuer: https://x.example/\n    algoritms: [RS256]\n")
 	_, err := issuer.ParseConfig(data, "", nil)
 	if err == nil || !strings.Contains(err.Error(), "line 7: field algoritms not found") {

@@ -46,6 +46,7 @@ func (s *lazySource) Lookup(ctx context.Context, kid string) (*jwks.Key, error) 
 }
 
 func TestPrefetchAndReady(t *testing.T) {
+	t.Parallel()
 	good := issuertest.New(t, issuertest.WithPath("/good"))
 	bad := issuertest.New(t, issuertest.WithPath("/bad"))
 	lazy := issuertest.New(t, issuertest.WithPath("/lazy"))

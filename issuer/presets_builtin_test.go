@@ -25,6 +25,7 @@ type presetCase struct {
 }
 
 func TestPresets(t *testing.T) {
+	t.Parallel()
 	exp := time.Now().Add(time.Hour).Unix()
 	tests := []presetCase{
 		{name: "descope current tenant", preset: "descope", claims: map[string]any{
@@ -162,6 +163,7 @@ func TestPresets(t *testing.T) {
 }
 
 func TestDescopeTenantSelection(t *testing.T) {
+	t.Parallel()
 	iss := issuertest.New(t)
 	c := iss.LocalConfig()
 	c.Preset = "descope"
@@ -186,6 +188,7 @@ func TestDescopeTenantSelection(t *testing.T) {
 }
 
 func TestEntraPreset(t *testing.T) {
+	t.Parallel()
 	const t1, t3 = "11111111-1111-1111-1111-111111111111", "33333333-3333-3333-3333-333333333333"
 	iss := issuertest.New(t, issuertest.WithPath("/{tenant}/v2.0"))
 	c := iss.LocalConfig()

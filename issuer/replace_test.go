@@ -14,6 +14,7 @@ import (
 // unchanged, with its key set and its cached tokens; an issuer that
 // changed starts afresh.
 func TestReplaceKeepsUnchangedIssuers(t *testing.T) {
+	t.Parallel()
 	a, b := issuertest.New(t), issuertest.New(t)
 	var hits atomic.Int64
 	reg := newRegistry(t, issuer.Options{Hooks: issuer.Hooks{Verified: func(ev issuer.VerifyEvent) {

@@ -17,6 +17,7 @@ import (
 // is 2 (a twenty-fifth): the third proof of client A is refused, client B
 // is unaffected. It used to be one pool: A took all 50 places.
 func TestReplayShareIsolatesClients(t *testing.T) {
+	t.Parallel()
 	d := newDPoPEnv(t, issuer.Options{DPoP: dpop.Options{ReplayCacheSize: 50}}, nil)
 	b, err := issuertest.NewDPoPClient("ES256", d.clk.now)
 	if err != nil {
@@ -47,6 +48,7 @@ func TestReplayShareIsolatesClients(t *testing.T) {
 // max_age still refuse a proof seen before, and entries expire by the
 // injected clock, not the wall clock.
 func TestReplayCacheConfigureKeepsState(t *testing.T) {
+	t.Parallel()
 	clk := newClock(t0)
 	replay := dpop.NewReplayCache(dpop.ReplayOptions{Size: 100, Now: clk.now})
 	d := newDPoPEnv(t, issuer.Options{DPoP: dpop.Options{Replay: replay}}, nil)
@@ -80,6 +82,7 @@ func (s *failingStore) SetIfAbsent(context.Context, string, string, time.Duratio
 // TestReplayStoreFailsClosed: a store that cannot answer refuses the
 // proof, and a store sees (jkt, jti) with the proof's remaining lifetime.
 func TestReplayStoreFailsClosed(t *testing.T) {
+	t.Parallel()
 	store := &failingStore{}
 	d := newDPoPEnv(t, issuer.Options{DPoP: dpop.Options{Replay: store}}, nil)
 	tok := d.bound()

@@ -96,6 +96,7 @@ func newIdP(t *testing.T, opts ...issuertest.Option) *issuertest.Issuer {
 }
 
 func TestResolverUnknownIssuerFetchesNothing(t *testing.T) {
+	t.Parallel()
 	env := newResolverEnv(t, issuer.Resolver{NegativeTTL: time.Minute})
 	stranger := newIdP(t) // a real, reachable IdP nobody onboarded
 	tok := stranger.Mint(nil)
@@ -132,6 +133,7 @@ func TestResolverUnknownIssuerFetchesNothing(t *testing.T) {
 }
 
 func TestResolverOnboardsFromTheDatabase(t *testing.T) {
+	t.Parallel()
 	env := newResolverEnv(t, issuer.Resolver{TTL: 10 * time.Minute})
 	idp := newIdP(t)
 	c := idp.Config()
@@ -190,6 +192,7 @@ func TestResolverOnboardsFromTheDatabase(t *testing.T) {
 }
 
 func TestResolverSingleFlight(t *testing.T) {
+	t.Parallel()
 	env := newResolverEnv(t, issuer.Resolver{})
 	idp := newIdP(t)
 	env.db.put(idp.URL(), idp.Config())
@@ -228,6 +231,7 @@ func TestResolverSingleFlight(t *testing.T) {
 }
 
 func TestResolverBoundedConcurrency(t *testing.T) {
+	t.Parallel()
 	const limit, n = 2, 8
 	var inFlight, peak atomic.Int64
 	entered := make(chan struct{}, n)
@@ -271,6 +275,7 @@ func TestResolverBoundedConcurrency(t *testing.T) {
 }
 
 func TestResolverFailuresFailClosed(t *testing.T) {
+	t.Parallel()
 	idp := newIdP(t)
 	tok := idp.Mint(nil)
 	other := newIdP(t)
@@ -345,6 +350,7 @@ func TestResolverFailuresFailClosed(t *testing.T) {
 }
 
 func TestResolverLRUEvictsWithKeySource(t *testing.T) {
+	t.Parallel()
 	env := newResolverEnv(t, issuer.Resolver{Size: 1})
 	a, b := newIdP(t), newIdP(t)
 	env.db.put(a.URL(), a.Config())
@@ -379,6 +385,7 @@ func TestResolverLRUEvictsWithKeySource(t *testing.T) {
 }
 
 func TestResolverEvictsIdleIssuers(t *testing.T) {
+	t.Parallel()
 	env := newResolverEnv(t, issuer.Resolver{TTL: time.Minute})
 	a, b, c := newIdP(t), newIdP(t), newIdP(t)
 	for _, idp := range []*issuertest.Issuer{a, b, c} {
@@ -404,6 +411,7 @@ func TestResolverEvictsIdleIssuers(t *testing.T) {
 }
 
 func TestResolverTemplateAndStaticPrecedence(t *testing.T) {
+	t.Parallel()
 	entra := newIdP(t, issuertest.WithPath("/{tenant}/v2.0"))
 	env := newResolverEnv(t, issuer.Resolver{})
 	tpl := entra.Config()

@@ -72,6 +72,7 @@ func newSecurityEnv(t *testing.T) *securityEnv {
 }
 
 func TestSecurityCases(t *testing.T) {
+	t.Parallel()
 	env := newSecurityEnv(t)
 	a, b, ec := env.a, env.b, env.ec
 	aud := map[string]any{"aud": "api://a"}
@@ -291,6 +292,7 @@ func TestSecurityCases(t *testing.T) {
 // TestUntrustedIssuerMakesNoKeyLookup proves case 19: an untrusted iss
 // never reaches any key source.
 func TestUntrustedIssuerMakesNoKeyLookup(t *testing.T) {
+	t.Parallel()
 	env := newSecurityEnv(t)
 	for _, iss := range []string{"https://attacker.example/", "http://169.254.169.254/", "file:///etc/passwd", strings.Repeat("h", 10<<10), env.a.URL() + "x"} {
 		env.reg.Verify(context.Background(), env.a.Mint(map[string]any{"iss": iss, "aud": "api://a"}))

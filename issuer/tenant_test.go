@@ -13,6 +13,7 @@ import (
 )
 
 func TestTwoTenantsWithOwnKeys(t *testing.T) {
+	t.Parallel()
 	acme := issuertest.New(t, issuertest.WithPath("/acme"))
 	globex := issuertest.New(t, issuertest.WithPath("/globex"), issuertest.WithAlgorithm("EdDSA"))
 	ca, _ := liveConfig(t, acme)
@@ -56,6 +57,7 @@ func TestTwoTenantsWithOwnKeys(t *testing.T) {
 }
 
 func TestTemplateIssuer(t *testing.T) {
+	t.Parallel()
 	ms := issuertest.New(t, issuertest.WithPath("/{tenant}/v2.0"))
 	base, src := liveConfig(t, ms)
 	base.Name = "entra"
@@ -118,6 +120,7 @@ func TestTemplateIssuer(t *testing.T) {
 }
 
 func TestDescopeShapedMappingAndSelectTenant(t *testing.T) {
+	t.Parallel()
 	iss := issuertest.New(t)
 	c, _ := liveConfig(t, iss)
 	c.Claims = issuer.ClaimMapping{
@@ -183,6 +186,7 @@ func TestDescopeShapedMappingAndSelectTenant(t *testing.T) {
 }
 
 func TestClaimPaths(t *testing.T) {
+	t.Parallel()
 	iss := issuertest.New(t)
 	claims := map[string]any{
 		"https://example.com/roles":         []string{"org-admin"},
@@ -246,6 +250,7 @@ func perms(p *tenantjwt.Principal) []string  { return p.Permissions().Strings() 
 func scopes(p *tenantjwt.Principal) []string { return p.Scopes().Strings() }
 
 func TestPrincipalFields(t *testing.T) {
+	t.Parallel()
 	now := t0
 	iss := issuertest.New(t, issuertest.WithClock(func() time.Time { return now }))
 	c, _ := liveConfig(t, iss)

@@ -12,6 +12,7 @@ import (
 // the two copies used to disagree come first: LOCALHOST in capitals, and a
 // trailing, empty fragment.
 func TestURLRuleIsOne(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		url      string
 		insecure bool
@@ -58,6 +59,7 @@ func TestURLRuleIsOne(t *testing.T) {
 // restrict or relax a discovered jwks_uri; set without discovery they
 // would promise something they do not do, so the config is refused.
 func TestDiscoveryOnlySettings(t *testing.T) {
+	t.Parallel()
 	for _, c := range []issuer.Config{
 		{Name: "p", Issuer: "https://iss.example/", JWKSURI: "https://iss.example/jwks", Audiences: []string{"api"}, AllowPrivateNetwork: true},
 		{Name: "s", Issuer: "https://iss.example/", JWKSURI: "https://iss.example/jwks", Audiences: []string{"api"}, JWKSSameOrigin: true},
@@ -74,6 +76,7 @@ func TestDiscoveryOnlySettings(t *testing.T) {
 
 // TestDiscoverySettingsFromFile: the config file keys reach the Config.
 func TestDiscoverySettingsFromFile(t *testing.T) {
+	t.Parallel()
 	f, err := issuer.ParseConfig([]byte(`
 issuers:
   - name: internal

@@ -18,6 +18,7 @@ import (
 // An endless discovery document is cut at the body cap: the server stops
 // being read once the cap is passed (SECURITY-CASES 30), whatever it sends.
 func TestEndlessDiscoveryDocumentIsCut(t *testing.T) {
+	t.Parallel()
 	var written atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"issuer":"`))
@@ -50,6 +51,7 @@ func TestEndlessDiscoveryDocumentIsCut(t *testing.T) {
 // Isolation (SECURITY-CASES 35): while issuer A's JWKS endpoint hangs, B's
 // keys resolve; A's fetch holds no lock B needs.
 func TestHangingIssuerDoesNotBlockOthers(t *testing.T) {
+	t.Parallel()
 	idpA, idpB := issuertest.New(t), issuertest.New(t)
 	entered := make(chan struct{})
 	release := make(chan struct{})

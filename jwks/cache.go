@@ -202,7 +202,36 @@ func (c *Cache) Close() error {
 		r.stop()
 	}
 	c.wg.Wait()
+	c.closeIdleConns()
 	return nil
+}
+
+// closeIdleConns closes the idle keep-alive connections of the transports
+// the cache made, so an IdP's server sees them end now, not at its idle
+// timeout: a server shutting down gracefully waits for a connection that
+// was dialled but never used (about 5 s in net/http). The caller's own
+// transport (Options.HTTPClient) and http.DefaultTransport are left alone.
+func (c *Cache) closeIdleConns() {
+	var user *http.Transport
+	if c.userClient != nil {
+		user, _ = c.userClient.Transport.(*http.Transport)
+	}
+	c.mu.Lock()
+	sets := []*[3]*http.Client{&c.clients}
+	for _, cl := range c.tunedClients {
+		sets = append(sets, cl)
+	}
+	c.mu.Unlock()
+	for _, set := range sets {
+		for _, cl := range set {
+			if cl == nil {
+				continue
+			}
+			if t, ok := cl.Transport.(*http.Transport); ok && t != user && t != http.DefaultTransport {
+				t.CloseIdleConnections()
+			}
+		}
+	}
 }
 
 // closing reports, without a lock, that Close has begun.

@@ -14,6 +14,7 @@ import (
 )
 
 func TestAddressPolicy(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		addr           string
 		public, lbOnly bool // allowed under publicOnly, publicOrLoopback
@@ -61,6 +62,7 @@ func TestAddressPolicy(t *testing.T) {
 // the system) is refused like 127.0.0.1. With the cache's own dialer the
 // check runs before connecting: the listener never sees a connection.
 func TestDialerRefusesAfterDNS(t *testing.T) {
+	t.Parallel()
 	var hits, conns atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {

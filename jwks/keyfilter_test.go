@@ -42,6 +42,7 @@ func loadAll(t *testing.T, pub any) map[string]error {
 // TestKeyFilterIsOneForJWKSAndPEM: JWKS, PEM and proof keys pass one
 // filter; the PEM path used to skip the RSA exponent check.
 func TestKeyFilterIsOneForJWKSAndPEM(t *testing.T) {
+	t.Parallel()
 	withE := func(e int) *rsa.PublicKey { return &rsa.PublicKey{N: rsa2048.N, E: e} }
 	tests := []struct {
 		name string
@@ -71,6 +72,7 @@ func TestKeyFilterIsOneForJWKSAndPEM(t *testing.T) {
 // TestECPointOnTheCurve: an EC key whose point is not on its curve is
 // refused when the key set (or proof key) is loaded, not at verification.
 func TestECPointOnTheCurve(t *testing.T) {
+	t.Parallel()
 	off := func(m map[string]any) map[string]any {
 		y, _ := base64.RawURLEncoding.DecodeString(m["y"].(string))
 		y[len(y)-1] ^= 1 // another y for the same x: not on the curve
@@ -108,6 +110,7 @@ func bytesOf(b byte, n int) []byte {
 // private member (even one that does not make jwx read it as a private
 // key) is refused, in a proof and in a key set.
 func TestProofKeyWithAnyPrivateMemberIsRefused(t *testing.T) {
+	t.Parallel()
 	one := b64([]byte{1})
 	for _, tt := range []struct {
 		name string
@@ -142,6 +145,7 @@ func TestProofKeyWithAnyPrivateMemberIsRefused(t *testing.T) {
 // value: leading zero octets of n and e do not change them, and an e too
 // large for the verifier is refused, never truncated into another key.
 func TestThumbprintIsCanonical(t *testing.T) {
+	t.Parallel()
 	tp := func(m map[string]any) (string, error) {
 		raw, _ := json.Marshal(m)
 		_, s, err := jwks.ParseProofKey(raw)

@@ -16,6 +16,7 @@ import (
 // deleted waits for the refresh and is refused; with the IdP down instead,
 // the refresh fails and the last keys are served (stale-if-error).
 func TestExpiredSetWaitsForRefresh(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("healthy IdP deleted the key", func(t *testing.T) {
 		idp := issuertest.New(t)
@@ -72,6 +73,7 @@ func TestExpiredSetWaitsForRefresh(t *testing.T) {
 // expiry" for a fresh set, so a consumer never uses an expired set as
 // fresh.
 func TestUsableFollowsTheTTL(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	clk := newClock()
@@ -97,6 +99,7 @@ func TestUsableFollowsTheTTL(t *testing.T) {
 // lacks arrives, and the refetch fails: that is an outage (503), not a bad
 // token, also for lookups within the cooldown that follows.
 func TestUnknownKidRefetchFailureIsUnavailable(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	clk := newClock()
@@ -128,6 +131,7 @@ func TestUnknownKidRefetchFailureIsUnavailable(t *testing.T) {
 // it. This test runs on the real clock with a tiny TTL and waits for the
 // fetch events, not for time.
 func TestBackgroundRefreshAhead(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	fetched := make(chan jwks.FetchEvent, 16)

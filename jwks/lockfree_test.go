@@ -36,6 +36,7 @@ func returnsWhileLocked(t *testing.T, src jwks.Source, what string, f func() err
 // fresh set still return: before the refresh is due, and once it is due
 // (the refresh then starts from a later lookup, when the lock is free).
 func TestFreshLookupTakesNoLock(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"remote", "discovery"} {
 		t.Run(kind, func(t *testing.T) {
 			idp := issuertest.New(t, issuertest.WithPath("/t"))
@@ -110,6 +111,7 @@ func TestFreshLookupTakesNoLock(t *testing.T) {
 // swap is sequenced with channels: every looker has seen the old key
 // before the fetch is answered, and each runs until it sees the new one.
 func TestLookupsDuringSwap(t *testing.T) {
+	t.Parallel()
 	oldKey, err := issuertest.FixtureKey("RS256")
 	if err != nil {
 		t.Fatal(err)

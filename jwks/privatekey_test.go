@@ -12,6 +12,7 @@ import (
 // OKP private key also satisfies jwx's OKPPublicKey interface, so a type
 // switch must test the private interfaces first (staticcheck SA4020).
 func TestPrivateKeysDroppedAsPrivate(t *testing.T) {
+	t.Parallel()
 	_, edPriv, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,7 @@ func (m *movingIdP) move(p string) { m.mu.Lock(); m.jwksPath = p; m.mu.Unlock() 
 // after MetadataTTL, or at once after Rediscover; meanwhile lookups go on
 // with the key set in use, and a failed re-discovery keeps it.
 func TestDiscoveryMetadataIsRefreshed(t *testing.T) {
+	t.Parallel()
 	a, b := issuertest.New(t), issuertest.New(t)
 	idp := newMovingIdP(t, a, b)
 	var mu sync.Mutex

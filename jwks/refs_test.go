@@ -9,6 +9,7 @@ import (
 )
 
 func TestReleaseSourceForgetsTheLastUse(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	c := newCache(t, jwks.Options{})
@@ -67,6 +68,7 @@ func TestReleaseSourceForgetsTheLastUse(t *testing.T) {
 }
 
 func TestReleaseUncountedIsNoop(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	c := newCache(t, jwks.Options{})
@@ -81,6 +83,7 @@ func TestReleaseUncountedIsNoop(t *testing.T) {
 }
 
 func TestReleaseDiscoveryTakesItsKeySet(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t, issuertest.WithPath("/tenant"))
 	c := newCache(t, jwks.Options{})
 	ctx := context.Background()

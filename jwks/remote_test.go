@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -94,6 +96,7 @@ func refresh(t *testing.T, src jwks.Source) error {
 }
 
 func TestColdConcurrentLookupsMakeOneFetch(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	release := make(chan struct{})
@@ -131,6 +134,7 @@ func TestColdConcurrentLookupsMakeOneFetch(t *testing.T) {
 }
 
 func TestUnknownKidsRefetchOncePerCooldown(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	clk := newClock()
@@ -161,6 +165,7 @@ func TestUnknownKidsRefetchOncePerCooldown(t *testing.T) {
 }
 
 func TestRotation(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	clk := newClock()
@@ -203,6 +208,7 @@ func TestRotation(t *testing.T) {
 }
 
 func TestOutageServesStaleThenFailsClosed(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	clk := newClock()
@@ -235,6 +241,7 @@ func TestOutageServesStaleThenFailsClosed(t *testing.T) {
 }
 
 func TestNeverFetchedFailsClosed(t *testing.T) {
+	t.Parallel()
 	srv := newJWKSServer(t, nil)
 	srv.set(http.StatusServiceUnavailable, nil, nil)
 	clk := newClock()
@@ -255,6 +262,7 @@ func TestNeverFetchedFailsClosed(t *testing.T) {
 }
 
 func TestBadResponsesNeverReplaceGoodKeys(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	endless := func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"keys":[`))
@@ -307,6 +315,7 @@ func TestBadResponsesNeverReplaceGoodKeys(t *testing.T) {
 }
 
 func TestSlowServerIsBoundedByTimeout(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	hang := make(chan struct{})
@@ -333,6 +342,7 @@ func TestSlowServerIsBoundedByTimeout(t *testing.T) {
 }
 
 func TestCallerContextEndsItsOwnWaitOnly(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	release := make(chan struct{})
@@ -362,6 +372,7 @@ func TestCallerContextEndsItsOwnWaitOnly(t *testing.T) {
 }
 
 func TestCacheControlClamped(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name         string
 		cacheControl string
@@ -407,6 +418,7 @@ func TestCacheControlClamped(t *testing.T) {
 }
 
 func TestRedirects(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	other := newJWKSServer(t, idp.JWKS())
 	srv := newJWKSServer(t, idp.JWKS())
@@ -433,6 +445,7 @@ func TestRedirects(t *testing.T) {
 }
 
 func TestURLRules(t *testing.T) {
+	t.Parallel()
 	c := newCache(t, jwks.Options{})
 	tests := []struct {
 		url   string
@@ -465,6 +478,7 @@ func TestURLRules(t *testing.T) {
 }
 
 func TestSharedPerURL(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	c := newCache(t, jwks.Options{})
@@ -478,6 +492,7 @@ func TestSharedPerURL(t *testing.T) {
 }
 
 func TestDiscovery(t *testing.T) {
+	t.Parallel()
 	t.Run("happy path", func(t *testing.T) {
 		idp := issuertest.New(t, issuertest.WithPath("/tenant"))
 		c := newCache(t, jwks.Options{})
@@ -546,6 +561,7 @@ func TestDiscovery(t *testing.T) {
 }
 
 func TestCloseStopsFetches(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	entered := make(chan struct{})
@@ -570,10 +586,108 @@ func TestCloseStopsFetches(t *testing.T) {
 	}
 }
 
+// connCounter is an httptest server that counts its open connections.
+type connCounter struct {
+	*httptest.Server
+	mu          sync.Mutex
+	open, total int
+	changed     chan struct{} // receives after every change of open
+}
+
+func newConnCounter(t *testing.T, body []byte) *connCounter {
+	s := &connCounter{changed: make(chan struct{}, 100)}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(body)
+	}))
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		s.mu.Lock()
+		switch st {
+		case http.StateNew:
+			s.open++
+			s.total++
+		case http.StateClosed, http.StateHijacked:
+			s.open--
+		}
+		s.mu.Unlock()
+		select {
+		case s.changed <- struct{}{}:
+		default:
+		}
+	}
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *connCounter) counts() (open, total int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open, s.total
+}
+
+// waitClosed waits until the server has no open connection; the bound
+// only turns a hang into a failure.
+func (s *connCounter) waitClosed(t *testing.T) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		if open, _ := s.counts(); open == 0 {
+			return
+		}
+		select {
+		case <-s.changed:
+		case <-deadline:
+			t.Fatal("the IdP still has an open connection from the closed cache")
+		}
+	}
+}
+
+// TestCloseClosesIdleConnections: Close ends the keep-alive connections
+// of the transports the cache made, so the IdP sees them end at once (a
+// server shutting down gracefully waited 5 s for one that was dialled and
+// never used); a transport the caller passed in is left alone.
+func TestCloseClosesIdleConnections(t *testing.T) {
+	t.Parallel()
+	idp := issuertest.New(t)
+	t.Run("the cache's own transport", func(t *testing.T) {
+		srv := newConnCounter(t, idp.JWKS())
+		c := jwks.NewCache(jwks.Options{})
+		if _, err := remote(t, c, srv.URL).Lookup(context.Background(), idp.KID()); err != nil {
+			t.Fatal(err)
+		}
+		if open, _ := srv.counts(); open != 1 {
+			t.Fatalf("%d open connections after the fetch, want the kept-alive one", open)
+		}
+		c.Close()
+		srv.waitClosed(t)
+	})
+	t.Run("the caller's transport", func(t *testing.T) {
+		srv := newConnCounter(t, idp.JWKS())
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		hc := &http.Client{Transport: tr}
+		c := jwks.NewCache(jwks.Options{HTTPClient: hc})
+		if _, err := remote(t, c, srv.URL).Lookup(context.Background(), idp.KID()); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		resp, err := hc.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if _, total := srv.counts(); total != 1 {
+			t.Errorf("%d connections, want 1: Close dropped the caller's idle connection", total)
+		}
+	})
+}
+
 // TestFetchEventPrecedesWaiters: once a lookup returns, the events of the
 // fetches it waited for have been delivered, so metrics read after a
 // request include that request's fetches.
 func TestFetchEventPrecedesWaiters(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t, issuertest.WithPath("/tenant"))
 	for range 20 {
 		var events atomic.Int64

@@ -84,6 +84,7 @@ func mustBytes(b []byte, err error) []byte {
 }
 
 func TestParseFiltersKeys(t *testing.T) {
+	t.Parallel()
 	good := jwkOf(t, &rsa2048.PublicKey, map[string]any{"kid": "good", "use": "sig", "alg": "RS256"})
 	tests := []struct {
 		name string
@@ -123,6 +124,7 @@ func TestParseFiltersKeys(t *testing.T) {
 }
 
 func TestParseSetRules(t *testing.T) {
+	t.Parallel()
 	a := jwkOf(t, &rsa2048.PublicKey, map[string]any{"kid": "a"})
 	b := jwkOf(t, &p256.PublicKey, map[string]any{"kid": "b"})
 	t.Run("duplicate kid keeps the first", func(t *testing.T) {
@@ -181,6 +183,7 @@ func TestParseSetRules(t *testing.T) {
 }
 
 func TestParsePEMAndLoadFile(t *testing.T) {
+	t.Parallel()
 	pkix := func(pub any) []byte {
 		der, err := x509.MarshalPKIXPublicKey(pub)
 		if err != nil {

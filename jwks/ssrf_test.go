@@ -85,6 +85,7 @@ func (r *remoteIdP) lookup(t *testing.T, ro jwks.RemoteOptions) error {
 // literal or by a name that resolves there, nor use plain http; per-issuer
 // allow_private_network opts in, and jwks_same_origin pins the origin.
 func TestDiscoveredJWKSURIIsNotAnSSRF(t *testing.T) {
+	t.Parallel()
 	refused := func(t *testing.T, err error) {
 		t.Helper()
 		if !errors.Is(err, tenantjwt.ErrKeysUnavailable) {

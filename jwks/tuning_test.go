@@ -18,6 +18,7 @@ import (
 // changes what its source does, against the same scenario run with the
 // Cache's defaults.
 func TestPerSourceTuning(t *testing.T) {
+	t.Parallel()
 	type outcome struct {
 		requests int64
 		err      error
@@ -99,6 +100,7 @@ func TestPerSourceTuning(t *testing.T) {
 // TestPerSourceTimeout: a source's own timeout ends a hanging fetch that
 // the cache's (one hour) would have waited for.
 func TestPerSourceTimeout(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	hang := make(chan struct{})
@@ -122,6 +124,7 @@ func TestPerSourceTimeout(t *testing.T) {
 
 // TestTunedSourcesAreSharedBySettings: one source per URL and settings.
 func TestTunedSourcesAreSharedBySettings(t *testing.T) {
+	t.Parallel()
 	cache := newCache(t, jwks.Options{})
 	const u = "https://idp.example.com/jwks"
 	get := func(ro jwks.RemoteOptions) jwks.Source {
@@ -164,6 +167,7 @@ func TestTunedSourcesAreSharedBySettings(t *testing.T) {
 // retries a failed first fetch and refreshes ahead of expiry, all without
 // a lookup.
 func TestBackgroundSource(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv := newJWKSServer(t, idp.JWKS())
 	srv.set(http.StatusServiceUnavailable, nil, nil)
@@ -223,6 +227,7 @@ func TestBackgroundSource(t *testing.T) {
 // with the system roots and accepted with that CA as the source's roots;
 // another CA's bundle does not do.
 func TestRootCAs(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	srv, caPEM, err := issuertest.NewPrivateCATLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(idp.JWKS()) }))
 	if err != nil {
@@ -260,6 +265,7 @@ func TestRootCAs(t *testing.T) {
 // TestRootCAsDiscovery: the roots apply to the discovery document and to
 // the key set it names.
 func TestRootCAsDiscovery(t *testing.T) {
+	t.Parallel()
 	idp := issuertest.New(t)
 	var baseURL atomic.Value // the server's URL, known once it runs
 	srv, caPEM, err := issuertest.NewPrivateCATLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

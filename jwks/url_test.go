@@ -9,6 +9,7 @@ import (
 // TestIsLoopbackHost is the one loopback rule, used by the URL rule, by
 // issuer validation, by discovery and by the dev command.
 func TestIsLoopbackHost(t *testing.T) {
+	t.Parallel()
 	for host, want := range map[string]bool{
 		"localhost": true, "LOCALHOST": true, "LocalHost": true,
 		"127.0.0.1": true, "127.255.0.9": true, "::1": true, "::ffff:127.0.0.1": true,

@@ -87,6 +87,7 @@ func (c call) do(t *testing.T, client *http.Client, base string) (int, string, s
 }
 
 func TestDPoPThroughMiddleware(t *testing.T) {
+	t.Parallel()
 	e := newBoundEnv(t)
 	srv := bindingServer(t, e.reg, middleware.Config{})
 	tok := e.iss.Mint(map[string]any{"cnf": e.client.Confirmation()})
@@ -210,6 +211,7 @@ func clientCert(t *testing.T) tls.Certificate {
 }
 
 func TestMTLSThroughMiddleware(t *testing.T) {
+	t.Parallel()
 	e := newBoundEnv(t)
 	h := middleware.New(e.reg, middleware.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := tenantjwt.FromContext(r.Context())

@@ -12,6 +12,7 @@ import (
 )
 
 func TestExtract(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		auth    []string

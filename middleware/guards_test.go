@@ -20,6 +20,7 @@ func (f fakeVerifier) Verify(_ context.Context, tok string) (*tenantjwt.Principa
 }
 
 func TestGuards(t *testing.T) {
+	t.Parallel()
 	v := fakeVerifier{
 		"ann": tenantjwt.NewPrincipal(tenantjwt.Identity{Subject: "ann", Tenant: "acme", Roles: []string{"admin"}, Permissions: []string{"read", "write"}, Scopes: []string{"api", "admin:api"}}),
 		"vic": tenantjwt.NewPrincipal(tenantjwt.Identity{Subject: "vic", Tenant: "acme", Roles: []string{"Admin", "admin ", " admin"}}),

@@ -114,6 +114,7 @@ var adapters = []adapter{
 }
 
 func TestStatuses(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	good := e.acme.Mint(map[string]any{"sub": "alice"})
 	forged := e.multi.Mint(map[string]any{"iss": e.acme.URL(), "sub": "mallory"}) // A's iss, B's key
@@ -204,6 +205,7 @@ func setAuth(v string) func(*http.Request) {
 }
 
 func TestOptionalMode(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	cfg := middleware.Config{Optional: true}
 	for _, a := range adapters {
@@ -225,6 +227,7 @@ func TestOptionalMode(t *testing.T) {
 }
 
 func TestRequestBoundTenant(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	acme := e.acme.Mint(nil)
 	cfg := middleware.Config{RequestTenant: middleware.HostTenants(map[string]string{
@@ -270,6 +273,7 @@ func TestRequestBoundTenant(t *testing.T) {
 // binding the map cannot express fails closed: ParseHostTenants reports
 // it, and HostTenants refuses every request.
 func TestHostTenants(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	acme := e.acme.Mint(nil)
 	for name, hosts := range map[string]map[string]string{
@@ -304,6 +308,7 @@ func (o verifierOnly) Verify(ctx context.Context, tok string) (*tenantjwt.Princi
 }
 
 func TestTenantSelection(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.multiToken()
 	cfg := middleware.Config{TenantHeader: "X-Tenant-ID"}
@@ -357,6 +362,7 @@ func TestTenantSelection(t *testing.T) {
 }
 
 func TestErrorHandlerSeesDetailedError(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	expired := e.acme.Mint(map[string]any{"exp": time.Now().Add(-time.Hour).Unix()})
 	var seen error
@@ -377,6 +383,7 @@ func TestErrorHandlerSeesDetailedError(t *testing.T) {
 }
 
 func TestStatusMapping(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		err    error
 		status int

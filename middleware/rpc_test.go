@@ -11,6 +11,7 @@ import (
 )
 
 func TestParseAuthorization(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("a", middleware.MaxTokenSourceBytes)
 	tests := []struct {
 		name, v string
@@ -48,6 +49,7 @@ func TestParseAuthorization(t *testing.T) {
 // token longer than two eight-byte steps, against the RFC 6750 grammar
 // written out here.
 func TestB64tokenEveryByte(t *testing.T) {
+	t.Parallel()
 	allowed := func(c byte) bool {
 		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0
 	}
@@ -67,6 +69,7 @@ func TestB64tokenEveryByte(t *testing.T) {
 }
 
 func TestSelectTenant(t *testing.T) {
+	t.Parallel()
 	p := tenantjwt.NewPrincipal(tenantjwt.Identity{Subject: "carol", Tenant: "t1", Tenants: []string{"t1", "t2"}})
 	sel := selector{"t2": tenantjwt.NewPrincipal(tenantjwt.Identity{Subject: "carol", Tenant: "t2"}), "odd": tenantjwt.NewPrincipal(tenantjwt.Identity{Subject: "carol", Tenant: "t9"})}
 	tests := []struct {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"demo"}, nil, &out, &errOut); err != nil {
 		t.Fatalf("demo: %v\n%s", err, errOut.String())
@@ -50,6 +51,7 @@ func TestDemo(t *testing.T) {
 }
 
 func TestHelpAndUsageErrors(t *testing.T) {
+	t.Parallel()
 	for _, cmd := range []string{"demo", "serve", "verify", "dev"} {
 		t.Run(cmd+" --help", func(t *testing.T) {
 			var out, errOut bytes.Buffer

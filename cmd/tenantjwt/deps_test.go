@@ -12,6 +12,7 @@ import (
 // dev and demo, and issuertest hands out its public fixture keys only in
 // binaries where the testing package registered its flags.
 func TestCommandDoesNotLinkTesting(t *testing.T) {
+	t.Parallel()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		if os.Getenv("CI") == "true" {

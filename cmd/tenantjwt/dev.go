@@ -91,8 +91,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, hooks 
 			iss.Close()
 		}
 	}()
+	makeKey := newKey
+	if hooks != nil && hooks.newKey != nil {
+		makeKey = hooks.newKey
+	}
 	for _, t := range tenants {
-		iss, err := devIssuer(*dir, t, *alg)
+		iss, err := devIssuer(*dir, t, *alg, makeKey)
 		if err != nil {
 			ln.Close()
 			return err
@@ -224,10 +228,10 @@ func removeBase(path, base string) {
 	}
 }
 
-// devIssuer loads tenant's persisted key, or makes and saves one, and
-// returns an issuertest.Issuer holding it (used for its JWKS rendering and
-// signing; its own test server is not advertised).
-func devIssuer(dir, tenant, alg string) (*issuertest.Issuer, error) {
+// devIssuer loads tenant's persisted key, or makes one with newKey and
+// saves it, and returns an issuertest.Issuer holding it (used for its JWKS
+// rendering and signing; its own test server is not advertised).
+func devIssuer(dir, tenant, alg string, newKey func(alg string) (crypto.Signer, error)) (*issuertest.Issuer, error) {
 	path := filepath.Join(dir, tenant+".pem")
 	signer, err := loadKey(path)
 	if errors.Is(err, os.ErrNotExist) {

@@ -12,13 +12,14 @@ import (
 	"testing"
 
 	"github.com/tenantjwt/tenantjwt/issuer"
+	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
 )
 
 // startDev runs `dev` in process until the test ends and returns its address.
 func startDev(t *testing.T, args ...string) (addr string, out *syncBuffer) {
 	t.Helper()
 	listening := make(chan string, 1)
-	hooks := &serveHooks{listening: func(a string) { listening <- a }}
+	hooks := &serveHooks{listening: func(a string) { listening <- a }, newKey: issuertest.FixtureKey}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	out = &syncBuffer{}
@@ -60,6 +61,7 @@ func verifyWith(t *testing.T, iss, tok string) error {
 }
 
 func TestDevMintVerifyRoundTrip(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	addr, out := startDevOnce(t, dir, "127.0.0.1:0")
 	if !strings.Contains(out.String(), "issuer: http://"+addr+"/acme") || !strings.Contains(out.String(), "discovery: true") || !strings.Contains(out.String(), "audiences: ["+devAudience+"]") {
@@ -84,6 +86,8 @@ func startDevOnce(t *testing.T, dir, listen string) (string, *syncBuffer) {
 	return startDev(t, "--dir", dir, "--listen", listen, "--tenant", "acme", "--tenant", "globex", "--alg", "RS256")
 }
 
+// Not parallel: the second run listens on the first one's port again,
+// which a parallel test's connection could take meanwhile.
 func TestDevKeysSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
 	var addr, tok string
@@ -100,6 +104,7 @@ func TestDevKeysSurviveRestart(t *testing.T) {
 }
 
 func TestDevRefusesNonLoopback(t *testing.T) {
+	t.Parallel()
 	err := run(context.Background(), []string{"dev", "--listen", "0.0.0.0:8931", "--dir", t.TempDir()}, nil, io.Discard, io.Discard)
 	if exitCode(err) != 2 {
 		t.Errorf("err = %v, want a usage error", err)
@@ -110,6 +115,7 @@ func TestDevRefusesNonLoopback(t *testing.T) {
 // the base that tokens and configs of the first one name; it refuses, says
 // why, and takes over only with --force.
 func TestDevRefusesLiveBase(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first, _ := startDev(t, "--dir", dir, "--listen", "127.0.0.1:0", "--tenant", "acme")
 	basePath := filepath.Join(dir, "base")
@@ -138,7 +144,7 @@ func TestDevRefusesLiveBase(t *testing.T) {
 func runDevUntilListening(t *testing.T, args ...string) error {
 	t.Helper()
 	listening := make(chan struct{})
-	hooks := &serveHooks{listening: func(string) { close(listening) }}
+	hooks := &serveHooks{listening: func(string) { close(listening) }, newKey: issuertest.FixtureKey}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -156,6 +162,7 @@ func runDevUntilListening(t *testing.T, args ...string) error {
 // TestDevTakesOverStaleBase: a base left by a dev that is gone (killed, or
 // another program on that port) does not block a new dev.
 func TestDevTakesOverStaleBase(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	stale := httptest.NewServer(http.NotFoundHandler()) // answers, but is no dev
 	defer stale.Close()
@@ -203,6 +210,7 @@ func TestDevMintWaitsForDev(t *testing.T) {
 }
 
 func TestDevMintWaitIsBounded(t *testing.T) {
+	t.Parallel()
 	err := run(context.Background(), []string{"dev", "mint", "--dir", t.TempDir(), "--tenant", "acme", "--wait", "0"}, nil, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "start `tenantjwt dev") {
 		t.Errorf("mint without dev: err = %v, want advice to start dev", err)
@@ -212,6 +220,7 @@ func TestDevMintWaitIsBounded(t *testing.T) {
 // TestDevMintRoleLists: spaces around list items are trimmed; an empty item
 // is a usage error rather than an empty role.
 func TestDevMintRoleLists(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	addr, _ := startDev(t, "--dir", dir, "--listen", "127.0.0.1:0", "--tenant", "acme")
 	tok := mint(t, "--dir", dir, "--tenant", "acme", "--sub", "alice", "--roles", " admin , ops")
@@ -223,5 +232,23 @@ func TestDevMintRoleLists(t *testing.T) {
 		if exitCode(err) != 2 {
 			t.Errorf("mint %q: err = %v, want a usage error", bad, err)
 		}
+	}
+}
+
+// TestDevGeneratesKeys: outside tests dev makes each new tenant's key
+// with newKey (the tests above take fixture keys through the hook).
+func TestDevGeneratesKeys(t *testing.T) {
+	t.Parallel()
+	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+		k, err := newKey(alg)
+		if err != nil {
+			t.Fatalf("%s: %v", alg, err)
+		}
+		if got := algOf(k); got != alg {
+			t.Errorf("newKey(%s) made a %s key", alg, got)
+		}
+	}
+	if _, err := newKey("HS256"); exitCode(err) != 2 {
+		t.Errorf("newKey(HS256): err = %v, want a usage error", err)
 	}
 }

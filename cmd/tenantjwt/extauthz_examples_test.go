@@ -25,6 +25,7 @@ import (
 // Envoy itself is not packaged here, so this is what stands in for
 // `envoy --mode validate`. The tenantjwt config of the examples must load.
 func TestEnvoyExamplesParse(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join("..", "..", "examples", "envoy")
 	for _, name := range []string{"envoy-http.yaml", "envoy-grpc.yaml"} {
 		t.Run(name, func(t *testing.T) {

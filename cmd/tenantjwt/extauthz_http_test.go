@@ -80,6 +80,7 @@ func (c envoyHTTPCheck) raw() string {
 // target (what follows /verify, as sent) with the same rules, classes
 // and answers as the forwarded-header mode and gRPC Check.
 func TestExtAuthzHTTPDecisions(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	b := issuertest.New(t)
 	ts := startServe(t, writeConfig(t, canonicalSection+"  realm: gw\n  cookie: DS\n", a, b))
@@ -202,6 +203,7 @@ func TestExtAuthzHTTPDecisions(t *testing.T) {
 // against X-Forwarded-Proto (when Envoy passes it), the Host with its
 // port, and the original path.
 func TestExtAuthzHTTPDPoP(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	ts := startServe(t, writeConfig(t, "", a))
 	client, err := issuertest.NewDPoPClient("ES256", nil)
@@ -240,6 +242,7 @@ func TestExtAuthzHTTPDPoP(t *testing.T) {
 // Retry-After in the Envoy HTTP mode too (Envoy itself turns an
 // authorization server's 5xx into its status_on_error; see README).
 func TestExtAuthzHTTPUnavailable(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	a.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
 	ts := startServe(t, writeConfig(t, "", a))

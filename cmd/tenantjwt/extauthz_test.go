@@ -199,6 +199,7 @@ var identityNames = []string{"x-auth-issuer", "x-auth-permissions", "x-auth-role
 // attributes, in every canonicalisation class, with the same answers as
 // the HTTP modes.
 func TestExtAuthzGRPCDecisions(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	b := issuertest.New(t)
 	gs := startServeGRPC(t, writeConfig(t, canonicalSection+"  realm: gw\n  tenant_header: X-Tenant-ID\n  cookie: DS\n", a, b))
@@ -377,6 +378,7 @@ func TestExtAuthzGRPCDecisions(t *testing.T) {
 // TestExtAuthzGRPCUnavailable: an issuer outage reaches the client as 503
 // with Retry-After, gRPC UNAVAILABLE, through the denied response.
 func TestExtAuthzGRPCUnavailable(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	a.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
 	gs := startServeGRPC(t, writeConfig(t, "", a))
@@ -400,6 +402,7 @@ func TestExtAuthzGRPCUnavailable(t *testing.T) {
 // URL of the attributes (scheme, :authority with its port, path without
 // the query), and a refusal answers with the DPoP challenge.
 func TestExtAuthzGRPCDPoP(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	gs := startServeGRPC(t, writeConfig(t, "", a))
 	client, err := issuertest.NewDPoPClient("ES256", nil)
@@ -456,6 +459,7 @@ func envoyPEM(cert *x509.Certificate) string {
 // attributes.source.certificate, and is refused with another one, with
 // none, and over the HTTP modes, where serve never sees the client's TLS.
 func TestExtAuthzGRPCCertificateBound(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	gs := startServeGRPC(t, writeConfig(t, "", a))
 	right, err := issuertest.NewClientCertificate("client")
@@ -522,6 +526,7 @@ func TestExtAuthzGRPCCertificateBound(t *testing.T) {
 // crash; an oversized message is refused by gRPC itself (Envoy then
 // answers with its status_on_error), and the server keeps serving.
 func TestExtAuthzGRPCBadAttributes(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	gs := startServeGRPC(t, writeConfig(t, "", a))
 	tok := a.Mint(map[string]any{"sub": "ann"})
@@ -623,6 +628,7 @@ func TestExtAuthzGRPCBadAttributes(t *testing.T) {
 // NOT_SERVING while a prefetch issuer's keys are missing (as /readyz),
 // and SERVING once they load; the server itself is SERVING throughout.
 func TestExtAuthzGRPCHealthFollowsReadiness(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	a.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
 	cfg := writeConfig(t, "", a)
@@ -662,6 +668,7 @@ func TestExtAuthzGRPCHealthFollowsReadiness(t *testing.T) {
 // TestExtAuthzGRPCConfigKey: forward_auth.grpc_listen starts the gRPC
 // server without the flag, and a port in use is a startup error.
 func TestExtAuthzGRPCConfigKey(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	grpcAddr := make(chan string, 1)
 	hooks := &serveHooks{grpcListening: func(addr string) { grpcAddr <- addr }}

@@ -136,6 +136,8 @@ func portOf(addr string) string {
 	return p
 }
 
+// The gateway tests are not parallel: the gateway listens on a port that
+// was free a moment before, which a parallel test's connection could take.
 func TestGatewayNginx(t *testing.T) {
 	bin := realproc.Binary(t, "nginx")
 	env := startGatewayEnv(t)
@@ -161,10 +163,9 @@ func TestGatewayCaddy(t *testing.T) {
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("HOME", dir) // Caddy keeps state under $HOME; keep it in the test
-	t.Setenv("XDG_DATA_HOME", dir)
-	t.Setenv("XDG_CONFIG_HOME", dir)
-	realproc.Start(t, "serving initial configuration", bin, "run", "--config", path, "--adapter", "caddyfile")
+	// Caddy keeps state under $HOME; keep it in the test.
+	state := []string{"HOME=" + dir, "XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir}
+	realproc.StartEnv(t, state, "serving initial configuration", bin, "run", "--config", path, "--adapter", "caddyfile")
 	runGatewaySuite(t, env, gw, "caddy")
 }
 

@@ -16,11 +16,7 @@ import (
 // swaps it: DPoP requests answer 503 there while bearer tokens pass; a
 // reload back to the shared store refuses the old proof again.
 func TestServeSharedReplayStore(t *testing.T) {
-	bin := realproc.Binary(t, "redis-server")
-	addr := freeAddr(t)
-	port := addr[strings.LastIndexByte(addr, ':')+1:]
-	realproc.Start(t, "Ready to accept connections", bin, "--port", port, "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	addr, _ := realproc.Redis(t)
 	t.Setenv("TJ_TEST_REDIS", addr)
 	shared := "dpop_proofs:\n  store: redis://${TJ_TEST_REDIS}/0\n"
 

@@ -12,6 +12,7 @@ import (
 // cache's size and the proofs' max_age keeps the proofs seen before. serve
 // used to make a new, empty cache whenever the size changed.
 func TestServeReloadKeepsReplayState(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	ts := startServe(t, writeConfig(t, "", a))
 	client, err := issuertest.NewDPoPClient("ES256", nil)

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -41,6 +42,9 @@ type serveHooks struct {
 	grpcListening func(addr string)
 	// gcTuned gets each GC percentage --gc-headroom sets (gc.go).
 	gcTuned func(percent int)
+	// newKey makes the keys of dev's new tenants instead of newKey
+	// (dev.go), so tests need not generate RSA keys.
+	newKey func(alg string) (crypto.Signer, error)
 }
 
 // runServe is the forward-auth server of DESIGN.md.

@@ -49,6 +49,7 @@ forward_auth:
 // could be read two ways is refused with 400 before any rule or token is
 // looked at.
 func TestServeCanonicalRequest(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	b := issuertest.New(t)
 	ts := startServe(t, writeConfig(t, canonicalSection, a, b))
@@ -220,6 +221,7 @@ func TestServeCanonicalRequest(t *testing.T) {
 // TestServeRefusedTargetSkipsVerification: a request refused for its
 // target never reaches the token verifier (nor its cache).
 func TestServeRefusedTargetSkipsVerification(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	ts := startServe(t, writeConfig(t, canonicalSection, a))
 	tok := a.Mint(map[string]any{"sub": "vic"})
@@ -245,6 +247,7 @@ func TestServeRefusedTargetSkipsVerification(t *testing.T) {
 // TestServeCheckIsOriginal: with original_request: check, the check
 // request itself is judged (for gateways that forward the request as is).
 func TestServeCheckIsOriginal(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	ts := startServe(t, writeConfig(t, "\nforward_auth:\n  original_request: check\n  rules:\n    - path_prefix: /verify\n      roles: [admin]\n", a))
 	resp := ts.verify(t, fwd{token: a.Mint(map[string]any{"roles": []string{"viewer"}}), bare: true})
@@ -254,6 +257,7 @@ func TestServeCheckIsOriginal(t *testing.T) {
 }
 
 func TestServeRuleConfigErrors(t *testing.T) {
+	t.Parallel()
 	for name, section := range map[string]string{
 		"relative prefix":          "  rules:\n    - path_prefix: admin\n",
 		"dot-dot prefix":           "  rules:\n    - path_prefix: /a/../admin\n",

@@ -69,6 +69,7 @@ func prefetchConfig(t *testing.T, extra string, issuers ...*issuertest.Issuer) s
 // TestServeReadinessRecovers: a prefetch issuer that is down at start makes
 // /readyz 503; once it is up, /readyz turns 200 with no traffic at all.
 func TestServeReadinessRecovers(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	down := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
 	a.SetJWKSHandler(down)
@@ -116,6 +117,7 @@ func TestServeReadinessRecovers(t *testing.T) {
 // TestServeReloadLogsOnce: a bad file is logged once, however often it is
 // retried, and its repair is logged too; the gauges follow.
 func TestServeReloadLogsOnce(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	ts := startServe(t, writeConfig(t, "", a))
 	good := mustRead(t, ts.config)
@@ -146,6 +148,7 @@ func TestServeReloadLogsOnce(t *testing.T) {
 // TestServeClaimHeaders: configured claim headers are always sent,
 // encoded like X-Auth-*, and empty when the claim is absent.
 func TestServeClaimHeaders(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	ts := startServe(t, writeConfig(t, `
 forward_auth:
@@ -191,6 +194,7 @@ forward_auth:
 // TestServeTLS: --tls-cert/--tls-key serve HTTPS, and a replaced
 // certificate is served after the next watch tick (here: a reload).
 func TestServeTLS(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
@@ -255,6 +259,7 @@ func writeServerCert(t *testing.T, certFile, keyFile string, pool *x509.CertPool
 // TestServeRefusalLogsAreLimited: a flood of junk tokens writes the first
 // records of its reason and then a trickle, and counts the rest.
 func TestServeRefusalLogsAreLimited(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	ts := startServe(t, writeConfig(t, "", a))
 	const flood = 60
@@ -280,6 +285,7 @@ func TestServeRefusalLogsAreLimited(t *testing.T) {
 }
 
 func TestLogLimiter(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1000, 0)
 	l := &logLimiter{rate: 1, burst: 3, now: func() time.Time { return now }}
 	var got []string
@@ -304,6 +310,7 @@ func TestLogLimiter(t *testing.T) {
 
 // TestServeMetricsSeries: the operational series exist after traffic.
 func TestServeMetricsSeries(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	ts := startServe(t, writeConfig(t, "", a))
 	ts.verify(t, fwd{token: a.Mint(nil)})
@@ -329,6 +336,7 @@ func TestServeMetricsSeries(t *testing.T) {
 // TestServeReloadIsIncremental: a reload that only changes the issuers
 // keeps the unchanged ones with their key sets and cached tokens.
 func TestServeReloadIsIncremental(t *testing.T) {
+	t.Parallel()
 	a, b := issuertest.New(t), issuertest.New(t)
 	ts := startServe(t, writeConfig(t, "", a))
 	tok := a.Mint(nil)
@@ -364,16 +372,26 @@ func TestServeReloadIsIncremental(t *testing.T) {
 // TestServeIssuersDir: issuers_dir adds one file per issuer (or group);
 // the watcher notices a new file, and a reload parses only what changed.
 func TestServeIssuersDir(t *testing.T) {
+	t.Parallel()
 	a, b := issuertest.New(t), issuertest.New(t)
 	root := t.TempDir()
 	dir := filepath.Join(root, "issuers.d")
 	os.Mkdir(dir, 0o755)
-	issuerFile := func(name string, iss *issuertest.Issuer) {
+	// put writes a file of the folder whole: the watcher (every 5 ms) must
+	// not see it empty or half written.
+	put := func(name, body string) {
 		t.Helper()
-		body := fmt.Sprintf("issuers:\n  - name: %s\n    issuer: %s\n    jwks_uri: %s\n    audiences: [%s]\n    algorithms: [%s]\n", name, iss.URL(), iss.JWKSURL(), iss.Audience(), iss.Algorithm())
-		if err := os.WriteFile(filepath.Join(dir, name+".yaml"), []byte(body), 0o600); err != nil {
+		tmp := filepath.Join(root, name+".tmp")
+		if err := os.WriteFile(tmp, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	issuerFile := func(name string, iss *issuertest.Issuer) {
+		t.Helper()
+		put(name+".yaml", fmt.Sprintf("issuers:\n  - name: %s\n    issuer: %s\n    jwks_uri: %s\n    audiences: [%s]\n    algorithms: [%s]\n", name, iss.URL(), iss.JWKSURL(), iss.Audience(), iss.Algorithm()))
 	}
 	issuerFile("a", a)
 	os.WriteFile(filepath.Join(dir, "README.txt"), []byte("not a config"), 0o600)
@@ -415,7 +433,7 @@ func TestServeIssuersDir(t *testing.T) {
 	if _, m := get(t, ts.url+"/metrics"); !strings.Contains(m, "tenantjwt_token_cache_hits_total 1") {
 		t.Errorf("the unchanged issuer lost its cached token:\n%s", grepLines(m, "cache_hits"))
 	}
-	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("leeway: 5s\nissuers: []\n"), 0o600)
+	put("bad.yaml", "leeway: 5s\nissuers: []\n")
 	if err := <-reloaded; err == nil || !strings.Contains(err.Error(), "only an issuers list") {
 		t.Fatalf("a folder file with more than issuers: %v", err)
 	}

@@ -30,6 +30,7 @@ func writeConfig(t *testing.T, extra string, issuers ...*issuertest.Issuer) stri
 }
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	untrusted := issuertest.New(t)
 	cfg := writeConfig(t, "", a)
@@ -101,6 +102,7 @@ func TestVerify(t *testing.T) {
 // TestVerifyServeConfig: verify reads the serve config and, given a
 // request, explains serve's decision about it, with hints a human needs.
 func TestVerifyServeConfig(t *testing.T) {
+	t.Parallel()
 	a := issuertest.New(t)
 	cfg := writeConfig(t, `
 forward_auth:

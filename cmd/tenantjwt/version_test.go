@@ -11,6 +11,7 @@ import (
 )
 
 func TestVersionFrom(t *testing.T) {
+	t.Parallel()
 	platform := runtime.GOOS + "/" + runtime.GOARCH
 	tests := []struct {
 		name string
@@ -65,6 +66,7 @@ func TestVersionFrom(t *testing.T) {
 }
 
 func TestVersionCommand(t *testing.T) {
+	t.Parallel()
 	var sub, flag bytes.Buffer
 	if err := run(context.Background(), []string{"version"}, nil, &sub, io.Discard); err != nil {
 		t.Fatalf("version: %v", err)

@@ -35,16 +35,8 @@ type redisServer struct {
 // the test is skipped.
 func startRedis(t *testing.T) *redisServer {
 	t.Helper()
-	bin := realproc.Binary(t, "redis-server")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	p := realproc.Start(t, "Ready to accept connections", bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	return &redisServer{url: fmt.Sprintf("redis://127.0.0.1:%d/0", port), stop: p.Stop}
+	addr, p := realproc.Redis(t)
+	return &redisServer{url: "redis://" + addr + "/0", stop: p.Stop}
 }
 
 func open(t *testing.T, url string, o redisreplay.Options) *redisreplay.Store {
@@ -67,6 +59,7 @@ func presentDPoP(proof string) tenantjwt.Presentation {
 // its own client of one Redis server: a proof accepted by one is refused
 // by the other, and a fresh proof passes either.
 func TestReplayAcrossRegistries(t *testing.T) {
+	t.Parallel()
 	srv := startRedis(t)
 	iss := issuertest.New(t)
 	client, err := issuertest.NewDPoPClient("ES256", nil)
@@ -97,6 +90,7 @@ func TestReplayAcrossRegistries(t *testing.T) {
 // two stores (two replicas' clients) many times over, exactly one
 // presentation is recorded.
 func TestConcurrentReplicasRecordOnce(t *testing.T) {
+	t.Parallel()
 	srv := startRedis(t)
 	stores := []*redisreplay.Store{open(t, srv.url, redisreplay.Options{Timeout: 5 * time.Second}), open(t, srv.url, redisreplay.Options{Timeout: 5 * time.Second})}
 	var (
@@ -133,6 +127,7 @@ func TestConcurrentReplicasRecordOnce(t *testing.T) {
 // middleware answers 503 (not 401, not 200) and a bearer token still
 // verifies; the store's error is ErrStoreUnavailable.
 func TestStoreOutageFailsClosed(t *testing.T) {
+	t.Parallel()
 	srv := startRedis(t)
 	iss := issuertest.New(t)
 	client, err := issuertest.NewDPoPClient("ES256", nil)
@@ -189,6 +184,7 @@ func TestStoreOutageFailsClosed(t *testing.T) {
 // another key still records; a replay stays a replay; both keys carry
 // their expiry.
 func TestPerKeyQuota(t *testing.T) {
+	t.Parallel()
 	srv := startRedis(t)
 	const window = time.Minute
 	store := open(t, srv.url, redisreplay.Options{PerKey: 3, Window: window, Prefix: "quota:"})
@@ -241,6 +237,7 @@ func TestPerKeyQuota(t *testing.T) {
 // TestQuotaRefusalIsInvalidProof: a client over its share through a
 // registry is refused with ErrDPoPProof (401), not as an outage.
 func TestQuotaRefusalIsInvalidProof(t *testing.T) {
+	t.Parallel()
 	srv := startRedis(t)
 	iss := issuertest.New(t)
 	client, err := issuertest.NewDPoPClient("ES256", nil)
@@ -262,6 +259,7 @@ func TestQuotaRefusalIsInvalidProof(t *testing.T) {
 // never answers makes SetIfAbsent fail with ErrStoreUnavailable once the
 // timeout passes, rather than hang.
 func TestUnresponsiveServerTimesOut(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -299,6 +297,7 @@ func TestUnresponsiveServerTimesOut(t *testing.T) {
 // TestOpenRefusesOtherURLs: only redis:// and rediss:// URLs, and the
 // error never repeats the URL.
 func TestOpenRefusesOtherURLs(t *testing.T) {
+	t.Parallel()
 	for _, u := range []string{"unix://:s3cret@/run/redis.sock", "http://:s3cret@h:6379/0", "redis://:s3cret@h:6379/notadb", ""} {
 		if _, err := redisreplay.Open(u, redisreplay.Options{}); err == nil || strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("Open(%q): %v, want an error without the password", u, err)

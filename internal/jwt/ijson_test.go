@@ -169,6 +169,7 @@ func FuzzIJSON(f *testing.F) {
 }
 
 func TestCheckJSON(t *testing.T) {
+	t.Parallel()
 	deep := func(n int) string { return strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n) }
 	many := func(n int) string {
 		var b strings.Builder
@@ -236,6 +237,7 @@ func TestCheckJSON(t *testing.T) {
 // encoding/json's name matching uses) on every rune: a rune and its fold
 // are equal under folding, and runes without case fold to themselves.
 func TestFoldRune(t *testing.T) {
+	t.Parallel()
 	for r := rune(0); r <= unicode.MaxRune; r++ {
 		if 0xD800 <= r && r <= 0xDFFF {
 			continue

@@ -13,6 +13,7 @@ import (
 )
 
 func TestParseObject(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		in   string
@@ -62,6 +63,7 @@ func TestParseObject(t *testing.T) {
 }
 
 func TestDuplicatesInLargeObject(t *testing.T) {
+	t.Parallel()
 	b := []byte{'{'}
 	for i := range 100 {
 		if i > 0 {
@@ -82,6 +84,7 @@ func TestDuplicatesInLargeObject(t *testing.T) {
 }
 
 func TestNestedDuplicatesRefused(t *testing.T) {
+	t.Parallel()
 	// I-JSON (RFC 7493 §2.3) at every depth: the mapping and DecodeClaims
 	// could otherwise read different roles members.
 	if c, err := NewClaims([]byte(`{"tenants":{"t1":{"roles":["user"],"roles":["admin"]}}}`)); !errors.Is(err, tenantjwt.ErrMalformed) {
@@ -90,6 +93,7 @@ func TestNestedDuplicatesRefused(t *testing.T) {
 }
 
 func TestStringValueFastPathAgreesWithEncodingJSON(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{
 		`"plain"`, `""`, `"caf\u00e9"`, `"tab\there"`, "\"caf\xc3\xa9\"",
 		`"quote \" inside"`, `"slash \/"`, ` "padded" `, `"\ud83d\ude00"`,
@@ -106,6 +110,7 @@ func TestStringValueFastPathAgreesWithEncodingJSON(t *testing.T) {
 // TestStringValueRefusesWhatIsNotIJSON: encoding/json would give U+FFFD
 // for each of these, making distinct signed values equal.
 func TestStringValueRefusesWhatIsNotIJSON(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{"\"bad \xff utf8\"", `"\ud800"`, `"\udfff"`, "\"\xed\xa0\x80\"", `"\ud800\u0041"`} {
 		if got, err := StringValue(json.RawMessage(in)); !errors.Is(err, tenantjwt.ErrClaims) {
 			t.Errorf("StringValue(%q) = %q, %v; want ErrClaims", in, got, err)
@@ -117,6 +122,7 @@ func TestStringValueRefusesWhatIsNotIJSON(t *testing.T) {
 }
 
 func TestListsRejectInvalidJSON(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{`["a",]`, `["a" "b"]`, `{"a":1,}`, `"unterminated`} {
 		for name, f := range map[string]func(json.RawMessage) ([]string, error){
 			"StringList": StringList, "ScopeList": ScopeList, "TenantList": TenantList,

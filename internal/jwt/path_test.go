@@ -8,6 +8,7 @@ import (
 )
 
 func TestParsePath(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    []segment
@@ -50,6 +51,7 @@ func TestParsePath(t *testing.T) {
 }
 
 func TestParseNumericDate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    float64

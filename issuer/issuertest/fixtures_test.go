@@ -44,7 +44,7 @@ func TestFixturePoolFilesAreComplete(t *testing.T) {
 	for _, c := range []struct {
 		pool *keyPool
 		n    int
-	}{{rsaPool, 128}, {p256Pool, 64}, {ed25519Pool, 16}} {
+	}{{rsaPool, 192}, {p256Pool, 64}, {ed25519Pool, 16}} {
 		if got := len(poolKeys(t, c.pool)); got != c.n {
 			t.Errorf("%s: %d keys in %s, want %d (run go generate ./issuer/issuertest)", c.pool.file, got, fixtureDir(), c.n)
 		}

@@ -26,14 +26,14 @@ import (
 )
 
 // pools lists each file with its key count and generator. The counts are
-// a little above what the busiest test package uses today (issuer: 85 RSA,
+// above what the busiest test package uses today (issuer: 132 RSA,
 // middleware: 42 P-256); a package that needs more generates the rest.
 var pools = []struct {
 	file string
 	n    int
 	gen  func() (crypto.Signer, error)
 }{
-	{"rsa2048.pem", 128, func() (crypto.Signer, error) { return rsa.GenerateKey(rand.Reader, 2048) }},
+	{"rsa2048.pem", 192, func() (crypto.Signer, error) { return rsa.GenerateKey(rand.Reader, 2048) }},
 	{"p256.pem", 64, func() (crypto.Signer, error) { return ecdsa.GenerateKey(elliptic.P256(), rand.Reader) }},
 	{"ed25519.pem", 16, func() (crypto.Signer, error) {
 		_, k, err := ed25519.GenerateKey(rand.Reader)

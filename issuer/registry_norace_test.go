@@ -1,5 +1,0 @@
-//go:build !race
-
-package issuer_test
-
-const raceEnabled = false
