@@ -337,7 +337,8 @@ func TestKeySourcesReleasedOncePerUse(t *testing.T) {
 // removes. The share of the growth that stays is the same at 10,000 as
 // at 100,000 (under 5%; about 25% when removed issuers keep their key
 // sources, which fails the test), while 100,000 costs twenty times the
-// CPU. Issue 18's size: go test ./issuer -run Churn -churn 100000.
+// CPU. Issue 18's size (.ci/run runs it): go test ./issuer -run Churn
+// -churn 100000.
 var churnIssuers = flag.Int("churn", 10000, "issuers TestChurnGivesMemoryBack adds and removes")
 
 // TestChurnGivesMemoryBack adds and removes -churn issuers (10,000) one by

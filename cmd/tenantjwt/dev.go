@@ -47,7 +47,7 @@ var tenantName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
 // take it over unless --force.
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, hooks *serveHooks) error {
 	if len(args) > 0 && args[0] == "mint" {
-		return runDevMint(ctx, args[1:], stdout)
+		return runDevMint(ctx, args[1:], stdout, hooks)
 	}
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	dir := fs.String("dir", ".tenantjwt-dev", "directory for the persisted keys (private keys: keep it out of version control)")
@@ -304,7 +304,7 @@ func loadKey(path string) (crypto.Signer, error) {
 const devAudience = "http://localhost"
 
 // runDevMint prints a token of a dev tenant.
-func runDevMint(ctx context.Context, args []string, stdout io.Writer) error {
+func runDevMint(ctx context.Context, args []string, stdout io.Writer, hooks *serveHooks) error {
 	fs := flag.NewFlagSet("dev mint", flag.ContinueOnError)
 	dir := fs.String("dir", ".tenantjwt-dev", "directory of the persisted keys")
 	tenant := fs.String("tenant", "dev", "tenant whose key signs")
@@ -331,7 +331,11 @@ func runDevMint(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	keyPath := filepath.Join(*dir, *tenant+".pem")
 	if *base == "" {
-		b, err := waitForDev(ctx, filepath.Join(*dir, "base"), keyPath, *wait)
+		var waiting func()
+		if hooks != nil {
+			waiting = hooks.mintWaiting
+		}
+		b, err := waitForDev(ctx, filepath.Join(*dir, "base"), keyPath, *wait, waiting)
 		if err != nil {
 			return fmt.Errorf("dev mint: %w", err)
 		}
@@ -396,19 +400,16 @@ func splitList(flagName, v string) ([]string, error) {
 	return items, nil
 }
 
-// devMintWaiting, when set by a test, is called once when mint starts
-// waiting for dev.
-var devMintWaiting func()
-
 // waitForDev returns the base dev serves on, waiting up to limit for a dev
 // that is still starting: dev writes the tenant keys first and DIR/base
-// last, so both exist once it is ready.
-func waitForDev(ctx context.Context, basePath, keyPath string, limit time.Duration) (string, error) {
+// last, so both exist once it is ready. waiting, when not nil, is called
+// once when the wait starts.
+func waitForDev(ctx context.Context, basePath, keyPath string, limit time.Duration, waiting func()) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	for waiting := false; ; waiting = true {
+	for first := true; ; first = false {
 		b, err := os.ReadFile(basePath)
 		if err == nil {
 			if _, err = os.Stat(keyPath); err == nil {
@@ -418,8 +419,8 @@ func waitForDev(ctx context.Context, basePath, keyPath string, limit time.Durati
 		if !errors.Is(err, os.ErrNotExist) {
 			return "", err
 		}
-		if !waiting && devMintWaiting != nil {
-			devMintWaiting()
+		if first && waiting != nil {
+			waiting()
 		}
 		select {
 		case <-ctx.Done():

@@ -182,8 +182,7 @@ func TestDevTakesOverStaleBase(t *testing.T) {
 func TestDevMintWaitsForDev(t *testing.T) {
 	dir := t.TempDir()
 	waiting := make(chan struct{})
-	devMintWaiting = func() { close(waiting) }
-	t.Cleanup(func() { devMintWaiting = nil })
+	hooks := &serveHooks{mintWaiting: func() { close(waiting) }}
 	type result struct {
 		tok string
 		err error
@@ -191,7 +190,7 @@ func TestDevMintWaitsForDev(t *testing.T) {
 	minted := make(chan result, 1)
 	go func() {
 		var out bytes.Buffer
-		err := run(context.Background(), []string{"dev", "mint", "--dir", dir, "--tenant", "acme", "--sub", "alice", "--roles", "admin,ops", "--wait", "30s"}, nil, &out, io.Discard)
+		err := runWith(context.Background(), []string{"dev", "mint", "--dir", dir, "--tenant", "acme", "--sub", "alice", "--roles", "admin,ops", "--wait", "30s"}, nil, &out, io.Discard, hooks)
 		minted <- result{strings.TrimSpace(out.String()), err}
 	}()
 	select {

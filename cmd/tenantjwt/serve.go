@@ -45,6 +45,9 @@ type serveHooks struct {
 	// newKey makes the keys of dev's new tenants instead of newKey
 	// (dev.go), so tests need not generate RSA keys.
 	newKey func(alg string) (crypto.Signer, error)
+	// mintWaiting is called once when `dev mint` starts waiting for a dev
+	// that is still starting (dev.go).
+	mintWaiting func()
 }
 
 // runServe is the forward-auth server of DESIGN.md.
