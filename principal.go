@@ -60,10 +60,22 @@ type Identity struct {
 // another sees. Build one with NewPrincipal; take a writable copy with
 // Identity.
 //
+// Never assign through a *Principal (*p = *q) or copy one by value: the
+// pointer may be shared with every other request of the same token. go vet
+// reports both (its copylocks check).
+//
 // The zero Principal is empty and valid.
 type Principal struct {
+	_  noCopy
 	id Identity
 }
+
+// noCopy makes go vet's copylocks check report code that copies a
+// Principal or assigns through a pointer to one.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
 
 // NewPrincipal returns a Principal holding id. Its lists are copied, so
 // later changes to id's slices do not reach the Principal.
@@ -75,16 +87,16 @@ func NewPrincipal(id Identity) *Principal {
 	// verifier builds one for every newly verified token.
 	switch {
 	case n <= 8:
-		b := &principalBox[[8]string]{p: Principal{id}}
+		b := &principalBox[[8]string]{p: Principal{id: id}}
 		p, all = &b.p, b.lists[:n]
 	case n <= 16:
-		b := &principalBox[[16]string]{p: Principal{id}}
+		b := &principalBox[[16]string]{p: Principal{id: id}}
 		p, all = &b.p, b.lists[:n]
 	case n <= 24:
-		b := &principalBox[[24]string]{p: Principal{id}}
+		b := &principalBox[[24]string]{p: Principal{id: id}}
 		p, all = &b.p, b.lists[:n]
 	default:
-		p = &Principal{id}
+		p = &Principal{id: id}
 		all = make([]string, n)
 	}
 	off := 0
@@ -209,13 +221,21 @@ func (p *Principal) DecodeClaims(v any) error {
 
 // MarshalJSON renders the principal as its Identity's fields, with the
 // claims as a JSON object under "RawClaims".
-func (p Principal) MarshalJSON() ([]byte, error) {
+func (p *Principal) MarshalJSON() ([]byte, error) {
 	raw, _ := p.RawClaims()
 	return json.Marshal(struct {
 		Identity
 		RawClaims json.RawMessage `json:",omitempty"`
 	}{p.id, raw})
 }
+
+// errDecodePrincipal is UnmarshalJSON's answer.
+var errDecodePrincipal = errors.New("tenantjwt: a Principal cannot be decoded into; decode an Identity and call NewPrincipal")
+
+// UnmarshalJSON refuses: a Principal is immutable, and may be shared with
+// other callers. Decode JSON into an Identity and build a Principal with
+// NewPrincipal.
+func (p *Principal) UnmarshalJSON([]byte) error { return errDecodePrincipal }
 
 // Claims decodes the verified claims into a map. Each call decodes anew;
 // prefer DecodeClaims into a struct on hot paths.

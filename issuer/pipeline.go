@@ -29,9 +29,9 @@ import (
 // Explain reports. Error texts are for logs; they quote at most short,
 // truncated token values.
 //
-// The returned Principal is the caller's own: a copy, also when the
-// verified-token cache answers (see Options.TokenCacheSize), so changing
-// it or its slices never changes what a later call returns.
+// The returned Principal is immutable and, when the verified-token cache
+// answers (see Options.TokenCacheSize), the same one every caller of the
+// token gets; Principal.Identity gives a writable copy.
 //
 // Verify checks the token as presented with the Bearer scheme over a
 // connection without a client certificate, so a sender-constrained token

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime/debug"
 	rtmetrics "runtime/metrics"
+	"sync"
 	"time"
 )
 
@@ -49,17 +50,53 @@ func gcTuning(headroomMiB int, getenv func(string) string) uint64 {
 	return uint64(headroomMiB) << 20
 }
 
+// gcTuners is what the serves of this process that tune the GC share. The
+// percentage is process-wide: the first tuner to start keeps the
+// percentage it found, the last one to stop puts it back, and every Set
+// happens under mu, so no tuner overwrites that restore (tests run many
+// serves in one process; in production there is one).
+var gcTuners struct {
+	mu      sync.Mutex
+	running int
+	initial int
+}
+
+// setGCPercent sets the GC percentage as a tuner; first marks a tuner's
+// first setting, which registers it.
+func setGCPercent(p int, first bool) {
+	gcTuners.mu.Lock()
+	defer gcTuners.mu.Unlock()
+	old := debug.SetGCPercent(p)
+	if first {
+		if gcTuners.running == 0 {
+			gcTuners.initial = old
+		}
+		gcTuners.running++
+	}
+}
+
+// stopGCTuner unregisters a tuner; the last one restores the percentage
+// the first one found.
+func stopGCTuner() {
+	gcTuners.mu.Lock()
+	defer gcTuners.mu.Unlock()
+	if gcTuners.running--; gcTuners.running == 0 {
+		debug.SetGCPercent(gcTuners.initial)
+	}
+}
+
 // tuneGC sets the GC percentage from the live heap now and every
-// gcTuneEvery until ctx ends, then restores the percentage it found.
-// tuned, when not nil, gets each percentage set (tests).
+// gcTuneEvery until ctx ends, then, as the last tuner of the process,
+// restores the percentage it found. tuned, when not nil, gets each
+// percentage set (tests).
 func tuneGC(ctx context.Context, headroom uint64, tuned func(percent int)) {
 	sample := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	t := time.NewTicker(gcTuneEvery)
 	defer t.Stop()
-	last, initial := -1, -1
+	last := -1
 	defer func() {
-		if initial >= 0 {
-			debug.SetGCPercent(initial)
+		if last >= 0 {
+			stopGCTuner()
 		}
 	}()
 	for {
@@ -69,9 +106,7 @@ func tuneGC(ctx context.Context, headroom uint64, tuned func(percent int)) {
 			live = sample[0].Value.Uint64()
 		}
 		if p := gcPercentFor(live, headroom); p != last {
-			if old := debug.SetGCPercent(p); initial < 0 {
-				initial = old
-			}
+			setGCPercent(p, last < 0)
 			last = p
 			if tuned != nil {
 				tuned(p)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"runtime/debug"
 	rtmetrics "runtime/metrics"
 	"testing"
 
@@ -126,5 +127,41 @@ func TestServeTunesGC(t *testing.T) {
 	}
 	if got := readGOGC(t); got != before {
 		t.Errorf("after serve stopped, GOGC %d, want %d as before", got, before)
+	}
+}
+
+// TestGCTunersRestoreOnce: two serves of one process tune the GC at once
+// (tests do); the first to stop leaves the tuned percentage to the other,
+// and the last one puts back the percentage found before either started.
+func TestGCTunersRestoreOnce(t *testing.T) {
+	t.Setenv("GOGC", "") // serial: no other serve tunes meanwhile
+	defer debug.SetGCPercent(debug.SetGCPercent(137))
+	start := func() (stop func(), tuned int) {
+		ctx, cancel := context.WithCancel(t.Context())
+		set := make(chan int, 1)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			tuneGC(ctx, 1<<30, func(p int) {
+				select {
+				case set <- p:
+				default:
+				}
+			})
+		}()
+		return func() { cancel(); <-done }, <-set
+	}
+	stopA, pa := start()
+	stopB, pb := start()
+	if pa == 137 || pa != pb {
+		t.Fatalf("tuned percentages %d and %d, want the same, not 137", pa, pb)
+	}
+	stopA()
+	if got := readGOGC(t); got != pb {
+		t.Fatalf("after the first tuner stopped: GOGC %d, want the running one's %d", got, pb)
+	}
+	stopB()
+	if got := readGOGC(t); got != 137 {
+		t.Fatalf("after both stopped: GOGC %d, want 137 back", got)
 	}
 }
