@@ -14,7 +14,6 @@ import (
 // shared/IDP-CLAIMS.md. Each is data first; Check and Map cover what a path
 // cannot say. Every field can be overridden by the config's claims mapping.
 // init is longer than 60 lines because it is a table, one entry per IdP.
-
 func init() {
 	registerPreset(preset{
 		// Descope: the current tenant in dct (set by /v1/auth/tenant/select),
