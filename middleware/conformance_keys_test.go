@@ -226,7 +226,7 @@ func TestConformanceKeySources(t *testing.T) {
 				stream(w, r, []byte(`{"keys":[`), spaces, 1<<30)
 			}
 		}},
-		{"30 gzip bomb (1 GiB of JSON whitespace in 64 KiB)", func(*testing.T, *issuertest.Issuer, string, string) http.HandlerFunc {
+		{"30 gzip bomb (1 GiB of JSON whitespace in about 1 MiB)", func(*testing.T, *issuertest.Issuer, string, string) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Encoding", "gzip")
 				// Concatenated gzip members are one valid stream.
