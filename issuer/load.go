@@ -84,12 +84,10 @@ func LoadFile(path string) (*File, error) {
 		return nil, fmt.Errorf("issuer: config: %w", err)
 	}
 	defer f.Close()
+	// One byte more than ParseConfig takes, so that it refuses the file.
 	data, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("issuer: config %s: %w", path, err)
-	}
-	if len(data) > MaxConfigBytes {
-		return nil, fmt.Errorf("issuer: config %s: larger than %d bytes", path, MaxConfigBytes)
 	}
 	file, err := ParseConfig(data, filepath.Dir(path), nil)
 	if err != nil {

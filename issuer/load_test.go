@@ -310,3 +310,40 @@ func TestDPoPProofsStore(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigSizeCap: a config document over MaxConfigBytes is refused,
+// read from a file or given as bytes; one of exactly MaxConfigBytes is
+// parsed.
+func TestConfigSizeCap(t *testing.T) {
+	t.Parallel()
+	base := "issuers:\n  - issuer: https://a.example/\n    jwks_uri: https://a.example/jwks\n    allow_any_audience: true\n"
+	pad := func(n int) []byte { // YAML comment lines up to n bytes
+		b := []byte(base)
+		for len(b) < n {
+			line := "#" + strings.Repeat("x", min(100, n-len(b)-2)) + "\n"
+			b = append(b, line...)
+		}
+		return b
+	}
+	exact, over := pad(issuer.MaxConfigBytes), pad(issuer.MaxConfigBytes+1)
+	if len(exact) != issuer.MaxConfigBytes || len(over) != issuer.MaxConfigBytes+1 {
+		t.Fatalf("padding: %d and %d bytes", len(exact), len(over))
+	}
+	if _, err := issuer.ParseConfig(exact, "", nil); err != nil {
+		t.Fatalf("ParseConfig of %d bytes: %v", len(exact), err)
+	}
+	if _, err := issuer.ParseConfig(over, "", nil); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("ParseConfig of %d bytes: err = %v, want a size error", len(over), err)
+	}
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{"exact.yaml": exact, "over.yaml": append(over, strings.Repeat("#\n", 1<<20)...)} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := issuer.LoadFile(path)
+		if wantErr := name == "over.yaml"; (err != nil) != wantErr || (wantErr && !strings.Contains(err.Error(), "larger than")) {
+			t.Errorf("LoadFile(%s): err = %v, want error %v", name, err, wantErr)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenantjwt/tenantjwt/issuer"
 	"github.com/tenantjwt/tenantjwt/issuer/issuertest"
 )
 
@@ -281,6 +282,13 @@ func TestServeRuleConfigErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("larger than issuer.MaxConfigBytes", func(t *testing.T) {
+		path := writeConfig(t, "\n#"+strings.Repeat("x", issuer.MaxConfigBytes)+"\n")
+		err := run(t.Context(), []string{"serve", "--config", path, "--listen", "127.0.0.1:0"}, nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "larger than") {
+			t.Errorf("err = %v, want the size refusal", err)
+		}
+	})
 }
 
 // decisions returns the JSON log records with msg "decision".
